@@ -34,7 +34,9 @@ async function main(argv: string[]): Promise<number> {
       for (const n of names) await launchers[n].install();
       return 0;
     default:
-      console.error('usage: npm run brokers -- up|down|status|install [kafka|sqs|rabbitmq|minio …]');
+      console.error(
+        'usage: npm run brokers -- up|down|status|install [kafka|sqs|rabbitmq|minio …]',
+      );
       return 2;
   }
 }

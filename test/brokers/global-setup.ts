@@ -16,7 +16,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const started = Date.now();
   const brokers = await startBrokers();
   const summary = Object.values(brokers)
-    .map((b) => `${b.name}${b.version ? ` ${b.version}` : ''} (${b.mode}${b.startedHere ? ', started' : ', reused'})`)
+    .map(
+      (b) =>
+        `${b.name}${b.version ? ` ${b.version}` : ''} (${b.mode}${b.startedHere ? ', started' : ', reused'})`,
+    )
     .join(', ');
   console.log(`[brokers] ready in ${Date.now() - started} ms: ${summary}`);
   project.provide('brokers', brokers);

@@ -24,11 +24,22 @@ export function externalEndpoint(name: BrokerName, env = process.env): BrokerEnd
   switch (name) {
     case 'kafka':
       return env.SLUICE_TEST_KAFKA_BROKERS
-        ? { name, mode: 'external', startedHere: false, kafkaBrokers: env.SLUICE_TEST_KAFKA_BROKERS.split(',') }
+        ? {
+            name,
+            mode: 'external',
+            startedHere: false,
+            kafkaBrokers: env.SLUICE_TEST_KAFKA_BROKERS.split(','),
+          }
         : undefined;
     case 'sqs':
       return env.SLUICE_TEST_SQS_ENDPOINT
-        ? { name, mode: 'external', startedHere: false, url: env.SLUICE_TEST_SQS_ENDPOINT, region: 'us-east-1' }
+        ? {
+            name,
+            mode: 'external',
+            startedHere: false,
+            url: env.SLUICE_TEST_SQS_ENDPOINT,
+            region: 'us-east-1',
+          }
         : undefined;
     case 'rabbitmq':
       return env.SLUICE_TEST_RABBITMQ_URL
@@ -59,7 +70,8 @@ export function externalEndpoint(name: BrokerName, env = process.env): BrokerEnd
 export async function startBrokers(
   names: readonly BrokerName[] = ALL_BROKERS,
 ): Promise<Record<string, BrokerEndpoint>> {
-  const useContainers = process.env.SLUICE_BROKERS_MODE !== 'local' && (await containerRuntimeAnswers());
+  const useContainers =
+    process.env.SLUICE_BROKERS_MODE !== 'local' && (await containerRuntimeAnswers());
   const entries = await Promise.all(
     names.map(async (name) => {
       const external = externalEndpoint(name);
@@ -78,6 +90,10 @@ export async function stopBrokers(endpoints: Record<string, BrokerEndpoint>): Pr
   await Promise.allSettled(
     Object.values(endpoints)
       .filter((e) => e.startedHere)
-      .map((e) => (e.mode === 'container' ? import('./containers.ts').then((c) => c.stopContainer(e.name)) : launchers[e.name].stop())),
+      .map((e) =>
+        e.mode === 'container'
+          ? import('./containers.ts').then((c) => c.stopContainer(e.name))
+          : launchers[e.name].stop(),
+      ),
   );
 }

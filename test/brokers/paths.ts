@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
  * Override with SLUICE_BROKERS_HOME.
  */
 export const BROKERS_HOME =
-  process.env.SLUICE_BROKERS_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice-brokers');
+  process.env.SLUICE_BROKERS_HOME ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sluice-brokers');
 
 export function brokerDir(...parts: string[]): string {
   const dir = join(BROKERS_HOME, ...parts);
