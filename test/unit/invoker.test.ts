@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
+import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
+import { Invoker } from '../../src/invoker/invoker.ts';
+import type { FunctionSpec } from '../../src/invoker/types.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { EngineMetrics } from '../../src/observability/metrics.ts';
+import { FakeEnvironment } from './fakes/fake-environment.ts';
+
+const spec = (name: string, idleTimeoutMs = 60_000): FunctionSpec => ({
+  name,
+  runtime: 'nodejs22.x',
+  handler: 'index.handler',
+  codeDir: '/nowhere',
+  memorySizeMb: 128,
+  timeoutMs: 3000,
+  environment: {},
+  region: 'us-east-1',
+  accountId: '000000000000',
+  idleTimeoutMs,
+});
+
+function setup(
+  handler: (n: number) => Promise<unknown>,
+  limits = { engineLimit: 100, reserved: { f: 10 }, minimumUnreserved: 10 },
+) {
+  const created: FakeEnvironment[] = [];
+  let now = 0;
+  const metrics = new EngineMetrics();
+  const pool = new EnvironmentPool({
+    createEnvironment: (o) => {
+      const env = new FakeEnvironment(o, () => handler(env.invokes));
+      created.push(env);
+      return env;
+    },
+    onLog: () => undefined,
+    logger: silentLogger(),
+    metrics,
+    now: () => now,
+    reclaimIntervalMs: 3_600_000,
+  });
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController(limits),
+    pool,
+    logger: silentLogger(),
+    metrics,
+  });
+  invoker.register(spec('f'));
+  return { invoker, pool, created, metrics, setNow: (t: number) => (now = t) };
+}
+
+describe('Invoker and EnvironmentPool', () => {
+  it('reuses a warm environment for sequential invokes', async () => {
+    const { invoker, created } = setup(async () => 'ok');
+    const a = await invoker.invoke('f', { payload: Buffer.from('{}') });
+    const b = await invoker.invoke('f', { payload: Buffer.from('{}') });
+    expect(a.ok && b.ok).toBe(true);
+    expect(created).toHaveLength(1);
+    expect(created[0]?.invokes).toBe(2);
+  });
+
+  it('never runs more than the reserved concurrency; the rest throttle or wait as asked', async () => {
+    let running = 0;
+    let peak = 0;
+    const { invoker } = setup(async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running -= 1;
+      return 'ok';
+    });
+    const throttled = await Promise.allSettled(
+      Array.from({ length: 50 }, () => invoker.invoke('f', { payload: Buffer.from('{}') })),
+    );
+    expect(throttled.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    expect(throttled.filter((r) => r.status === 'rejected')).toHaveLength(40);
+    const waited = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        invoker.invoke('f', { payload: Buffer.from('{}') }, { whenFull: 'wait' }),
+      ),
+    );
+    expect(waited.every((r) => r.ok)).toBe(true);
+    expect(peak).toBe(10);
+  });
+
+  it('drops a failed environment and starts a fresh one for the next invoke', async () => {
+    let calls = 0;
+    const { invoker, created } = setup(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('boom');
+      return 'ok';
+    });
+    const first = await invoker.invoke('f', { payload: Buffer.from('{}') });
+    expect(first.ok).toBe(false);
+    const second = await invoker.invoke('f', { payload: Buffer.from('{}') });
+    expect(created).toHaveLength(2);
+    expect(second.ok).toBe(true);
+  });
+
+  it('reclaims idle on-demand environments but keeps provisioned ones', async () => {
+    const { invoker, pool, created, setNow } = setup(async () => 'ok');
+    await pool.provision('f', 2);
+    expect(created.map((e) => e.initializationType)).toEqual([
+      'provisioned-concurrency',
+      'provisioned-concurrency',
+    ]);
+    await Promise.all(
+      [1, 2, 3].map(() =>
+        invoker.invoke('f', { payload: Buffer.from('{}') }, { whenFull: 'wait' }),
+      ),
+    );
+    setNow(Date.now() + 120_000);
+    pool.reclaimIdle();
+    expect(pool.counts('f')).toMatchObject({ idle: 2, provisioned: 2 });
+    await pool.stop();
+    expect(created.every((e) => e.state === 'dead')).toBe(true);
+  });
+
+  it('counts invocations, errors and throttles', async () => {
+    const { invoker, metrics } = setup(async () => 'ok', {
+      engineLimit: 10,
+      reserved: { f: 0 },
+      minimumUnreserved: 1,
+    });
+    await expect(invoker.invoke('f', { payload: Buffer.from('{}') })).rejects.toThrow();
+    expect(await metrics.render()).toMatch(
+      /sluice_throttles_total\{function="f",reason="ReservedFunctionConcurrentInvocationLimitExceeded"\} 1/,
+    );
+  });
+
+  it('refuses unknown functions', async () => {
+    const { invoker } = setup(async () => 'ok');
+    await expect(invoker.invoke('nope', { payload: Buffer.from('{}') })).rejects.toThrow(
+      /Function not found: nope/,
+    );
+  });
+});
