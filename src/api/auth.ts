@@ -1,0 +1,28 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { LambdaApiError } from './lambda-errors.ts';
+
+/**
+ * Bearer-token check in constant time. Digests are compared (not the raw strings) so neither the
+ * content nor the length of the token leaks through timing. Errors say nothing about functions.
+ */
+export function checkBearer(req: IncomingMessage, expectedToken: string): void {
+  const header = req.headers.authorization;
+  if (!header || !header.startsWith('Bearer ')) {
+    throw new LambdaApiError(
+      'UnauthorizedException',
+      'Missing bearer token',
+      {},
+      { 'WWW-Authenticate': 'Bearer' },
+    );
+  }
+  if (!tokensEqual(header.slice('Bearer '.length), expectedToken)) {
+    throw new LambdaApiError('AccessDeniedException', 'Invalid bearer token');
+  }
+}
+
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LambdaApiError } from './lambda-errors.ts';
+
+/**
+ * Reads a request body up to `limitBytes`. Over the limit the rest is drained (so the connection
+ * stays usable) and a 413 `RequestTooLargeException` is thrown.
+ */
+export async function readBody(
+  req: IncomingMessage,
+  limitBytes: number,
+  what = 'Request',
+): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = Number.isFinite(declared) && declared > limitBytes;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if (over) continue;
+    size += chunk.length;
+    if (size > limitBytes) over = true;
+    else chunks.push(chunk);
+  }
+  if (over) {
+    throw new LambdaApiError(
+      'RequestTooLargeException',
+      `${what} must be smaller than ${limitBytes} bytes for the InvokeFunction operation`,
+    );
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendEmpty(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'Content-Length': 0, ...headers });
+  res.end();
+}
+
+export function sendLambdaError(res: ServerResponse, err: LambdaApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.status, err.body(), {
+    'x-amzn-ErrorType': err.errorName,
+    'x-amzn-RequestId': crypto.randomUUID(),
+    ...err.headers,
+  });
+}
+
+/** Parses a JSON request body for a management route, with Lambda's error on bad JSON. */
+export async function readJson(req: IncomingMessage, limitBytes = 256 * 1024): Promise<unknown> {
+  const body = await readBody(req, limitBytes);
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new LambdaApiError(
+      'InvalidRequestContentException',
+      'Could not parse request body into json',
+    );
+  }
+}
