@@ -1,0 +1,92 @@
+/**
+ * The connector seam: everything broker-specific lives behind `Connector`. No broker type crosses
+ * this line — the engine sees `SourceRecord`s with an opaque `handle` and hands back outcomes.
+ */
+
+/** One record pulled from a source, in the form every later stage needs. */
+export interface SourceRecord {
+  /**
+   * Identity for `batchItemFailures` matching and logs: SQS messageId; Kafka
+   * `<topic>-<partition>@<offset>`; RabbitMQ messageId (or delivery tag).
+   */
+  readonly id: string;
+  /**
+   * Ordering lane (Kafka partition, SQS FIFO message group, RabbitMQ queue when ordered). Records
+   * of one lane are never in two batches at once and keep their order. '' = unordered.
+   */
+  readonly lane: string;
+  /** The record exactly as it appears in the Lambda event. */
+  readonly event: Record<string, unknown>;
+  /** Bytes `event` takes in the batch payload (JSON), for the 6 MB cap. */
+  readonly sizeBytes: number;
+  /**
+   * The record as filter patterns see it: the event record with the source's data key (`body`,
+   * `value`, `data`) decoded/parsed per the source's rules.
+   */
+  readonly filterView: Record<string, unknown>;
+  /** When the source received the record (epoch ms), for age limits and the batch-wait metric. */
+  readonly timestampMs: number;
+  /** Opaque to the engine: receipt handle, offset, delivery tag… */
+  readonly handle: unknown;
+}
+
+/** Why a record left the normal path without a successful invoke. */
+export type DropReason = 'MaximumPayloadSizeExceeded' | 'RetriesExhausted' | 'RecordAgeExceeded' | 'Malformed';
+
+/**
+ * What the engine decided for one batch. Every record of the batch appears in exactly one list.
+ */
+export interface SettleOutcome {
+  /** Handled: SQS delete, RabbitMQ ack, Kafka commit (contiguous). Includes filtered-out records. */
+  succeeded: SourceRecord[];
+  /** Back to the source for another try: SQS visibility, RabbitMQ nack+requeue, Kafka re-seek. */
+  failed: SourceRecord[];
+  /**
+   * Given up on, with the reason; the connector sends them to its failure path (destination,
+   * dead-letter exchange, DLQ) before acknowledging them — never silently away.
+   */
+  dropped: { record: SourceRecord; reason: DropReason; detail?: string }[];
+}
+
+export interface FetchRequest {
+  /** Most records to return; the caller holds capacity for them. */
+  max: number;
+  /** Longest to wait for the first record; 0 = return what is there. */
+  waitMs: number;
+  signal: AbortSignal;
+  /** Lanes that already have a batch in flight: their records must not be returned now. */
+  busyLanes?: ReadonlySet<string>;
+}
+
+/** A connector's view of its source's health, for mapping state and `/readyz`. */
+export interface ConnectorHealth {
+  ok: boolean;
+  /** Lambda's `StateTransitionReason` style code, e.g. `EVENT_SOURCE_AUTHN_ERROR`. */
+  reason?: string;
+  /** Human text for `LastProcessingResult`; never contains credentials. */
+  detail?: string;
+}
+
+export interface Connector {
+  /** 'sqs' | 'kafka' | 'rabbitmq' | 'memory' … */
+  readonly kind: string;
+  /** Connects and checks the source (queue attributes, topic metadata…). Retries are the caller's. */
+  start(): Promise<void>;
+  /** Pulls up to `max` records (see FetchRequest). Resolves [] when nothing came within waitMs. */
+  fetch(request: FetchRequest): Promise<SourceRecord[]>;
+  /** The Lambda event for a batch (records in order), as JSON bytes. */
+  buildEvent(records: readonly SourceRecord[]): Buffer;
+  /** Applies an outcome at the source. Must not throw for records already settled by a crash. */
+  settle(outcome: SettleOutcome): Promise<void>;
+  /**
+   * Called while a batch runs (every `heartbeatIntervalMs`) so the source keeps the records
+   * reserved (SQS visibility extension, Kafka heartbeat). Optional.
+   */
+  heartbeat?(records: readonly SourceRecord[]): Promise<void>;
+  readonly heartbeatIntervalMs?: number;
+  /** Approximate records waiting at the source (backlog gauge), if the source can tell. */
+  backlog?(): Promise<number | undefined>;
+  health(): ConnectorHealth;
+  /** Closes the client. In-flight records not settled return to the source on their own. */
+  stop(): Promise<void>;
+}
