@@ -29,7 +29,7 @@ function setup(
   const metrics = new EngineMetrics();
   const pool = new EnvironmentPool({
     createEnvironment: (o) => {
-      const env = new FakeEnvironment(o, () => handler(env.invokes));
+      const env: FakeEnvironment = new FakeEnvironment(o, (_req, self) => handler(self.invokes));
       created.push(env);
       return env;
     },
