@@ -1,0 +1,496 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
+import type { Logger } from 'pino';
+import type { Connector, SettleOutcome, SourceRecord } from '../connectors/types.ts';
+import type { Reservation } from '../invoker/concurrency.ts';
+import type { Invoker } from '../invoker/invoker.ts';
+import type { InvokeResult } from '../invoker/types.ts';
+import type { MappingMetrics } from '../observability/mapping-metrics.ts';
+import { BatchCollector, type CollectSettings } from './batch-collector.ts';
+import { judgeBatch, type BatchVerdict } from './batch-result.ts';
+import { assertTransition, type MappingState } from './mapping-state.ts';
+import {
+  defaultScaling,
+  nextPollerCount,
+  type ScalingObservation,
+  type ScalingSettings,
+} from './scaling-policy.ts';
+
+/** The settings of one mapping the runner needs (a view of the compiled mapping config). */
+export interface RunnerSettings {
+  name: string;
+  functionName: string;
+  enabled: boolean;
+  batchSize: number;
+  maximumBatchingWindowMs: number;
+  reportBatchItemFailures: boolean;
+  /** Most batches in flight (scalingConfig.maximumConcurrency); undefined = engine/function ceilings. */
+  maximumConcurrency: number | undefined;
+  /** Ordered lanes (SQS FIFO, Kafka, RabbitMQ with concurrency 1): stop at the first failure. */
+  ordered: boolean;
+  windowStart: CollectSettings['windowStart'];
+  /** How long a fetch may wait for a first record; default 20 000 ms (SQS long poll). */
+  idleWaitMs?: number;
+}
+
+/** Decides whether a record passes the mapping's filters (compiled elsewhere). */
+export type RecordFilter = (record: SourceRecord) => boolean;
+
+/**
+ * What to do with records whose batch failed, beyond returning them to the source: Kafka's
+ * retry limits, record age and bisection, RabbitMQ's bounded redelivery. Default: retry forever.
+ */
+export type FailurePolicy = (
+  failed: SourceRecord[],
+  verdict: BatchVerdict,
+) => Promise<Pick<SettleOutcome, 'failed' | 'dropped'>> | Pick<SettleOutcome, 'failed' | 'dropped'>;
+
+export interface MappingRunnerOptions {
+  settings: RunnerSettings;
+  connector: Connector;
+  invoker: Invoker;
+  filter?: RecordFilter;
+  failurePolicy?: FailurePolicy;
+  /** Turns an itemIdentifier into a record id (Kafka's `{partition, offset}`); default: strings. */
+  identify?: (itemIdentifier: unknown) => string | undefined;
+  logger: Logger;
+  metrics: MappingMetrics;
+  scaling?: Partial<ScalingSettings>;
+  /** Retry of a failing source start / poll: first delay, growing to the max. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+/** A status snapshot, in Lambda's terms, for the management API and `/readyz`. */
+export interface MappingStatus {
+  name: string;
+  state: MappingState;
+  stateTransitionReason: string;
+  lastProcessingResult: string;
+  pollers: number;
+  inFlightBatches: number;
+  sourceHealthy: boolean;
+}
+
+const NO_RECORDS = 'No records processed';
+
+/**
+ * Runs one event source mapping: pollers that each reserve capacity, gather a batch, filter it,
+ * invoke the function and settle the result at the source. The number of pollers follows the
+ * scaling policy between the mapping's minimum and maximum concurrency.
+ */
+export class MappingRunner {
+  readonly #o: MappingRunnerOptions;
+  #settings: RunnerSettings;
+  #state: MappingState = 'Creating';
+  #reason = 'USER_INITIATED';
+  #lastResult = NO_RECORDS;
+  #pollerTarget = 0;
+  readonly #pollers = new Map<number, { abort: AbortController; done: Promise<void> }>();
+  #nextPollerId = 0;
+  #inFlight = 0;
+  #observation: ScalingObservation = emptyObservation();
+  #scaling: ScalingSettings;
+  #scaler: NodeJS.Timeout | undefined;
+  #backlogTimer: NodeJS.Timeout | undefined;
+  #sourceReady = false;
+  #starting: Promise<void> | undefined;
+  #startAbort = new AbortController();
+  #stopping: Promise<{ abandonedBatches: number }> | undefined;
+  readonly #busyLanes = new Set<string>();
+
+  constructor(options: MappingRunnerOptions) {
+    this.#o = options;
+    this.#settings = options.settings;
+    this.#scaling = this.#scalingFor(options.settings);
+  }
+
+  get name(): string {
+    return this.#settings.name;
+  }
+
+  get settings(): RunnerSettings {
+    return this.#settings;
+  }
+
+  status(): MappingStatus {
+    return {
+      name: this.#settings.name,
+      state: this.#state,
+      stateTransitionReason: this.#reason,
+      lastProcessingResult: this.#lastResult,
+      pollers: this.#pollers.size,
+      inFlightBatches: this.#inFlight,
+      sourceHealthy: this.#sourceReady && this.#o.connector.health().ok,
+    };
+  }
+
+  /** Starts the source (retrying with back-off while it is unreachable) and, if enabled, polling. */
+  start(): Promise<void> {
+    this.#starting ??= (async () => {
+      if (!this.#settings.enabled) {
+        this.#transition('Disabled', 'USER_INITIATED');
+        return;
+      }
+      this.#transition('Enabling', 'USER_INITIATED');
+      this.#connectInBackground();
+    })();
+    return this.#starting;
+  }
+
+  /** Enables polling (Lambda: Disabled → Enabling → Enabled). */
+  async enable(): Promise<void> {
+    if (this.#state === 'Enabled' || this.#state === 'Enabling') return;
+    this.#settings = { ...this.#settings, enabled: true };
+    this.#transition('Enabling', 'USER_INITIATED');
+    this.#connectInBackground();
+  }
+
+  /**
+   * Disables polling: pollers stop fetching at once (an in-flight fetch is aborted); batches being
+   * invoked finish and are settled, so nothing is lost. Resolves when polling has stopped.
+   */
+  async disable(): Promise<void> {
+    if (this.#state === 'Disabled' || this.#state === 'Disabling') return;
+    this.#settings = { ...this.#settings, enabled: false };
+    this.#transition('Disabling', 'USER_INITIATED');
+    await this.#stopPolling();
+    this.#transition('Disabled', 'USER_INITIATED');
+  }
+
+  /** Changes batch settings at run time; pollers pick them up for their next batch. */
+  async update(
+    changes: Partial<Omit<RunnerSettings, 'name' | 'functionName' | 'ordered' | 'windowStart'>>,
+  ): Promise<void> {
+    const wasEnabled = this.#state === 'Enabled' || this.#state === 'Enabling';
+    this.#transition('Updating', 'USER_INITIATED');
+    this.#settings = { ...this.#settings, ...changes };
+    this.#scaling = this.#scalingFor(this.#settings);
+    this.#pollerTarget = Math.min(
+      Math.max(this.#pollerTarget, this.#scaling.minimum),
+      this.#scaling.maximum,
+    );
+    const wantEnabled = changes.enabled ?? wasEnabled;
+    if (wantEnabled && !wasEnabled) {
+      this.#transition('Enabling', 'USER_INITIATED');
+      this.#connectInBackground();
+    } else if (!wantEnabled && wasEnabled) {
+      this.#transition('Disabling', 'USER_INITIATED');
+      await this.#stopPolling();
+      this.#transition('Disabled', 'USER_INITIATED');
+    } else {
+      this.#transition(wasEnabled ? 'Enabled' : 'Disabled', 'USER_INITIATED');
+      if (wasEnabled) this.#reconcilePollers();
+    }
+  }
+
+  /**
+   * Stops polling and waits up to `deadlineMs` for batches in flight; then closes the connector.
+   * Records never settled return to the source on their own (SQS visibility, RabbitMQ unacked,
+   * Kafka uncommitted). Idempotent and awaitable.
+   */
+  stop(
+    deadlineMs = 30_000,
+    finalState: MappingState = 'Disabled',
+  ): Promise<{ abandonedBatches: number }> {
+    this.#stopping ??= (async () => {
+      await Promise.resolve();
+      this.#startAbort.abort();
+      const stopped = this.#stopPolling();
+      const timeout = sleep(deadlineMs, 'timeout' as const, { ref: false });
+      const outcome = await Promise.race([stopped.then(() => 'done' as const), timeout]);
+      const abandoned = outcome === 'timeout' ? this.#inFlight : 0;
+      if (abandoned > 0) {
+        this.#o.logger.warn(
+          { abandonedBatches: abandoned },
+          'stop deadline passed; abandoning in-flight batches (their records return to the source)',
+        );
+      }
+      await this.#o.connector
+        .stop()
+        .catch((err: unknown) => this.#o.logger.warn({ err }, 'closing the connector failed'));
+      if (this.#state !== 'Deleting' && this.#state !== finalState) this.#state = finalState;
+      return { abandonedBatches: abandoned };
+    })();
+    return this.#stopping;
+  }
+
+  /** Deleting: stop, then the state stays `Deleting` until the caller drops the runner. */
+  async delete(deadlineMs = 30_000): Promise<void> {
+    this.#transition('Deleting', 'USER_INITIATED');
+    await this.stop(deadlineMs, 'Deleting');
+  }
+
+  #connectInBackground(): void {
+    void pRetry(() => this.#o.connector.start(), {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: this.#o.retryMinMs ?? 500,
+      maxTimeout: this.#o.retryMaxMs ?? 30_000,
+      signal: this.#startAbort.signal,
+      onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
+        const health = this.#o.connector.health();
+        this.#lastResult = health.detail ?? (error as Error).message;
+        if (health.reason) this.#reason = health.reason;
+        this.#o.logger.warn(
+          {
+            attempt: attemptNumber,
+            retryInMs: retryDelay,
+            reason: health.reason,
+            detail: this.#lastResult,
+          },
+          'event source not reachable; retrying',
+        );
+      },
+    })
+      .then(() => {
+        if (this.#state !== 'Enabling') return;
+        this.#sourceReady = true;
+        this.#transition('Enabled', 'USER_INITIATED');
+        this.#startScaling();
+      })
+      .catch((err: unknown) => {
+        if (!this.#startAbort.signal.aborted)
+          this.#o.logger.error({ err }, 'event source start gave up');
+      });
+  }
+
+  #startScaling(): void {
+    this.#pollerTarget = this.#scaling.initial;
+    this.#reconcilePollers();
+    clearInterval(this.#scaler);
+    this.#scaler = setInterval(() => {
+      const next = nextPollerCount(this.#pollerTarget, this.#scaling, this.#observation);
+      if (next !== this.#pollerTarget)
+        this.#o.logger.debug(
+          { from: this.#pollerTarget, to: next, observed: this.#observation },
+          'scaling pollers',
+        );
+      this.#observation = emptyObservation();
+      this.#pollerTarget = next;
+      this.#reconcilePollers();
+    }, this.#scaling.intervalMs);
+    this.#scaler.unref();
+    const backlog = this.#o.connector.backlog?.bind(this.#o.connector);
+    if (backlog) {
+      clearInterval(this.#backlogTimer);
+      this.#backlogTimer = setInterval(() => {
+        backlog()
+          .then((n) => n !== undefined && this.#o.metrics.backlog.set({ mapping: this.name }, n))
+          .catch(() => undefined);
+      }, 5000);
+      this.#backlogTimer.unref();
+    }
+  }
+
+  #reconcilePollers(): void {
+    if (this.#state !== 'Enabled' && this.#state !== 'Updating') return;
+    while (this.#pollers.size < this.#pollerTarget) this.#startPoller();
+    // Surplus pollers finish their current batch and exit (they check the target each loop).
+    this.#o.metrics.concurrency.set({ mapping: this.name }, this.#pollerTarget);
+  }
+
+  #startPoller(): void {
+    const id = this.#nextPollerId++;
+    const abort = new AbortController();
+    const done = this.#pollLoop(id, abort.signal)
+      .catch((err: unknown) => this.#o.logger.error({ err, poller: id }, 'poller failed'))
+      .finally(() => this.#pollers.delete(id));
+    this.#pollers.set(id, { abort, done });
+  }
+
+  async #stopPolling(): Promise<void> {
+    clearInterval(this.#scaler);
+    clearInterval(this.#backlogTimer);
+    this.#pollerTarget = 0;
+    const pollers = [...this.#pollers.values()];
+    for (const p of pollers) p.abort.abort();
+    await Promise.allSettled(pollers.map((p) => p.done));
+  }
+
+  #surplus(id: number): boolean {
+    // Lowest ids are kept; the highest-numbered pollers above the target retire.
+    let rank = 0;
+    for (const other of this.#pollers.keys()) if (other < id) rank += 1;
+    return rank >= this.#pollerTarget;
+  }
+
+  async #pollLoop(id: number, signal: AbortSignal): Promise<void> {
+    const collector = new BatchCollector(this.#o.connector);
+    let failures = 0;
+    try {
+      while (!signal.aborted && !this.#surplus(id)) {
+        let reservation: Reservation;
+        try {
+          // Capacity first: never pull records that cannot be invoked soon.
+          reservation = await this.#o.invoker.reserve(this.#settings.functionName, signal);
+        } catch (err) {
+          if (signal.aborted) break;
+          this.#lastResult = `throttled: ${(err as Error).message}`;
+          await sleep(1000, undefined, { signal }).catch(() => undefined);
+          continue;
+        }
+        try {
+          const s = this.#settings;
+          const batch = await collector.collect(
+            {
+              batchSize: s.batchSize,
+              windowMs: s.maximumBatchingWindowMs,
+              windowStart: s.windowStart,
+              idleWaitMs: s.idleWaitMs ?? 20_000,
+            },
+            signal,
+            this.#busyLanes,
+          );
+          failures = 0;
+          this.#observe(batch.records.length, batch.emptyFetches);
+          if (batch.records.length === 0 && batch.oversized.length === 0) continue;
+          await this.#process(batch.records, batch.oversized, reservation);
+        } catch (err) {
+          failures += 1;
+          this.#o.metrics.pollingErrors.inc({ mapping: this.name });
+          const health = this.#o.connector.health();
+          this.#lastResult = health.detail ?? (err as Error).message;
+          const delayMs = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+          this.#o.logger.warn({ err: (err as Error).message, retryInMs: delayMs }, 'poll failed');
+          await sleep(delayMs, undefined, { signal }).catch(() => undefined);
+        } finally {
+          reservation.release();
+        }
+      }
+    } finally {
+      // Records held for a next batch that will not come go back to the source now.
+      const carry = collector.takeCarry();
+      if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
+    }
+  }
+
+  #observe(count: number, emptyFetches: number): void {
+    const o = this.#observation;
+    if (count === 0) o.emptyPolls += Math.max(1, emptyFetches);
+    else if (count >= this.#settings.batchSize) o.fullPolls += 1;
+    else o.partialPolls += 1;
+  }
+
+  async #process(
+    records: SourceRecord[],
+    oversized: SourceRecord[],
+    reservation: Reservation,
+  ): Promise<void> {
+    const m = this.#o.metrics;
+    const mapping = this.name;
+    m.polled.inc({ mapping }, records.length + oversized.length);
+    const dropped: SettleOutcome['dropped'] = oversized.map((record) => ({
+      record,
+      reason: 'MaximumPayloadSizeExceeded' as const,
+    }));
+    if (dropped.length > 0)
+      m.dropped.inc({ mapping, reason: 'MaximumPayloadSizeExceeded' }, dropped.length);
+
+    const matched: SourceRecord[] = [];
+    const filteredOut: SourceRecord[] = [];
+    for (const r of records)
+      (this.#o.filter === undefined || this.#o.filter(r) ? matched : filteredOut).push(r);
+    if (filteredOut.length > 0) m.filteredOut.inc({ mapping }, filteredOut.length);
+    if (matched.length === 0) {
+      await this.#settle({ succeeded: filteredOut, failed: [], dropped });
+      return;
+    }
+
+    const lanes = new Set(matched.map((r) => r.lane).filter((l) => l !== ''));
+    for (const lane of lanes) this.#busyLanes.add(lane);
+    this.#inFlight += 1;
+    m.inFlightBatches.inc({ mapping });
+    m.batchSize.observe({ mapping }, matched.length);
+    m.batchWait.observe(
+      { mapping },
+      Math.max(0, Date.now() - Math.min(...matched.map((r) => r.timestampMs))) / 1000,
+    );
+    const heartbeat = this.#startHeartbeat(matched);
+    try {
+      let result: InvokeResult | undefined;
+      try {
+        result = await this.#o.invoker.run(reservation, {
+          payload: this.#o.connector.buildEvent(matched),
+        });
+      } catch (err) {
+        // The engine could not run the invoke (environment failed to start…): records go back.
+        this.#lastResult = `invoke failed: ${(err as Error).message}`;
+      }
+      m.invoked.inc({ mapping }, matched.length);
+      const verdict: BatchVerdict = result
+        ? judgeBatch(matched, result, {
+            reportBatchItemFailures: this.#settings.reportBatchItemFailures,
+            ordered: this.#settings.ordered,
+            ...(this.#o.identify ? { identify: this.#o.identify } : {}),
+          })
+        : { succeeded: [], failed: matched, functionError: true, reason: this.#lastResult };
+      if (verdict.functionError) this.#observation.failedBatches += 1;
+      else this.#observation.okBatches += 1;
+      if (verdict.failed.length > 0) m.failedInvoke.inc({ mapping }, verdict.failed.length);
+      this.#lastResult = verdict.failed.length === 0 ? 'OK' : (verdict.reason ?? 'FAILED');
+
+      const afterPolicy =
+        verdict.failed.length > 0 && this.#o.failurePolicy
+          ? await this.#o.failurePolicy(verdict.failed, verdict)
+          : { failed: verdict.failed, dropped: [] };
+      for (const d of afterPolicy.dropped) m.dropped.inc({ mapping, reason: d.reason });
+      await this.#settle({
+        succeeded: [...filteredOut, ...verdict.succeeded],
+        failed: afterPolicy.failed,
+        dropped: [...dropped, ...afterPolicy.dropped],
+      });
+    } finally {
+      clearInterval(heartbeat);
+      for (const lane of lanes) this.#busyLanes.delete(lane);
+      this.#inFlight -= 1;
+      m.inFlightBatches.dec({ mapping });
+    }
+  }
+
+  #startHeartbeat(records: SourceRecord[]): NodeJS.Timeout | undefined {
+    const c = this.#o.connector;
+    if (!c.heartbeat || !c.heartbeatIntervalMs) return undefined;
+    const timer = setInterval(() => {
+      c.heartbeat?.(records).catch((err: unknown) =>
+        this.#o.logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
+      );
+    }, c.heartbeatIntervalMs);
+    timer.unref();
+    return timer;
+  }
+
+  async #settle(outcome: SettleOutcome): Promise<void> {
+    const m = this.#o.metrics;
+    try {
+      await this.#o.connector.settle(outcome);
+      if (outcome.succeeded.length > 0)
+        m.settled.inc({ mapping: this.name, outcome: 'succeeded' }, outcome.succeeded.length);
+      if (outcome.failed.length > 0)
+        m.settled.inc({ mapping: this.name, outcome: 'failed' }, outcome.failed.length);
+    } catch (err) {
+      // Unsettled records come back from the source later (at-least-once): log, never crash.
+      this.#o.logger.error(
+        { err: (err as Error).message },
+        'settling a batch failed; its records will be redelivered',
+      );
+    }
+  }
+
+  #scalingFor(s: RunnerSettings): ScalingSettings {
+    const max = s.maximumConcurrency ?? 1250;
+    return { ...defaultScaling(max), ...this.#o.scaling, maximum: max };
+  }
+
+  #transition(to: MappingState, reason: string): void {
+    if (this.#state === to) return;
+    assertTransition(this.name, this.#state, to);
+    this.#o.logger.info({ from: this.#state, to, reason }, 'mapping state');
+    this.#state = to;
+    this.#reason = reason;
+  }
+}
+
+function emptyObservation(): ScalingObservation {
+  return { fullPolls: 0, emptyPolls: 0, partialPolls: 0, failedBatches: 0, okBatches: 0 };
+}
+
