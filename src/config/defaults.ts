@@ -1,0 +1,141 @@
+/**
+ * Defaults and limits of the config file, in the units the YAML uses (seconds, MB). One place, so
+ * the JSON Schema (what editors show), the validator and the compiler can never disagree.
+ */
+
+/** Engine-wide concurrency ceiling (Lambda's default account limit). */
+export const DEFAULT_CONCURRENCY_LIMIT = 1000;
+/** Lambda keeps this many of the account limit unreserved. */
+export const LAMBDA_MINIMUM_UNRESERVED = 100;
+
+/**
+ * How much of `concurrency.limit` must stay unreserved when the user does not say: Lambda's 100,
+ * scaled down for small engines to a tenth of the limit (rounded up), so a laptop engine with
+ * `limit: 20` can still reserve 18.
+ */
+export function defaultMinimumUnreserved(limit: number): number {
+  return Math.min(LAMBDA_MINIMUM_UNRESERVED, Math.ceil(limit / 10));
+}
+
+export const RUNTIMES_FIXED = [
+  'nodejs20.x',
+  'nodejs22.x',
+  'nodejs24.x',
+  'provided.al2023',
+  'provided.al2',
+  'provided',
+] as const;
+export const RUNTIME_PATTERN =
+  '^(nodejs(20|22|24)\\.x|python3\\.[0-9]+|provided(\\.al2023|\\.al2)?)$';
+export const RUNTIMES_EXPECTED =
+  'one of nodejs20.x, nodejs22.x, nodejs24.x, python3.N (e.g. python3.12), provided.al2023, provided.al2, provided';
+
+export const FUNCTION_NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+export const ENV_KEY_PATTERN = '^[A-Za-z][A-Za-z0-9_]*$';
+/** Lambda's limit on the total size of a function's environment variables (keys + values, bytes). */
+export const ENV_MAX_BYTES = 4096;
+/** Variables the engine sets itself for every function; a function may not declare them. */
+export const RESERVED_ENV_KEYS: readonly string[] = [
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+];
+
+export const MEMORY_MB = { min: 128, max: 10240, default: 128 } as const;
+export const TIMEOUT_S = { min: 1, max: 900, default: 3 } as const;
+export const IDLE_TIMEOUT_S = { min: 1, max: 86400, default: 300 } as const;
+/** Handler for `provided*` runtimes when none is given (the value of `_HANDLER`). */
+export const PROVIDED_DEFAULT_HANDLER = 'bootstrap';
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_ACCOUNT_ID = '000000000000';
+
+export const ASYNC_RETRIES = { min: 0, max: 2, default: 2 } as const;
+export const ASYNC_EVENT_AGE_S = { min: 60, max: 21600, default: 21600 } as const;
+/** Lambda waits about 1 min, then 2 min, between retries of a failed asynchronous invoke. */
+export const ASYNC_RETRY_DELAYS_S: readonly number[] = [60, 120];
+
+export const API_DEFAULTS = { host: '127.0.0.1', port: 3001 } as const;
+export const STORAGE_DEFAULT_PATH = './.sluice/state.db';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+
+export const KAFKA_DEFAULT_CLIENT_ID = 'sluice';
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+export type SourceType = 'sqs' | 'kafka' | 'rabbitmq';
+
+/** Per-source defaults and limits of a mapping (lambda-esm.md §1). */
+export interface SourceRules {
+  defaultBatchSize: number;
+  /** Seconds. */
+  defaultWindowS: number;
+  /** Lowest `scalingConfig.maximumConcurrency` accepted. */
+  minMaximumConcurrency: number;
+  /** `scalingConfig.maximumConcurrency` when unset (undefined = only the function/engine ceilings). */
+  defaultMaximumConcurrency: number | undefined;
+  /** Kafka and RabbitMQ: retry controls and an onFailure destination are accepted. */
+  retryControls: boolean;
+  /** Kafka only: `maximumRecordAgeInSeconds`, `bisectBatchOnFunctionError`. */
+  recordAgeAndBisect: boolean;
+}
+
+export const SOURCE_RULES: Record<SourceType, SourceRules> = {
+  sqs: {
+    defaultBatchSize: 10,
+    defaultWindowS: 0,
+    minMaximumConcurrency: 2,
+    defaultMaximumConcurrency: undefined,
+    retryControls: false,
+    recordAgeAndBisect: false,
+  },
+  kafka: {
+    defaultBatchSize: 100,
+    defaultWindowS: 0.5,
+    minMaximumConcurrency: 1,
+    defaultMaximumConcurrency: undefined,
+    retryControls: true,
+    recordAgeAndBisect: true,
+  },
+  rabbitmq: {
+    defaultBatchSize: 100,
+    defaultWindowS: 0.5,
+    minMaximumConcurrency: 1,
+    // AWS runs one invoke at a time per RabbitMQ mapping; 1 also keeps queue order.
+    defaultMaximumConcurrency: 1,
+    retryControls: true,
+    recordAgeAndBisect: false,
+  },
+};
+
+export const BATCH_SIZE = { min: 1, max: 10000 } as const;
+export const SQS_FIFO_MAX_BATCH = 10;
+/** SQS standard queues: a batch above this needs a batching window of at least 1 s. */
+export const SQS_BATCH_WITHOUT_WINDOW_MAX = 10;
+export const WINDOW_S = { min: 0, max: 300 } as const;
+export const MAX_CONCURRENCY = { max: 1000 } as const;
+export const MAPPING_RETRIES = { min: -1, max: 10000, default: -1 } as const;
+/** With infinite retries and an onFailure destination, Lambda caps retries at this. */
+export const RETRIES_CAP_WITH_DESTINATION = 10;
+export const RECORD_AGE_S = { min: 60, max: 604800, default: -1 } as const;
+export const FILTERS_MAX = 10;
+export const FILTER_PATTERN_MAX_CHARS = 4096;
+export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
+/** Kafka mappings without `startingPosition` read from the beginning (nothing is skipped). */
+export const DEFAULT_STARTING_POSITION = 'TRIM_HORIZON';
+export const CONSUMER_GROUP_MAX_CHARS = 200;
+export const DEFAULT_VIRTUAL_HOST = '/';
+export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
+
+export const S3_DEFAULT_EVENTS: readonly string[] = ['s3:*'];
+export const TRIGGER_PATH_PREFIX = '/triggers/s3/';

@@ -1,0 +1,134 @@
+/**
+ * The config pipeline: read → mask `${VAR}` → parse YAML → substitute → JSON Schema → cross-field
+ * checks → compile. Every problem found on the way is collected, located (file:line:column, key
+ * path) and thrown as one `SluiceError` (`CONFIG_INVALID`, `context.problems`). Only
+ * `loadConfig` touches the disk (the file, and whether folders and files exist).
+ */
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { SluiceError } from '../errors.ts';
+import {
+  collectRefs,
+  Problems,
+  type CheckInputs,
+  type FilterPatternValidator,
+} from './check-context.ts';
+import { compileConfig } from './compile.ts';
+import { configInvalid, configNotFound, type RawProblem } from './config-error.ts';
+import { maskExpressions, substituteScalars } from './interpolate.ts';
+import type { SluiceConfigOptions } from './options.ts';
+import { schemaProblems } from './schema-problems.ts';
+import type { SluiceConfig } from './types.ts';
+import { checkConnections } from './validate-connections.ts';
+import { checkFunctions } from './validate-functions.ts';
+import { checkMappings } from './validate-mappings.ts';
+import { checkTriggers } from './validate-triggers.ts';
+import { locate, parseYaml } from './yaml-source.ts';
+
+export interface LoadConfigOptions {
+  /** Variables for `${VAR}`. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Deep check of filter patterns (the EventBridge grammar). Default: JSON syntax only. */
+  validateFilterPattern?: FilterPatternValidator;
+  /** Clock for "not in the future" checks (epoch ms). Default `Date.now()`. */
+  now?: number;
+}
+
+export interface LoadConfigFromStringOptions extends LoadConfigOptions {
+  /** Name used in messages (and `SluiceConfig.file`). Default `<string>`. */
+  file?: string;
+  /** Folder relative paths are resolved against. Default the file's folder, else the cwd. */
+  baseDir?: string;
+  /** Default: a real `stat`. */
+  dirExists?: (path: string) => boolean;
+  /** Default: a real `stat`. */
+  fileExists?: (path: string) => boolean;
+}
+
+function statIs(kind: 'dir' | 'file'): (path: string) => boolean {
+  return (path) => {
+    try {
+      const stat = statSync(path);
+      return kind === 'dir' ? stat.isDirectory() : stat.isFile();
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Loads, checks and compiles a config file. Throws CONFIG_NOT_FOUND or CONFIG_INVALID. */
+export async function loadConfig(
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+  options: Omit<LoadConfigOptions, 'env'> = {},
+): Promise<SluiceConfig> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw configNotFound(file, error);
+    if (code === 'EISDIR') {
+      throw new SluiceError('CONFIG_NOT_FOUND', `Config path is a folder, not a file: ${file}`, {
+        context: { file },
+      });
+    }
+    throw new SluiceError('CONFIG_INVALID', `Cannot read config file ${file}: ${String(error)}`, {
+      context: { file },
+      cause: error,
+    });
+  }
+  return loadConfigFromString(text, { ...options, env, file, baseDir: dirname(file) });
+}
+
+/** The whole pipeline on text already read. Synchronous apart from the injected checks. */
+export function loadConfigFromString(
+  text: string,
+  options: LoadConfigFromStringOptions = {},
+): SluiceConfig {
+  const file = options.file ?? '<string>';
+  const baseDir = resolve(
+    options.baseDir ?? (options.file === undefined ? '.' : dirname(options.file)),
+  );
+  const inputs: CheckInputs = {
+    baseDir,
+    dirExists: options.dirExists ?? statIs('dir'),
+    fileExists: options.fileExists ?? statIs('file'),
+    now: options.now ?? Date.now(),
+    validateFilterPattern: options.validateFilterPattern,
+  };
+
+  const { masked, expressions } = maskExpressions(text);
+  const parsed = parseYaml(masked, file);
+  if (parsed.syntaxProblems.length > 0) throw configInvalid(file, parsed.syntaxProblems);
+
+  const substitution = substituteScalars(parsed.doc, expressions, options.env ?? process.env);
+  const value: unknown = parsed.doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  const raw: RawProblem[] = [...substitution, ...schemaProblems(value)];
+  const problems = new Problems();
+  const refs = collectRefs(value);
+  checkFunctions(value, refs, inputs, problems);
+  checkConnections(value, inputs, problems);
+  checkMappings(value, refs, inputs, problems);
+  checkTriggers(value, refs, problems);
+  raw.push(...problems.list);
+
+  if (raw.length > 0) {
+    // A value whose substitution failed is reported once, for the variable, not again for its shape.
+    const failed = new Set(substitution.map((p) => JSON.stringify(p.path)));
+    const kept = raw.filter(
+      (p) => p.sourceOffset !== undefined || !failed.has(JSON.stringify(p.path)),
+    );
+    throw configInvalid(
+      file,
+      kept.map((problem) => locate(parsed, text, file, problem)),
+    );
+  }
+  return compileConfig(value as SluiceConfigOptions, {
+    file,
+    baseDir,
+    dirExists: inputs.dirExists,
+  });
+}

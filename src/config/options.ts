@@ -1,0 +1,213 @@
+/**
+ * The config file as the user writes it (`sluice.yaml`), after `${VAR}` substitution and before
+ * defaults. Units are the ones Lambda users know (seconds, MB); the compiler turns them into the
+ * `…Ms` / `…Mb` fields of {@link SluiceConfig}. Every field here is also described in the JSON Schema
+ * (`config/sluice.schema.json`) that editors use.
+ */
+
+/** Top level of `sluice.yaml`. */
+export interface SluiceConfigOptions {
+  /** Region reported to functions (`AWS_REGION`) and used in ARNs. Default `us-east-1`. */
+  region?: string;
+  /** 12-digit account id used in ARNs. Default `000000000000`. A number is zero-padded. */
+  accountId?: string | number;
+  /** Engine-wide concurrency settings. */
+  concurrency?: ConcurrencyOptions;
+  /** Functions by name (`[A-Za-z0-9_-]{1,64}`). Default none. */
+  functions?: Record<string, FunctionOptions>;
+  /** The HTTP API (Invoke API, management API, triggers, health, metrics). */
+  api?: ApiOptions;
+  /** The embedded store (async queue, API-created mappings). */
+  storage?: StorageOptions;
+  /** Engine logs. */
+  logging?: LoggingOptions;
+  /** Broker connections by name, referenced by mappings and destinations. Default none. */
+  connections?: Record<string, ConnectionOptions>;
+  /** Event source mappings. Default none. */
+  mappings?: MappingOptions[];
+  /** Push triggers (S3-style notifications over HTTP). Default none. */
+  triggers?: TriggerOptions[];
+}
+
+export interface ConcurrencyOptions {
+  /** Most invokes running at once across all functions (Lambda's account limit). Default 1000. */
+  limit?: number;
+  /**
+   * How much of `limit` reserved concurrency must leave for functions without a reservation.
+   * Default: Lambda's 100, but at most a tenth of `limit` (rounded up) so small engines can reserve;
+   * set 0 to allow reserving everything.
+   */
+  minimumUnreserved?: number;
+}
+
+export interface FunctionOptions {
+  /** `nodejs20.x` | `nodejs22.x` | `nodejs24.x` | `python3.N` | `provided.al2023` | `provided.al2` | `provided`. Required. */
+  runtime: string;
+  /** `file.export` (e.g. `index.handler`); required except for `provided*` (default `bootstrap`). */
+  handler?: string;
+  /** Code folder, relative to the config file. Required; must exist. */
+  code: string;
+  /** Memory in MB, 128–10240. Default 128. */
+  memorySize?: number;
+  /** Invoke timeout in seconds, 1–900. Default 3. */
+  timeout?: number;
+  /** Variables for the function. Numbers and booleans are converted to strings. Total ≤ 4 KB. */
+  environment?: Record<string, string | number | boolean>;
+  /** Concurrency reserved for (and capping) this function, 0–`concurrency.limit`. Default none. */
+  reservedConcurrency?: number;
+  /** Environments initialised at start and kept warm, ≤ `reservedConcurrency` when set. Default 0. */
+  provisionedConcurrency?: number;
+  /** Seconds an idle environment is kept before it is shut down, 1–86400. Default 300. */
+  idleTimeout?: number;
+  /** Asynchronous invocation settings (Lambda's event-invoke-config). */
+  async?: AsyncOptions;
+}
+
+export interface AsyncOptions {
+  /** Retries after a function error, 0–2. Default 2. */
+  maximumRetryAttempts?: number;
+  /** Seconds an event may wait (queued or retried) before it is dropped, 60–21600. Default 21600. */
+  maximumEventAgeInSeconds?: number;
+  /** Seconds before each retry; the last one repeats. Default [60, 120]. */
+  retryDelays?: number[];
+  /** Where the invocation record goes after a success. Default none. */
+  onSuccess?: DestinationOptions;
+  /** Where the invocation record goes after the last failure. Default none. */
+  onFailure?: DestinationOptions;
+  /** Where the original event goes after the last failure (Lambda's DLQ). Default none. */
+  deadLetter?: DestinationOptions;
+}
+
+/**
+ * A destination. `destination` is one of:
+ * - an SQS queue URL (`http(s)://host/account/queue`), with `connection` naming an `sqs` connection;
+ * - `kafka://<topic>`, with `connection` naming a `kafka` connection (default in a Kafka mapping:
+ *   the mapping's own connection);
+ * - `rabbitmq://<exchange>/<routingKey>` (empty exchange = the default exchange), with `connection`
+ *   naming a `rabbitmq` connection (default in a RabbitMQ mapping: the mapping's own connection);
+ * - `function:<name>` or a Lambda function ARN, naming a function of this file (no connection).
+ */
+export interface DestinationOptions {
+  /** Target, see above. Required. */
+  destination: string;
+  /** Connection name for broker targets. */
+  connection?: string;
+}
+
+export interface ApiOptions {
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port, 0–65535 (0 = any free port). Default 3001. */
+  port?: number;
+  /** Bearer token required on every route but health; empty or unset = no token. */
+  authToken?: string;
+}
+
+export interface StorageOptions {
+  /** SQLite file, relative to the config file; `:memory:` keeps nothing. Default `./.sluice/state.db`. */
+  path?: string;
+}
+
+export interface LoggingOptions {
+  /** `trace` | `debug` | `info` | `warn` | `error` | `fatal` | `silent`. Default `info`. */
+  level?: string;
+  /** `json` (one object a line) or `pretty` (for people). Default `json`. */
+  format?: string;
+}
+
+export type ConnectionOptions =
+  SqsConnectionOptions | KafkaConnectionOptions | RabbitMqConnectionOptions;
+
+export interface SqsConnectionOptions {
+  type: 'sqs';
+  /** Endpoint URL (e.g. ElasticMQ `http://127.0.0.1:9324`). Default: AWS's endpoint for the region. */
+  endpoint?: string;
+  /** Region. Default: the AWS SDK's chain (`AWS_REGION`), else `us-east-1`. */
+  region?: string;
+  /** Static credentials. Default: the AWS SDK's default credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+export interface KafkaConnectionOptions {
+  type: 'kafka';
+  /** 1–10 `host:port` brokers, as a list or a comma-separated string. Required. */
+  bootstrapServers: string[] | string;
+  /** Client id sent to the brokers. Default `sluice`. */
+  clientId?: string;
+  /** SASL authentication. Default none. */
+  sasl?: { mechanism: string; username: string; password: string };
+  /** TLS: `true` (system CAs), or PEM file paths relative to the config file. Default off. */
+  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+}
+
+export interface RabbitMqConnectionOptions {
+  type: 'rabbitmq';
+  /** AMQP URL, `amqp(s)://user:password@host:port[/vhost]`. Required. */
+  url: string;
+}
+
+export interface MappingOptions {
+  /** Unique mapping name, `[A-Za-z0-9_.-]{1,64}`. Required. */
+  name: string;
+  /** Function to invoke. Required. */
+  function: string;
+  /** Poll when true. Default true. */
+  enabled?: boolean;
+  /** Where records come from; which keys apply depends on the connection's type. Required. */
+  source: SourceOptions;
+  /** Records per batch, 1–10000 (SQS FIFO ≤ 10). Default SQS 10, Kafka 100, RabbitMQ 100. */
+  batchSize?: number;
+  /** Seconds to gather a batch, 0–300 (not for SQS FIFO). Default SQS 0, Kafka 0.5, RabbitMQ 0.5. */
+  maximumBatchingWindowInSeconds?: number;
+  /** Up to 10 EventBridge patterns (JSON strings), ORed. Default none (every record). */
+  filterCriteria?: { filters?: { pattern: string }[] };
+  /** `[ReportBatchItemFailures]` to accept partial batch responses. Default none. */
+  functionResponseTypes?: string[];
+  /** Concurrent batches of this mapping: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset. */
+  scalingConfig?: { maximumConcurrency?: number };
+  /** Kafka/RabbitMQ: retries of a failed batch, −1 (until the records expire) … 10000. Default −1. */
+  maximumRetryAttempts?: number;
+  /** Kafka: seconds before a record is given up, −1 (never) or 60–604800. Default −1. */
+  maximumRecordAgeInSeconds?: number;
+  /** Kafka: split a failing batch in two and retry each half. Default false. */
+  bisectBatchOnFunctionError?: boolean;
+  /** Kafka/RabbitMQ: where records go once retries are exhausted. Default none. */
+  destinationConfig?: { onFailure?: DestinationOptions };
+}
+
+/** Union of the source keys of every type; the connection's type decides which apply. */
+export interface SourceOptions {
+  /** Connection name. Required. */
+  connection: string;
+  /** SQS: the queue URL (a `.fifo` URL is a FIFO queue). */
+  queueUrl?: string;
+  /** Kafka: the topic. */
+  topic?: string;
+  /** Kafka: consumer group, 1–200 chars. Default `sluice-<mapping name>`. */
+  consumerGroupId?: string;
+  /** Kafka: `TRIM_HORIZON` | `LATEST` | `AT_TIMESTAMP`, used only when the group has no offsets. Default `TRIM_HORIZON`. */
+  startingPosition?: string;
+  /** Kafka with `AT_TIMESTAMP`: ISO 8601 time or epoch seconds, not in the future. */
+  startingPositionTimestamp?: string | number;
+  /** RabbitMQ: the queue. */
+  queue?: string;
+  /** RabbitMQ: the virtual host. Default `/`. */
+  virtualHost?: string;
+}
+
+export interface TriggerOptions {
+  /** Unique trigger name, `[A-Za-z0-9_.-]{1,64}`. Required. */
+  name: string;
+  /** Only `s3` for now. Required. */
+  type: 's3';
+  /** Function invoked (asynchronously) for each matching record. Required. */
+  function: string;
+  /** Path on the API server. Default `/triggers/s3/<name>`. */
+  path?: string;
+  /** Bearer token the pusher must send; empty or unset = none. */
+  authToken?: string;
+  /** S3 event-type patterns (`s3:ObjectCreated:*`; the `s3:` prefix is optional). Default `[s3:*]`. */
+  events?: string[];
+  /** Object key filter. Default none. */
+  filter?: { prefix?: string; suffix?: string };
+}

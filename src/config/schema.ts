@@ -1,0 +1,485 @@
+/**
+ * The JSON Schema (draft-07) of `sluice.yaml`: the one description of the config's shape, used by
+ * the validator (Ajv) and by editors (`config/sluice.schema.json` is this object, written out; a
+ * unit test keeps the file in step). It checks shape, types and fixed ranges; rules that depend on
+ * other values (per-source limits, references, sums) are in `validate-*.ts`.
+ *
+ * `x-expected` is ours: the phrase error messages use for what is allowed at that node.
+ */
+import * as d from './defaults.ts';
+
+type Schema = Record<string, unknown>;
+
+function int(min: number, max: number, unit: string, description: string, def?: number): Schema {
+  const s: Schema = {
+    type: 'integer',
+    minimum: min,
+    maximum: max,
+    description,
+    'x-expected': `an integer from ${min} to ${max}${unit === '' ? '' : ` (${unit})`}`,
+  };
+  if (def !== undefined) s.default = def;
+  return s;
+}
+
+function num(min: number, max: number, unit: string, description: string): Schema {
+  return {
+    type: 'number',
+    minimum: min,
+    maximum: max,
+    description,
+    'x-expected': `a number from ${min} to ${max}${unit === '' ? '' : ` (${unit})`}`,
+  };
+}
+
+function str(description: string, extra: Schema = {}): Schema {
+  return { type: 'string', description, 'x-expected': 'a string', ...extra };
+}
+
+function oneOfStrings(values: readonly string[], description: string, def?: string): Schema {
+  const s: Schema = {
+    type: 'string',
+    enum: [...values],
+    description,
+    'x-expected': `one of ${values.join(', ')}`,
+  };
+  if (def !== undefined) s.default = def;
+  return s;
+}
+
+function bool(description: string, def: boolean): Schema {
+  return { type: 'boolean', description, default: def, 'x-expected': 'true or false' };
+}
+
+function obj(
+  description: string,
+  properties: Record<string, Schema>,
+  required: string[] = [],
+): Schema {
+  const s: Schema = {
+    type: 'object',
+    description,
+    additionalProperties: false,
+    properties,
+    'x-expected': 'a map of keys to values',
+  };
+  if (required.length > 0) s.required = required;
+  return s;
+}
+
+const NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
+const NAME_EXPECTED = '1–64 letters, digits, ".", "-" or "_"';
+
+const destination = obj(
+  'A destination: an SQS queue URL (with `connection`), `kafka://<topic>`, `rabbitmq://<exchange>/<routingKey>` (with `connection`, default the mapping’s own), or `function:<name>`.',
+  {
+    destination: str(
+      'SQS queue URL, kafka://<topic>, rabbitmq://<exchange>/<routingKey> or function:<name>.',
+      {
+        minLength: 1,
+      },
+    ),
+    connection: str('Name of the connection used to reach the destination (not for functions).'),
+  },
+  ['destination'],
+);
+
+const asyncSchema = obj('Asynchronous invocation (Lambda’s event-invoke-config).', {
+  maximumRetryAttempts: int(
+    d.ASYNC_RETRIES.min,
+    d.ASYNC_RETRIES.max,
+    '',
+    'Retries after a function error. Default 2.',
+    d.ASYNC_RETRIES.default,
+  ),
+  maximumEventAgeInSeconds: int(
+    d.ASYNC_EVENT_AGE_S.min,
+    d.ASYNC_EVENT_AGE_S.max,
+    'seconds',
+    'Oldest an event may get before it is dropped, in seconds. Default 21600.',
+    d.ASYNC_EVENT_AGE_S.default,
+  ),
+  retryDelays: {
+    type: 'array',
+    description: 'Seconds before each retry; the last one repeats. Default [60, 120].',
+    default: [...d.ASYNC_RETRY_DELAYS_S],
+    items: num(0, d.ASYNC_EVENT_AGE_S.max, 'seconds', 'Delay before this retry, in seconds.'),
+    minItems: 1,
+    'x-expected': 'a list of delays in seconds',
+  },
+  onSuccess: destination,
+  onFailure: destination,
+  deadLetter: destination,
+});
+
+const functionSchema = obj(
+  'A function, run in Lambda-style execution environments.',
+  {
+    runtime: {
+      type: 'string',
+      pattern: d.RUNTIME_PATTERN,
+      examples: [...d.RUNTIMES_FIXED, 'python3.12'],
+      description: `Runtime: ${d.RUNTIMES_EXPECTED.replace('one of ', '')}.`,
+      'x-expected': d.RUNTIMES_EXPECTED,
+    },
+    handler: str(
+      '`file.export` (e.g. index.handler); required except for provided* runtimes (default bootstrap).',
+    ),
+    code: str('Code folder, relative to this file. Must exist.', { minLength: 1 }),
+    memorySize: int(
+      d.MEMORY_MB.min,
+      d.MEMORY_MB.max,
+      'MB',
+      'Memory in MB. Default 128.',
+      d.MEMORY_MB.default,
+    ),
+    timeout: int(
+      d.TIMEOUT_S.min,
+      d.TIMEOUT_S.max,
+      'seconds',
+      'Invoke timeout in seconds. Default 3.',
+      d.TIMEOUT_S.default,
+    ),
+    environment: {
+      type: 'object',
+      description: 'Environment variables (numbers and booleans become strings). Total ≤ 4 KB.',
+      propertyNames: {
+        pattern: d.ENV_KEY_PATTERN,
+        'x-expected': 'a letter followed by letters, digits or _',
+      },
+      additionalProperties: {
+        type: ['string', 'number', 'boolean'],
+        'x-expected': 'a string (numbers and booleans are converted; use "" for empty)',
+      },
+      'x-expected': 'a map of variable names to values',
+    },
+    reservedConcurrency: int(
+      0,
+      1_000_000,
+      '',
+      'Concurrency reserved for this function and its cap. Default none (shares the unreserved pool).',
+    ),
+    provisionedConcurrency: int(
+      0,
+      1_000_000,
+      '',
+      'Environments initialised at start and kept warm (≤ reservedConcurrency). Default 0.',
+      0,
+    ),
+    idleTimeout: int(
+      d.IDLE_TIMEOUT_S.min,
+      d.IDLE_TIMEOUT_S.max,
+      'seconds',
+      'Seconds an idle environment is kept. Default 300.',
+      d.IDLE_TIMEOUT_S.default,
+    ),
+    async: asyncSchema,
+  },
+  ['runtime', 'code'],
+);
+
+function connection(
+  type: string,
+  description: string,
+  properties: Record<string, Schema>,
+  required: string[] = [],
+): Schema {
+  return {
+    if: { properties: { type: { const: type } }, required: ['type'] },
+    then: obj(description, { type: { const: type }, ...properties }, ['type', ...required]),
+  };
+}
+
+const connectionSchema: Schema = {
+  type: 'object',
+  description: 'A broker connection (sqs, kafka or rabbitmq).',
+  required: ['type'],
+  properties: {
+    type: oneOfStrings(['sqs', 'kafka', 'rabbitmq'], 'Broker type.'),
+  },
+  'x-expected': 'a map with a type (sqs, kafka or rabbitmq)',
+  allOf: [
+    connection('sqs', 'An SQS (or ElasticMQ) connection.', {
+      endpoint: str('Endpoint URL, e.g. http://127.0.0.1:9324. Default: AWS for the region.'),
+      region: str('Region. Default: the AWS SDK chain, else us-east-1.'),
+      credentials: obj(
+        'Static credentials. Default: the AWS SDK default chain.',
+        {
+          accessKeyId: str('Access key id.'),
+          secretAccessKey: str('Secret access key.'),
+          sessionToken: str('Session token.'),
+        },
+        ['accessKeyId', 'secretAccessKey'],
+      ),
+    }),
+    connection(
+      'kafka',
+      'A Kafka connection.',
+      {
+        bootstrapServers: {
+          type: ['array', 'string'],
+          description: '1–10 host:port brokers (a list or a comma-separated string).',
+          items: { type: 'string', 'x-expected': 'a host:port string' },
+          minItems: 1,
+          maxItems: 10,
+          'x-expected': 'a list of 1–10 host:port strings',
+        },
+        clientId: str('Client id. Default sluice.', { minLength: 1 }),
+        sasl: obj(
+          'SASL authentication.',
+          {
+            mechanism: oneOfStrings(d.SASL_MECHANISMS, 'SASL mechanism.'),
+            username: str('User name.'),
+            password: str('Password (use ${VAR}).'),
+          },
+          ['mechanism', 'username', 'password'],
+        ),
+        ssl: {
+          type: ['boolean', 'object'],
+          description: 'TLS: true, or PEM file paths relative to this file.',
+          additionalProperties: false,
+          properties: {
+            ca: str('CA bundle (PEM) path.'),
+            cert: str('Client certificate (PEM) path, for mTLS.'),
+            key: str('Client key (PEM) path, for mTLS.'),
+            rejectUnauthorized: bool('Verify the broker certificate. Default true.', true),
+          },
+          'x-expected': 'true, false, or a map with ca, cert, key, rejectUnauthorized',
+        },
+      },
+      ['bootstrapServers'],
+    ),
+    connection(
+      'rabbitmq',
+      'A RabbitMQ connection.',
+      {
+        url: str('AMQP URL, amqp://user:password@host:5672', {
+          pattern: '^amqps?://',
+          'x-expected': 'an amqp:// or amqps:// URL',
+        }),
+      },
+      ['url'],
+    ),
+  ],
+};
+
+const sourceSchema = obj(
+  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp). RabbitMQ: queue, virtualHost.',
+  {
+    connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
+    queueUrl: str('SQS: queue URL (.fifo = FIFO queue).', {
+      pattern: '^https?://',
+      'x-expected': 'an http:// or https:// queue URL',
+    }),
+    topic: str('Kafka: topic.', {
+      pattern: '^[A-Za-z0-9._-]{1,249}$',
+      'x-expected': '1–249 letters, digits, ".", "-" or "_"',
+    }),
+    consumerGroupId: str('Kafka: consumer group id. Default sluice-<mapping name>.', {
+      minLength: 1,
+      maxLength: d.CONSUMER_GROUP_MAX_CHARS,
+      'x-expected': `a string of 1–${d.CONSUMER_GROUP_MAX_CHARS} characters`,
+    }),
+    startingPosition: oneOfStrings(
+      d.STARTING_POSITIONS,
+      'Kafka: where a new consumer group starts. Default TRIM_HORIZON.',
+      d.DEFAULT_STARTING_POSITION,
+    ),
+    startingPositionTimestamp: {
+      type: ['string', 'number'],
+      description: 'Kafka AT_TIMESTAMP: ISO 8601 time or epoch seconds.',
+      'x-expected': 'an ISO 8601 time or epoch seconds',
+    },
+    queue: str('RabbitMQ: queue name.', { minLength: 1, maxLength: 255 }),
+    virtualHost: str('RabbitMQ: virtual host. Default /.', { default: d.DEFAULT_VIRTUAL_HOST }),
+  },
+  ['connection'],
+);
+
+const mappingSchema = obj(
+  'An event source mapping: polls a source and invokes a function with batches.',
+  {
+    name: str('Unique mapping name.', { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED }),
+    function: str('Function to invoke.', { minLength: 1 }),
+    enabled: bool('Poll when true. Default true.', true),
+    source: sourceSchema,
+    batchSize: int(
+      d.BATCH_SIZE.min,
+      d.BATCH_SIZE.max,
+      'records',
+      'Records per batch. Default SQS 10, Kafka 100, RabbitMQ 100; SQS FIFO ≤ 10.',
+    ),
+    maximumBatchingWindowInSeconds: num(
+      d.WINDOW_S.min,
+      d.WINDOW_S.max,
+      'seconds',
+      'Seconds to gather a batch. Default SQS 0, Kafka 0.5, RabbitMQ 0.5; not for SQS FIFO.',
+    ),
+    filterCriteria: obj('Record filters.', {
+      filters: {
+        type: 'array',
+        description: `Up to ${d.FILTERS_MAX} EventBridge patterns, ORed.`,
+        maxItems: d.FILTERS_MAX,
+        items: obj(
+          'One filter.',
+          {
+            pattern: str('EventBridge pattern as a JSON string.', {
+              minLength: 1,
+              maxLength: d.FILTER_PATTERN_MAX_CHARS,
+              'x-expected': `a JSON object as a string of at most ${d.FILTER_PATTERN_MAX_CHARS} characters`,
+            }),
+          },
+          ['pattern'],
+        ),
+        'x-expected': `a list of at most ${d.FILTERS_MAX} filters`,
+      },
+    }),
+    functionResponseTypes: {
+      type: 'array',
+      description: '[ReportBatchItemFailures] to accept partial batch responses.',
+      uniqueItems: true,
+      items: oneOfStrings(d.FUNCTION_RESPONSE_TYPES, 'Response type.'),
+      'x-expected': 'a list with ReportBatchItemFailures',
+    },
+    scalingConfig: obj('Mapping concurrency.', {
+      maximumConcurrency: int(
+        1,
+        d.MAX_CONCURRENCY.max,
+        '',
+        'Concurrent batches: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset.',
+      ),
+    }),
+    maximumRetryAttempts: int(
+      d.MAPPING_RETRIES.min,
+      d.MAPPING_RETRIES.max,
+      '-1 = until the records expire',
+      'Kafka/RabbitMQ: retries of a failed batch. Default -1.',
+      d.MAPPING_RETRIES.default,
+    ),
+    maximumRecordAgeInSeconds: {
+      type: 'integer',
+      description: 'Kafka: seconds before a record is given up; -1 = never. Default -1.',
+      default: d.RECORD_AGE_S.default,
+      anyOf: [{ const: -1 }, { minimum: d.RECORD_AGE_S.min, maximum: d.RECORD_AGE_S.max }],
+      'x-expected': `-1 (never) or an integer from ${d.RECORD_AGE_S.min} to ${d.RECORD_AGE_S.max} (seconds)`,
+    },
+    bisectBatchOnFunctionError: bool(
+      'Kafka: split a failing batch and retry each half. Default false.',
+      false,
+    ),
+    destinationConfig: obj('Kafka/RabbitMQ: where exhausted records go.', {
+      onFailure: destination,
+    }),
+  },
+  ['name', 'function', 'source'],
+);
+
+const triggerSchema = obj(
+  'A push trigger: S3-style notifications over HTTP become asynchronous invokes.',
+  {
+    name: str('Unique trigger name.', { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED }),
+    type: oneOfStrings(['s3'], 'Trigger type.'),
+    function: str('Function invoked for each matching record.', { minLength: 1 }),
+    path: str('Path on the API server. Default /triggers/s3/<name>.', {
+      pattern: '^/[^\\s?#]*$',
+      'x-expected': 'a path starting with / (no spaces, ? or #)',
+    }),
+    authToken: str('Bearer token the pusher sends; empty = none.'),
+    events: {
+      type: 'array',
+      description: 'S3 event-type patterns, e.g. s3:ObjectCreated:*. Default [s3:*].',
+      minItems: 1,
+      items: str('S3 event-type pattern.', {
+        pattern: '^(s3:)?(\\*|[A-Za-z]+(:(\\*|[A-Za-z]+))?)$',
+        'x-expected': 'an S3 event type such as s3:ObjectCreated:* or s3:ObjectRemoved:Delete',
+      }),
+      'x-expected': 'a list of S3 event types',
+    },
+    filter: obj('Object key filter.', {
+      prefix: str('Key prefix.'),
+      suffix: str('Key suffix.'),
+    }),
+  },
+  ['name', 'type', 'function'],
+);
+
+export const sluiceSchema: Schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://github.com/sluice/sluice/config/sluice.schema.json',
+  title: 'sluice config',
+  ...obj('Functions, connections, event source mappings and triggers of a sluice engine.', {
+    region: str('Region reported to functions and used in ARNs. Default us-east-1.', {
+      minLength: 1,
+    }),
+    accountId: {
+      type: ['string', 'integer'],
+      description: '12-digit account id used in ARNs. Default 000000000000.',
+      pattern: '^[0-9]{12}$',
+      minimum: 0,
+      maximum: 999_999_999_999,
+      'x-expected': 'a 12-digit account id',
+    },
+    concurrency: obj('Engine-wide concurrency.', {
+      limit: int(
+        1,
+        1_000_000,
+        '',
+        'Most invokes at once across all functions. Default 1000.',
+        d.DEFAULT_CONCURRENCY_LIMIT,
+      ),
+      minimumUnreserved: int(
+        0,
+        1_000_000,
+        '',
+        'Part of limit that reservations must leave free. Default min(100, ceil(limit / 10)).',
+      ),
+    }),
+    functions: {
+      type: 'object',
+      description: 'Functions by name.',
+      propertyNames: {
+        pattern: d.FUNCTION_NAME_PATTERN,
+        'x-expected': '1–64 letters, digits, "-" or "_"',
+      },
+      additionalProperties: functionSchema,
+      'x-expected': 'a map of function names to functions',
+    },
+    api: obj('The HTTP API.', {
+      host: str('Interface to listen on. Default 127.0.0.1.', {
+        minLength: 1,
+        default: d.API_DEFAULTS.host,
+      }),
+      port: int(0, 65535, '', 'TCP port; 0 = any free port. Default 3001.', d.API_DEFAULTS.port),
+      authToken: str('Bearer token for every route but health; empty = none.'),
+    }),
+    storage: obj('The embedded store.', {
+      path: str('SQLite file relative to this file, or :memory:. Default ./.sluice/state.db.', {
+        minLength: 1,
+        default: d.STORAGE_DEFAULT_PATH,
+      }),
+    }),
+    logging: obj('Engine logs.', {
+      level: oneOfStrings(d.LOG_LEVELS, 'Log level. Default info.', 'info'),
+      format: oneOfStrings(d.LOG_FORMATS, 'json or pretty. Default json.', 'json'),
+    }),
+    connections: {
+      type: 'object',
+      description: 'Broker connections by name.',
+      propertyNames: { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED },
+      additionalProperties: connectionSchema,
+      'x-expected': 'a map of connection names to connections',
+    },
+    mappings: {
+      type: 'array',
+      description: 'Event source mappings.',
+      items: mappingSchema,
+      'x-expected': 'a list of mappings',
+    },
+    triggers: {
+      type: 'array',
+      description: 'Push triggers.',
+      items: triggerSchema,
+      'x-expected': 'a list of triggers',
+    },
+  }),
+};

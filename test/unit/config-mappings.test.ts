@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { load, problemAt, problemsOf, RESIZE, yaml } from '../fixtures/config/problems.ts';
+
+// Lines 1–10: a function, three connections and `mappings:`; `mapping()` puts its `name` on
+// line 11, `function` on 12 and its own lines from 13.
+const HEAD = [
+  ...RESIZE,
+  'connections:',
+  '  sqs: { type: sqs, endpoint: http://127.0.0.1:9324 }',
+  '  kafka: { type: kafka, bootstrapServers: [127.0.0.1:9092] }',
+  '  rabbit: { type: rabbitmq, url: amqp://guest:guest@127.0.0.1:5672 }',
+  'mappings:',
+];
+const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
+
+function mapping(...lines: string[]): string {
+  return yaml(...HEAD, '  - name: m', '    function: resize', ...lines);
+}
+
+describe('config: mappings', () => {
+  it('unknown function and connection references name the line of the reference', () => {
+    const text = yaml(
+      ...HEAD,
+      '  - name: m',
+      '    function: resise',
+      '    source: { connection: sqs2, queueUrl: x }',
+    );
+    const problems = problemsOf(text);
+    expect(problemAt(problems, 'mappings[0].function')).toMatchObject({
+      line: 12,
+      column: 15,
+      message:
+        'names function "resise", which is not declared under functions (did you mean resize?)',
+    });
+    expect(problemAt(problems, 'mappings[0].source.connection')).toMatchObject({
+      line: 13,
+      message:
+        'names connection "sqs2", which is not declared under connections (did you mean sqs?)',
+    });
+  });
+
+  it('batch sizes out of range', () => {
+    const p = problemAt(
+      problemsOf(mapping(`    source: { connection: kafka, topic: t }`, '    batchSize: 20000')),
+      'mappings[0].batchSize',
+    );
+    expect(p).toMatchObject({ line: 14, column: 16 });
+    expect(p.message).toBe('must be an integer from 1 to 10000 (records), got 20000');
+  });
+
+  it('SQS standard: a batch above 10 needs a window of at least 1 s', () => {
+    const p = problemAt(
+      problemsOf(
+        mapping(`    source: { connection: sqs, queueUrl: ${QUEUE} }`, '    batchSize: 100'),
+      ),
+      'mappings[0].batchSize',
+    );
+    expect(p.line).toBe(14);
+    expect(p.message).toContain('must be at least 1 second when batchSize is above 10');
+    const ok = load(
+      mapping(
+        `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+        '    batchSize: 100',
+        '    maximumBatchingWindowInSeconds: 1',
+      ),
+    );
+    expect(ok.mappings[0]).toMatchObject({ batchSize: 100, maximumBatchingWindowMs: 1000 });
+  });
+
+  it('SQS FIFO: no window and at most 10 per batch', () => {
+    const problems = problemsOf(
+      mapping(
+        `    source: { connection: sqs, queueUrl: ${QUEUE}.fifo }`,
+        '    batchSize: 11',
+        '    maximumBatchingWindowInSeconds: 2',
+      ),
+    );
+    expect(problemAt(problems, 'mappings[0].batchSize')).toMatchObject({
+      line: 14,
+      message: 'must be an integer from 1 to 10 for an SQS FIFO queue (as Lambda), got 11',
+    });
+    expect(problemAt(problems, 'mappings[0].maximumBatchingWindowInSeconds')).toMatchObject({
+      line: 15,
+      message: 'is not supported for an SQS FIFO queue (as Lambda): remove it, got 2',
+    });
+  });
+
+  it('a filter pattern that does not parse points into the pattern', () => {
+    const text = mapping(
+      `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+      `    filterCriteria: { filters: [{ pattern: '{"body": {"type" ["order"]}}' }] }`,
+    );
+    const p = problemAt(problemsOf(text), 'mappings[0].filterCriteria.filters[0].pattern');
+    expect(p.line).toBe(14);
+    // The pattern text starts at column 45; the error is at its character 17 (0-based).
+    expect(p.column).toBe(45 + 17);
+    expect(p.message).toMatch(
+      /^is not a valid filter pattern: Expected ':' .*\(pattern line 1 column 18\)$/,
+    );
+  });
+
+  it('a filter pattern must be a JSON object, and the deep-check hook is called', () => {
+    const text = mapping(
+      `    source: { connection: kafka, topic: t }`,
+      `    filterCriteria: { filters: [{ pattern: '["x"]' }, { pattern: '{"value": {"n": [{"numeric": [1]}]}}' }] }`,
+    );
+    const seen: unknown[] = [];
+    const problems = problemsOf(text, {
+      validateFilterPattern: (pattern, source) => {
+        seen.push([pattern, source]);
+        return ['numeric needs an operator'];
+      },
+    });
+    expect(problemAt(problems, 'mappings[0].filterCriteria.filters[0].pattern').message).toContain(
+      'must be a JSON object',
+    );
+    expect(problemAt(problems, 'mappings[0].filterCriteria.filters[1].pattern').message).toBe(
+      'is not a valid filter pattern: numeric needs an operator',
+    );
+    expect(seen).toEqual([[{ value: { n: [{ numeric: [1] }] } }, 'kafka']]);
+  });
+
+  it('a Kafka onFailure destination equal to the source topic is refused', () => {
+    const text = mapping(
+      '    source: { connection: kafka, topic: clicks }',
+      '    destinationConfig: { onFailure: { destination: kafka://clicks } }',
+    );
+    const p = problemAt(problemsOf(text), 'mappings[0].destinationConfig.onFailure.destination');
+    expect(p.line).toBe(14);
+    expect(p.message).toContain('must not be the source topic "clicks"');
+  });
+
+  it('source keys must fit the connection type', () => {
+    const problems = problemsOf(
+      mapping('    source: { connection: kafka, queueUrl: http://x/1/q }'),
+    );
+    expect(problemAt(problems, 'mappings[0].source.queueUrl').message).toContain(
+      'is an sqs source key, but connection kafka is kafka',
+    );
+    expect(problemAt(problems, 'mappings[0].source.topic')).toMatchObject({
+      line: 13,
+      message: 'is required for a kafka source (connection kafka)',
+    });
+  });
+
+  it('per-source controls: SQS takes no retry settings, RabbitMQ no record age', () => {
+    const sqs = problemsOf(
+      mapping(
+        `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+        '    maximumRetryAttempts: 3',
+        '    scalingConfig: { maximumConcurrency: 1 }',
+      ),
+    );
+    expect(problemAt(sqs, 'mappings[0].maximumRetryAttempts').message).toContain('redrive policy');
+    expect(problemAt(sqs, 'mappings[0].scalingConfig.maximumConcurrency').message).toBe(
+      'must be an integer from 2 to 1000 for an sqs source, got 1',
+    );
+    const rabbit = problemsOf(
+      mapping('    source: { connection: rabbit, queue: q }', '    maximumRecordAgeInSeconds: 60'),
+    );
+    expect(problemAt(rabbit, 'mappings[0].maximumRecordAgeInSeconds').message).toContain(
+      'Kafka sources only',
+    );
+  });
+
+  it('Kafka: record age range, AT_TIMESTAMP needs a past timestamp', () => {
+    const problems = problemsOf(
+      mapping(
+        '    source: { connection: kafka, topic: t, startingPosition: AT_TIMESTAMP, startingPositionTimestamp: 2030-01-01T00:00:00Z }',
+        '    maximumRecordAgeInSeconds: 30',
+      ),
+    );
+    expect(problemAt(problems, 'mappings[0].source.startingPositionTimestamp').message).toContain(
+      'must not be in the future',
+    );
+    expect(problemAt(problems, 'mappings[0].maximumRecordAgeInSeconds').message).toBe(
+      'must be -1 (never) or an integer from 60 to 604800 (seconds), got 30',
+    );
+  });
+
+  it('mapping names are unique', () => {
+    const text = yaml(
+      ...HEAD,
+      '  - { name: m, function: resize, source: { connection: rabbit, queue: a } }',
+      '  - { name: m, function: resize, source: { connection: rabbit, queue: b } }',
+    );
+    expect(problemAt(problemsOf(text), 'mappings[1].name')).toMatchObject({ line: 12 });
+  });
+});
+
+describe('config: triggers', () => {
+  it('checks function references, paths and event patterns', () => {
+    const text = yaml(
+      ...RESIZE,
+      'triggers:',
+      '  - { name: a, type: s3, function: resise }',
+      '  - { name: b, type: s3, function: resize, path: /healthz, events: [s3:Object Created] }',
+    );
+    const problems = problemsOf(text);
+    expect(problemAt(problems, 'triggers[0].function').message).toContain('did you mean resize?');
+    expect(problemAt(problems, 'triggers[1].path').message).toContain(
+      'must not shadow an API route',
+    );
+    expect(problemAt(problems, 'triggers[1].events[0]').line).toBe(8);
+  });
+});
