@@ -18,6 +18,7 @@ import { compileConfig } from './compile.ts';
 import { configInvalid, configNotFound, type RawProblem } from './config-error.ts';
 import { maskExpressions, substituteScalars } from './interpolate.ts';
 import type { SluiceConfigOptions } from './options.ts';
+import { validateFilterPattern as validateEventPattern } from '../batching/filter-pattern.ts';
 import { schemaProblems } from './schema-problems.ts';
 import type { SluiceConfig } from './types.ts';
 import { checkConnections } from './validate-connections.ts';
@@ -29,7 +30,7 @@ import { locate, parseYaml } from './yaml-source.ts';
 export interface LoadConfigOptions {
   /** Variables for `${VAR}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Deep check of filter patterns (the EventBridge grammar). Default: JSON syntax only. */
+  /** Deep check of filter patterns. Default: the filter engine's EventBridge grammar check. */
   validateFilterPattern?: FilterPatternValidator;
   /** Clock for "not in the future" checks (epoch ms). Default `Date.now()`. */
   now?: number;
@@ -97,7 +98,10 @@ export function loadConfigFromString(
     dirExists: options.dirExists ?? statIs('dir'),
     fileExists: options.fileExists ?? statIs('file'),
     now: options.now ?? Date.now(),
-    validateFilterPattern: options.validateFilterPattern,
+    validateFilterPattern:
+      options.validateFilterPattern ??
+      ((parsed) =>
+        validateEventPattern(typeof parsed === 'string' ? parsed : JSON.stringify(parsed))),
   };
 
   const { masked, expressions } = maskExpressions(text);
