@@ -1,52 +1,57 @@
+import { Batcher, type WindowMode } from '../batching/batcher.ts';
 import type { Connector, SourceRecord } from '../connectors/types.ts';
 
-/** Lambda's payload cap for a batch, event metadata included. */
-export const MAX_BATCH_BYTES = 6 * 1024 * 1024;
-/** Bytes the event envelope adds around the records (`{"Records":[…]}` and separators). */
+/** Bytes the event envelope adds around the records (`{"Records":[…]}`, source fields). */
 const ENVELOPE_BYTES = 512;
+/** A poller batches its own records in a single lane; ordering lanes are the source's business. */
+const LANE = 'poller';
 
 export interface CollectSettings {
   batchSize: number;
   /** Batching window; 0 = invoke as soon as records arrive. */
   windowMs: number;
   /**
-   * Where the window starts. SQS: when collecting starts (the next window starts when the previous
-   * invoke completes). Kafka and RabbitMQ: when the first record arrives.
+   * Where the window starts. SQS (`caller`): when the previous invoke completed. Kafka and
+   * RabbitMQ (`first-record`): when the first record of the batch arrived.
    */
-  windowStart: 'collect' | 'first-record';
+  windowMode: WindowMode;
   /** How long one fetch may wait for a first record (SQS long poll: 20 s). */
   idleWaitMs: number;
 }
 
 export interface CollectedBatch {
   records: SourceRecord[];
-  /** Records that alone exceed the payload cap: they go to the failure path. */
+  /** A record that alone exceeds the payload cap: it goes to the failure path. */
   oversized: SourceRecord[];
   /** Fetches that returned nothing (scaling input). */
   emptyFetches: number;
 }
 
 /**
- * Gathers one batch for a poller: fetches until BatchSize, the window, or the 6 MB cap. Records
- * that would overflow the cap are carried to the poller's next batch instead of being returned to
- * the source (which would count as a receive). Aborting cuts the window short — a window never
- * blocks shutdown — and returns what was gathered.
+ * Gathers one batch for a poller: fetches from the connector until the pure `Batcher` releases a
+ * batch (BatchSize, window or 6 MB). Records beyond a released batch stay buffered for the
+ * poller's next batch rather than going back to the source (which would count as a receive).
+ * Aborting cuts the window short — a window never blocks shutdown.
  */
 export class BatchCollector {
-  #carry: SourceRecord[] = [];
   readonly #connector: Connector;
   readonly #now: () => number;
+  #batcher: Batcher<SourceRecord> | undefined;
+  #key = '';
 
   constructor(connector: Connector, now: () => number = Date.now) {
     this.#connector = connector;
     this.#now = now;
   }
 
-  /** Records held for the next batch (returned to the source on stop). */
-  takeCarry(): SourceRecord[] {
-    const carry = this.#carry;
-    this.#carry = [];
-    return carry;
+  /** Records still buffered (returned to the source when the poller stops). */
+  takeBuffered(): SourceRecord[] {
+    return this.#batcher?.drain().flatMap((b) => b.records) ?? [];
+  }
+
+  /** Marks the released batch as handled, opening the next window (SQS semantics). */
+  done(): void {
+    this.#batcher?.markDone(LANE, this.#now());
   }
 
   async collect(
@@ -54,56 +59,71 @@ export class BatchCollector {
     signal: AbortSignal,
     busyLanes?: ReadonlySet<string>,
   ): Promise<CollectedBatch> {
-    const records: SourceRecord[] = [];
-    const oversized: SourceRecord[] = [];
-    let bytes = ENVELOPE_BYTES;
+    const batcher = this.#batcherFor(settings);
     let emptyFetches = 0;
-    let deadline = settings.windowStart === 'collect' ? this.#now() + settings.windowMs : Infinity;
-
-    const accept = (incoming: SourceRecord[]): void => {
-      for (const record of incoming) {
-        if (record.sizeBytes + ENVELOPE_BYTES > MAX_BATCH_BYTES) oversized.push(record);
-        else if (
-          records.length < settings.batchSize &&
-          bytes + record.sizeBytes + 1 <= MAX_BATCH_BYTES
-        ) {
-          records.push(record);
-          bytes += record.sizeBytes + 1;
-        } else this.#carry.push(record);
-      }
-    };
-    accept(this.takeCarry());
-    if (records.length > 0 && settings.windowStart === 'first-record')
-      deadline = this.#now() + settings.windowMs;
-
-    while (!signal.aborted && records.length < settings.batchSize && this.#carry.length === 0) {
+    for (;;) {
       const now = this.#now();
-      if (records.length > 0 && now >= deadline) break;
-      const waitMs = records.length === 0 ? settings.idleWaitMs : Math.max(0, deadline - now);
+      const [batch] = batcher.due(now);
+      if (batch) {
+        return batch.trigger === 'oversized'
+          ? { records: [], oversized: batch.records, emptyFetches }
+          : { records: batch.records, oversized: [], emptyFetches };
+      }
+      const buffered = batcher.laneSize(LANE);
+      if (signal.aborted) {
+        // Stopping: invoke what was gathered now; anything beyond one batch stays buffered and
+        // goes back to the source when the poller exits.
+        const [first, ...rest] = batcher.drain();
+        for (const b of rest) batcher.add(LANE, b.records, now);
+        batcher.markInFlight(LANE);
+        if (first?.trigger === 'oversized')
+          return { records: [], oversized: first.records, emptyFetches };
+        return { records: first?.records ?? [], oversized: [], emptyFetches };
+      }
+      const deadline = batcher.nextDeadline(now);
+      const waitMs =
+        buffered === 0 || deadline === undefined
+          ? settings.idleWaitMs
+          : Math.max(0, deadline - now);
       let fetched: SourceRecord[];
       try {
         fetched = await this.#connector.fetch({
-          max: settings.batchSize - records.length,
+          max: Math.max(1, settings.batchSize - buffered),
           waitMs,
           signal,
           ...(busyLanes ? { busyLanes } : {}),
         });
       } catch (err) {
-        if (signal.aborted) break;
-        if (records.length > 0 || oversized.length > 0) return { records, oversized, emptyFetches };
+        if (signal.aborted) continue;
         throw err;
       }
       if (fetched.length === 0) {
         emptyFetches += 1;
-        // Nothing yet and nothing held: let the poller decide (scaling, back-off).
-        if (records.length === 0) break;
+        // Nothing buffered either: hand control back (scaling, back-off, stop checks).
+        if (buffered === 0) {
+          batcher.markInFlight(LANE);
+          return { records: [], oversized: [], emptyFetches };
+        }
         continue;
       }
-      if (records.length === 0 && settings.windowStart === 'first-record')
-        deadline = this.#now() + settings.windowMs;
-      accept(fetched);
-      if (settings.windowMs === 0) break;
+      batcher.add(LANE, fetched, this.#now());
     }
-    return { records, oversized, emptyFetches };
+  }
+
+  #batcherFor(s: CollectSettings): Batcher<SourceRecord> {
+    const key = `${s.batchSize}/${s.windowMs}/${s.windowMode}`;
+    if (this.#batcher && key === this.#key) return this.#batcher;
+    // Settings changed at run time: carry buffered records into a batcher with the new rules.
+    const carried = this.takeBuffered();
+    this.#key = key;
+    this.#batcher = new Batcher<SourceRecord>({
+      batchSize: s.batchSize,
+      maximumBatchingWindowMs: s.windowMs,
+      windowMode: s.windowMode,
+      envelopeBytes: ENVELOPE_BYTES,
+      sizeOf: (r) => r.sizeBytes + 1,
+    });
+    if (carried.length > 0) this.#batcher.add(LANE, carried, this.#now());
+    return this.#batcher;
   }
 }

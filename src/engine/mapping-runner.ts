@@ -28,7 +28,7 @@ export interface RunnerSettings {
   maximumConcurrency: number | undefined;
   /** Ordered lanes (SQS FIFO, Kafka, RabbitMQ with concurrency 1): stop at the first failure. */
   ordered: boolean;
-  windowStart: CollectSettings['windowStart'];
+  windowMode: CollectSettings['windowMode'];
   /** How long a fetch may wait for a first record; default 20 000 ms (SQS long poll). */
   idleWaitMs?: number;
 }
@@ -160,7 +160,7 @@ export class MappingRunner {
 
   /** Changes batch settings at run time; pollers pick them up for their next batch. */
   async update(
-    changes: Partial<Omit<RunnerSettings, 'name' | 'functionName' | 'ordered' | 'windowStart'>>,
+    changes: Partial<Omit<RunnerSettings, 'name' | 'functionName' | 'ordered' | 'windowMode'>>,
   ): Promise<void> {
     const wasEnabled = this.#state === 'Enabled' || this.#state === 'Enabling';
     this.#transition('Updating', 'USER_INITIATED');
@@ -335,7 +335,7 @@ export class MappingRunner {
             {
               batchSize: s.batchSize,
               windowMs: s.maximumBatchingWindowMs,
-              windowStart: s.windowStart,
+              windowMode: s.windowMode,
               idleWaitMs: s.idleWaitMs ?? 20_000,
             },
             signal,
@@ -343,8 +343,13 @@ export class MappingRunner {
           );
           failures = 0;
           this.#observe(batch.records.length, batch.emptyFetches);
-          if (batch.records.length === 0 && batch.oversized.length === 0) continue;
-          await this.#process(batch.records, batch.oversized, reservation);
+          try {
+            if (batch.records.length > 0 || batch.oversized.length > 0) {
+              await this.#process(batch.records, batch.oversized, reservation);
+            }
+          } finally {
+            collector.done();
+          }
         } catch (err) {
           failures += 1;
           this.#o.metrics.pollingErrors.inc({ mapping: this.name });
@@ -359,7 +364,7 @@ export class MappingRunner {
       }
     } finally {
       // Records held for a next batch that will not come go back to the source now.
-      const carry = collector.takeCarry();
+      const carry = collector.takeBuffered();
       if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
     }
   }
@@ -493,4 +498,3 @@ export class MappingRunner {
 function emptyObservation(): ScalingObservation {
   return { fullPolls: 0, emptyPolls: 0, partialPolls: 0, failedBatches: 0, okBatches: 0 };
 }
-
