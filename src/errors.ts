@@ -12,6 +12,7 @@ export type SluiceErrorCode =
   | 'ENVIRONMENT_FAILED'
   | 'THROTTLED'
   | 'FUNCTION_NOT_FOUND'
+  | 'MAPPING_NOT_FOUND'
   | 'INVALID_REQUEST'
   | 'STORE'
   | 'CONNECTOR'

@@ -62,6 +62,8 @@ export function toLambdaApiError(err: unknown, functionArn?: string): LambdaApiE
           'ResourceNotFoundException',
           `Function not found: ${functionArn ?? String(err.context.functionName)}`,
         );
+      case 'MAPPING_NOT_FOUND':
+        return new LambdaApiError('ResourceNotFoundException', err.message);
       case 'INVALID_REQUEST':
         return new LambdaApiError('InvalidParameterValueException', err.message);
       case 'SHUTDOWN':

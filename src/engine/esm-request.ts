@@ -1,0 +1,274 @@
+import { loadConfigFromString } from '../config/load-config.ts';
+import type { ConnectionConfig, MappingConfig, SluiceConfig } from '../config/types.ts';
+import { isSluiceError, SluiceError } from '../errors.ts';
+
+/**
+ * Translation between Lambda's event-source-mapping API JSON and sluice's mapping config. Pure:
+ * takes the running config and a request body, returns the compiled mapping (validated by the
+ * same config pipeline as YAML mappings) or throws `INVALID_REQUEST` naming the field.
+ */
+
+/** Fields of CreateEventSourceMapping / UpdateEventSourceMapping we understand. */
+export interface EsmRequest {
+  FunctionName?: string;
+  EventSourceArn?: string;
+  Enabled?: boolean;
+  BatchSize?: number;
+  MaximumBatchingWindowInSeconds?: number;
+  FilterCriteria?: { Filters?: { Pattern?: string }[] };
+  FunctionResponseTypes?: string[];
+  ScalingConfig?: { MaximumConcurrency?: number };
+  Topics?: string[];
+  Queues?: string[];
+  StartingPosition?: string;
+  StartingPositionTimestamp?: number | string;
+  SelfManagedEventSource?: { Endpoints?: { KAFKA_BOOTSTRAP_SERVERS?: string[] } };
+  SelfManagedKafkaEventSourceConfig?: { ConsumerGroupId?: string };
+  AmazonManagedKafkaEventSourceConfig?: { ConsumerGroupId?: string };
+  SourceAccessConfigurations?: { Type?: string; URI?: string }[];
+  MaximumRetryAttempts?: number;
+  MaximumRecordAgeInSeconds?: number;
+  BisectBatchOnFunctionError?: boolean;
+  DestinationConfig?: { OnFailure?: { Destination?: string } };
+  /** `sluice:connection` names the connection when several of a type exist. */
+  Tags?: Record<string, string>;
+}
+
+export const CREATE_ONLY_FIELDS = [
+  'EventSourceArn',
+  'StartingPosition',
+  'StartingPositionTimestamp',
+  'Topics',
+  'Queues',
+  'SelfManagedEventSource',
+  'SelfManagedKafkaEventSourceConfig',
+  'AmazonManagedKafkaEventSourceConfig',
+] as const;
+
+function invalid(message: string, field?: string): SluiceError {
+  return new SluiceError('INVALID_REQUEST', message, { context: field ? { field } : {} });
+}
+
+function functionNameOf(value: string | undefined): string {
+  if (!value) throw invalid('FunctionName is required', 'FunctionName');
+  const parts = value.split(':');
+  // name | name:qualifier | account:function:name | arn:aws:lambda:region:account:function:name
+  const name = parts[0] === 'arn' ? parts[6] : parts[1] === 'function' ? parts[2] : parts[0];
+  if (!name)
+    throw invalid(
+      `FunctionName ${JSON.stringify(value)} is not a function name or ARN`,
+      'FunctionName',
+    );
+  return name;
+}
+
+function pickConnection(
+  config: SluiceConfig,
+  type: ConnectionConfig['type'],
+  req: EsmRequest,
+  hint?: (c: ConnectionConfig) => boolean,
+): ConnectionConfig {
+  const wanted = req.Tags?.['sluice:connection'];
+  const all = Object.values(config.connections).filter((c) => c.type === type);
+  if (wanted) {
+    const c = config.connections[wanted];
+    if (!c || c.type !== type)
+      throw invalid(
+        `Tags.sluice:connection names ${JSON.stringify(wanted)}, which is not a ${type} connection of this engine`,
+        'Tags',
+      );
+    return c;
+  }
+  const hinted = hint ? all.filter(hint) : all;
+  const only = hinted.length === 1 ? hinted[0] : all.length === 1 ? all[0] : undefined;
+  if (!only) {
+    throw invalid(
+      all.length === 0
+        ? `this engine has no ${type} connection; declare one under connections: in its config`
+        : `several ${type} connections could serve this source (${all.map((c) => c.name).join(', ')}); name one with Tags {"sluice:connection": "<name>"}`,
+      'Tags',
+    );
+  }
+  return only;
+}
+
+/** Parses an SQS queue ARN into the queue URL on the given connection's endpoint. */
+export function sqsQueueUrl(arn: string, endpoint: string | undefined): string {
+  const parts = arn.split(':');
+  if (parts[0] !== 'arn' || parts[2] !== 'sqs' || parts.length !== 6 || !parts[4] || !parts[5]) {
+    throw invalid(
+      `EventSourceArn ${JSON.stringify(arn)} is not an SQS queue ARN`,
+      'EventSourceArn',
+    );
+  }
+  const [, , , region, account, name] = parts;
+  const base = endpoint ? endpoint.replace(/\/+$/, '') : `https://sqs.${region}.amazonaws.com`;
+  return `${base}/${account}/${name}`;
+}
+
+/** The fields every source shares, in YAML shape. */
+function commonOptions(name: string, req: EsmRequest): Record<string, unknown> {
+  return {
+    name,
+    function: functionNameOf(req.FunctionName),
+    ...(req.Enabled === undefined ? {} : { enabled: req.Enabled }),
+    ...(req.BatchSize === undefined ? {} : { batchSize: req.BatchSize }),
+    ...(req.MaximumBatchingWindowInSeconds === undefined
+      ? {}
+      : { maximumBatchingWindowInSeconds: req.MaximumBatchingWindowInSeconds }),
+    ...(req.FilterCriteria?.Filters
+      ? {
+          filterCriteria: {
+            filters: req.FilterCriteria.Filters.map((f) => ({ pattern: f.Pattern ?? '' })),
+          },
+        }
+      : {}),
+    ...(req.FunctionResponseTypes ? { functionResponseTypes: req.FunctionResponseTypes } : {}),
+    ...(req.ScalingConfig?.MaximumConcurrency === undefined
+      ? {}
+      : { scalingConfig: { maximumConcurrency: req.ScalingConfig.MaximumConcurrency } }),
+    ...(req.MaximumRetryAttempts === undefined
+      ? {}
+      : { maximumRetryAttempts: req.MaximumRetryAttempts }),
+    ...(req.MaximumRecordAgeInSeconds === undefined
+      ? {}
+      : { maximumRecordAgeInSeconds: req.MaximumRecordAgeInSeconds }),
+    ...(req.BisectBatchOnFunctionError === undefined
+      ? {}
+      : { bisectBatchOnFunctionError: req.BisectBatchOnFunctionError }),
+    ...(req.DestinationConfig?.OnFailure?.Destination
+      ? {
+          destinationConfig: {
+            onFailure: { destination: req.DestinationConfig.OnFailure.Destination },
+          },
+        }
+      : {}),
+  };
+}
+
+/** A create request → the mapping options (YAML shape) it stands for. */
+export function createRequestToOptions(
+  config: SluiceConfig,
+  name: string,
+  req: EsmRequest,
+): Record<string, unknown> {
+  const common = commonOptions(name, req);
+  if (req.Topics?.length) {
+    const servers = req.SelfManagedEventSource?.Endpoints?.KAFKA_BOOTSTRAP_SERVERS ?? [];
+    const conn = pickConnection(
+      config,
+      'kafka',
+      req,
+      (c) => c.type === 'kafka' && c.bootstrapServers.some((s) => servers.includes(s)),
+    );
+    const group =
+      req.SelfManagedKafkaEventSourceConfig?.ConsumerGroupId ??
+      req.AmazonManagedKafkaEventSourceConfig?.ConsumerGroupId;
+    return {
+      ...common,
+      source: {
+        connection: conn.name,
+        topic: req.Topics[0],
+        ...(group ? { consumerGroupId: group } : {}),
+        ...(req.StartingPosition ? { startingPosition: req.StartingPosition } : {}),
+        ...(req.StartingPositionTimestamp !== undefined
+          ? { startingPositionTimestamp: req.StartingPositionTimestamp }
+          : {}),
+      },
+    };
+  }
+  if (req.Queues?.length) {
+    const conn = pickConnection(config, 'rabbitmq', req);
+    const vhost = req.SourceAccessConfigurations?.find((s) => s.Type === 'VIRTUAL_HOST')?.URI;
+    return {
+      ...common,
+      source: {
+        connection: conn.name,
+        queue: req.Queues[0],
+        ...(vhost ? { virtualHost: vhost } : {}),
+      },
+    };
+  }
+  if (req.EventSourceArn?.startsWith('arn:aws:sqs:')) {
+    const conn = pickConnection(config, 'sqs', req);
+    return {
+      ...common,
+      source: {
+        connection: conn.name,
+        queueUrl: sqsQueueUrl(req.EventSourceArn, conn.type === 'sqs' ? conn.endpoint : undefined),
+      },
+    };
+  }
+  throw invalid(
+    'name the source: EventSourceArn (SQS queue ARN), Topics (Kafka) or Queues (RabbitMQ)',
+    'EventSourceArn',
+  );
+}
+
+/** Applies an update request's fields to the options of an existing mapping. */
+export function applyUpdate(
+  options: Record<string, unknown>,
+  req: EsmRequest,
+): Record<string, unknown> {
+  for (const field of CREATE_ONLY_FIELDS) {
+    if (req[field] !== undefined)
+      throw invalid(`${field} cannot be changed after the mapping is created`, field);
+  }
+  const patch = commonOptions(String(options.name), {
+    ...req,
+    FunctionName: req.FunctionName ?? String(options.function),
+  });
+  return { ...options, ...patch, source: options.source };
+}
+
+/** Validates and compiles mapping options through the same pipeline as the YAML file. */
+export function compileMappingOptions(
+  config: SluiceConfig,
+  options: Record<string, unknown>,
+  what: string,
+): MappingConfig {
+  const doc = {
+    region: config.region,
+    accountId: config.accountId,
+    functions: Object.fromEntries(
+      Object.values(config.functions).map((f) => [
+        f.name,
+        { runtime: f.runtime, handler: f.handler, code: f.codeDir },
+      ]),
+    ),
+    connections: Object.fromEntries(
+      Object.values(config.connections).map((c) => [c.name, connectionOptions(c)]),
+    ),
+    mappings: [options],
+  };
+  try {
+    const compiled = loadConfigFromString(JSON.stringify(doc), {
+      file: what,
+      baseDir: '/',
+      env: {},
+    });
+    return compiled.mappings[0] as MappingConfig;
+  } catch (err) {
+    if (isSluiceError(err, 'CONFIG_INVALID')) {
+      const problems =
+        (err.context.problems as { path: string; message: string }[] | undefined) ?? [];
+      const mine = problems.filter((p) => String(p.path).startsWith('mappings'));
+      const text = (mine.length ? mine : problems)
+        .map((p) => `${String(p.path).replace(/^mappings\[0\]\.?/, '') || 'request'}: ${p.message}`)
+        .join('; ');
+      throw invalid(text || err.message);
+    }
+    throw err;
+  }
+}
+
+function connectionOptions(c: ConnectionConfig): Record<string, unknown> {
+  switch (c.type) {
+    case 'sqs':
+      return { type: 'sqs', ...(c.endpoint ? { endpoint: c.endpoint } : {}) };
+    case 'kafka':
+      return { type: 'kafka', bootstrapServers: c.bootstrapServers };
+    case 'rabbitmq':
+      return { type: 'rabbitmq', url: 'amqp://127.0.0.1' };
+  }
+}

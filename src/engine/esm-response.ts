@@ -1,0 +1,88 @@
+import type { MappingConfig, SluiceConfig } from '../config/types.ts';
+import type { MappingState } from './mapping-state.ts';
+
+/** Everything the API reports about one mapping besides its config. */
+export interface MappingMeta {
+  uuid: string;
+  /** Epoch ms. */
+  lastModifiedMs: number;
+  state: MappingState;
+  stateTransitionReason: string;
+  lastProcessingResult: string;
+  /** 'config' (declared in YAML) or 'api' (created through the API; persisted). */
+  origin: 'config' | 'api';
+}
+
+/** The source ARN Lambda would report. */
+export function eventSourceArn(config: SluiceConfig, m: MappingConfig): string | undefined {
+  switch (m.type) {
+    case 'sqs': {
+      const url = new URL(m.source.queueUrl);
+      const [, account, name] = url.pathname.split('/');
+      return `arn:aws:sqs:${config.region}:${account ?? config.accountId}:${name ?? ''}`;
+    }
+    case 'rabbitmq':
+      return `arn:aws:mq:${config.region}:${config.accountId}:broker:${m.source.connection}:sluice`;
+    case 'kafka':
+      return undefined; // self-managed Kafka has no EventSourceArn on Lambda
+  }
+}
+
+/** Lambda's `EventSourceMappingConfiguration` JSON for a mapping. */
+export function toEsmConfiguration(
+  config: SluiceConfig,
+  m: MappingConfig,
+  meta: MappingMeta,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    UUID: meta.uuid,
+    EventSourceMappingArn: `arn:aws:lambda:${config.region}:${config.accountId}:event-source-mapping:${meta.uuid}`,
+    FunctionArn: `arn:aws:lambda:${config.region}:${config.accountId}:function:${m.functionName}`,
+    BatchSize: m.batchSize,
+    MaximumBatchingWindowInSeconds: m.maximumBatchingWindowMs / 1000,
+    LastModified: meta.lastModifiedMs / 1000,
+    LastProcessingResult: meta.lastProcessingResult,
+    State: meta.state,
+    StateTransitionReason: meta.stateTransitionReason,
+    FunctionResponseTypes: m.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
+    Tags: {
+      'sluice:name': m.name,
+      'sluice:origin': meta.origin,
+      'sluice:connection': m.source.connection,
+    },
+  };
+  const arn = eventSourceArn(config, m);
+  if (arn) out.EventSourceArn = arn;
+  if (m.filters.length > 0)
+    out.FilterCriteria = { Filters: m.filters.map((f) => ({ Pattern: f.pattern })) };
+  if (m.maximumConcurrency !== undefined)
+    out.ScalingConfig = { MaximumConcurrency: m.maximumConcurrency };
+  if (m.type === 'kafka') {
+    const conn = config.connections[m.source.connection];
+    out.Topics = [m.source.topic];
+    out.StartingPosition = m.source.startingPosition;
+    if (m.source.startingPositionTimestampMs !== undefined)
+      out.StartingPositionTimestamp = m.source.startingPositionTimestampMs / 1000;
+    out.SelfManagedEventSource = {
+      Endpoints: { KAFKA_BOOTSTRAP_SERVERS: conn?.type === 'kafka' ? conn.bootstrapServers : [] },
+    };
+    out.SelfManagedKafkaEventSourceConfig = { ConsumerGroupId: m.source.consumerGroupId };
+    out.MaximumRetryAttempts = Number.isFinite(m.maximumRetryAttempts)
+      ? m.maximumRetryAttempts
+      : -1;
+    out.MaximumRecordAgeInSeconds = Number.isFinite(m.maximumRecordAgeMs)
+      ? m.maximumRecordAgeMs / 1000
+      : -1;
+    out.BisectBatchOnFunctionError = m.bisectBatchOnFunctionError;
+    if (m.onFailure) out.DestinationConfig = { OnFailure: { Destination: m.onFailure.uri } };
+  }
+  if (m.type === 'rabbitmq') {
+    out.Queues = [m.source.queue];
+    out.SourceAccessConfigurations = [{ Type: 'VIRTUAL_HOST', URI: m.source.virtualHost }];
+    out.MaximumRetryAttempts = Number.isFinite(m.maximumRetryAttempts)
+      ? m.maximumRetryAttempts
+      : -1;
+    if (m.onFailure) out.DestinationConfig = { OnFailure: { Destination: m.onFailure.uri } };
+  }
+  return out;
+}

@@ -1,0 +1,348 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { compileFilterCriteria } from '../batching/filter-pattern.ts';
+import { applyFilters } from '../batching/record-filter.ts';
+import type { MappingConfig, SluiceConfig } from '../config/types.ts';
+import type { Connector } from '../connectors/types.ts';
+import { SluiceError } from '../errors.ts';
+import type { Invoker } from '../invoker/invoker.ts';
+import type { MappingMetrics } from '../observability/mapping-metrics.ts';
+import {
+  applyUpdate,
+  compileMappingOptions,
+  createRequestToOptions,
+  type EsmRequest,
+} from './esm-request.ts';
+import { eventSourceArn, toEsmConfiguration } from './esm-response.ts';
+import {
+  MappingRunner,
+  type FailurePolicy,
+  type MappingStatus,
+  type RunnerSettings,
+} from './mapping-runner.ts';
+
+/** A mapping created through the API, as persisted. */
+export interface MappingRecord {
+  uuid: string;
+  /** The mapping in YAML shape (so it is re-validated by the config pipeline on load). */
+  options: Record<string, unknown>;
+  lastModifiedMs: number;
+}
+
+/** Where API-created mappings persist (the embedded store). */
+export interface MappingRepository {
+  list(): Promise<MappingRecord[]>;
+  put(record: MappingRecord): Promise<void>;
+  delete(uuid: string): Promise<void>;
+}
+
+/** What a connector type provides for one mapping. */
+export interface ConnectorBundle {
+  connector: Connector;
+  failurePolicy?: FailurePolicy;
+  identify?: (itemIdentifier: unknown) => string | undefined;
+  /** How long a fetch may wait for a first record (default 20 s). */
+  idleWaitMs?: number;
+}
+
+export type ConnectorFactory = (mapping: MappingConfig) => ConnectorBundle;
+
+export interface MappingManagerOptions {
+  config: SluiceConfig;
+  invoker: Invoker;
+  connectorFactory: ConnectorFactory;
+  repository?: MappingRepository;
+  logger: Logger;
+  metrics: MappingMetrics;
+}
+
+interface Entry {
+  uuid: string;
+  origin: 'config' | 'api';
+  mapping: MappingConfig;
+  options: Record<string, unknown> | undefined;
+  runner: MappingRunner;
+  lastModifiedMs: number;
+}
+
+/** Deterministic UUID for a YAML mapping, so it keeps its id across restarts. */
+export function configMappingUuid(name: string): string {
+  const h = createHash('sha1').update(`sluice-mapping:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Runner settings for a compiled mapping: ordering and window semantics per source. */
+export function runnerSettings(m: MappingConfig): RunnerSettings {
+  return {
+    name: m.name,
+    functionName: m.functionName,
+    enabled: m.enabled,
+    batchSize: m.batchSize,
+    maximumBatchingWindowMs: m.maximumBatchingWindowMs,
+    reportBatchItemFailures: m.reportBatchItemFailures,
+    maximumConcurrency: m.maximumConcurrency,
+    ordered:
+      m.type === 'sqs'
+        ? m.source.fifo
+        : m.type === 'kafka'
+          ? true
+          : (m.maximumConcurrency ?? 1) === 1,
+    windowMode: m.type === 'sqs' ? 'caller' : 'first-record',
+  };
+}
+
+/**
+ * Owns every mapping's runner: the ones declared in YAML and the ones created through the API
+ * (persisted in the store and restored at start). Serves the event-source-mapping API operations.
+ */
+export class MappingManager {
+  readonly #o: MappingManagerOptions;
+  readonly #entries = new Map<string, Entry>();
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: MappingManagerOptions) {
+    this.#o = options;
+  }
+
+  /** Builds every mapping (YAML, then persisted API ones) and starts their runners. */
+  async start(): Promise<void> {
+    for (const m of this.#o.config.mappings)
+      this.#add(configMappingUuid(m.name), 'config', m, undefined, Date.now());
+    for (const record of (await this.#o.repository?.list()) ?? []) {
+      try {
+        const m = compileMappingOptions(
+          this.#o.config,
+          record.options,
+          `event-source-mapping ${record.uuid}`,
+        );
+        this.#add(record.uuid, 'api', m, record.options, record.lastModifiedMs);
+      } catch (err) {
+        // A stored mapping the current config no longer supports (its function or connection is
+        // gone): keep it in the store, say why, and do not start it.
+        this.#o.logger.error(
+          { uuid: record.uuid, err: (err as Error).message },
+          'stored mapping is not valid with this config; not started',
+        );
+      }
+    }
+    await Promise.all([...this.#entries.values()].map((e) => e.runner.start()));
+  }
+
+  statuses(): MappingStatus[] {
+    return [...this.#entries.values()].map((e) => e.runner.status());
+  }
+
+  describe(uuid: string): Record<string, unknown> {
+    const e = this.#get(uuid);
+    return this.#describe(e);
+  }
+
+  list(filter: { functionName?: string; eventSourceArn?: string }): Record<string, unknown>[] {
+    return [...this.#entries.values()]
+      .filter((e) => !filter.functionName || e.mapping.functionName === filter.functionName)
+      .filter(
+        (e) =>
+          !filter.eventSourceArn ||
+          eventSourceArn(this.#o.config, e.mapping) === filter.eventSourceArn,
+      )
+      .sort((a, b) => a.uuid.localeCompare(b.uuid))
+      .map((e) => this.#describe(e));
+  }
+
+  async create(req: EsmRequest): Promise<Record<string, unknown>> {
+    const uuid = randomUUID();
+    const options = createRequestToOptions(this.#o.config, `esm-${uuid}`, req);
+    const mapping = compileMappingOptions(
+      this.#o.config,
+      options,
+      'CreateEventSourceMapping request',
+    );
+    if (!this.#o.invoker.functionSpec(mapping.functionName)) {
+      throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${mapping.functionName}`, {
+        context: { functionName: mapping.functionName },
+      });
+    }
+    const now = Date.now();
+    await this.#o.repository?.put({ uuid, options, lastModifiedMs: now });
+    const entry = this.#add(uuid, 'api', mapping, options, now);
+    const response = this.#describe(entry); // State: Creating, as Lambda answers
+    void entry.runner.start();
+    return response;
+  }
+
+  async update(uuid: string, req: EsmRequest): Promise<Record<string, unknown>> {
+    const e = this.#get(uuid);
+    if (e.origin === 'config') {
+      // YAML mappings: run-time changes of enablement and batching, not persisted (the file wins
+      // at the next start).
+      const patch = applyUpdate(mappingToOptions(e.mapping), req);
+      const next = compileMappingOptions(this.#o.config, patch, 'UpdateEventSourceMapping request');
+      return this.#applyRunnerUpdate(e, next, undefined);
+    }
+    const options = applyUpdate(e.options ?? {}, req);
+    const next = compileMappingOptions(this.#o.config, options, 'UpdateEventSourceMapping request');
+    if (
+      next.functionName !== e.mapping.functionName &&
+      !this.#o.invoker.functionSpec(next.functionName)
+    ) {
+      throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${next.functionName}`);
+    }
+    return this.#applyRunnerUpdate(e, next, options);
+  }
+
+  async delete(uuid: string): Promise<Record<string, unknown>> {
+    const e = this.#get(uuid);
+    if (e.origin === 'config') {
+      throw new SluiceError(
+        'INVALID_REQUEST',
+        `mapping ${e.mapping.name} is declared in ${this.#o.config.file}; remove it there (disable it here)`,
+      );
+    }
+    await this.#o.repository?.delete(uuid);
+    const done = e.runner.delete();
+    const response = this.#describe(e);
+    void done.finally(() => this.#entries.delete(uuid));
+    return { ...response, State: 'Deleting' };
+  }
+
+  /** Stops every runner within the deadline. Idempotent and awaitable. */
+  stop(deadlineMs = 30_000): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all([...this.#entries.values()].map((e) => e.runner.stop(deadlineMs)));
+    })();
+    return this.#stopping;
+  }
+
+  async #applyRunnerUpdate(
+    e: Entry,
+    next: MappingConfig,
+    options: Record<string, unknown> | undefined,
+  ): Promise<Record<string, unknown>> {
+    const now = Date.now();
+    if (options) await this.#o.repository?.put({ uuid: e.uuid, options, lastModifiedMs: now });
+    e.mapping = next;
+    e.options = options ?? e.options;
+    e.lastModifiedMs = now;
+    const s = runnerSettings(next);
+    const response = { ...this.#describe(e), State: 'Updating' };
+    await e.runner.update({
+      enabled: s.enabled,
+      batchSize: s.batchSize,
+      maximumBatchingWindowMs: s.maximumBatchingWindowMs,
+      reportBatchItemFailures: s.reportBatchItemFailures,
+      maximumConcurrency: s.maximumConcurrency,
+    });
+    return response;
+  }
+
+  #add(
+    uuid: string,
+    origin: Entry['origin'],
+    mapping: MappingConfig,
+    options: Record<string, unknown> | undefined,
+    lastModifiedMs: number,
+  ): Entry {
+    const bundle = this.#o.connectorFactory(mapping);
+    const compiled = compileFilterCriteria(mapping.filters.map((f) => f.pattern));
+    const source = mapping.type;
+    const runner = new MappingRunner({
+      settings: {
+        ...runnerSettings(mapping),
+        ...(bundle.idleWaitMs === undefined ? {} : { idleWaitMs: bundle.idleWaitMs }),
+      },
+      connector: bundle.connector,
+      invoker: this.#o.invoker,
+      ...(mapping.filters.length > 0
+        ? { filter: (r) => applyFilters(compiled, r.filterView, source) }
+        : {}),
+      ...(bundle.failurePolicy ? { failurePolicy: bundle.failurePolicy } : {}),
+      ...(bundle.identify ? { identify: bundle.identify } : {}),
+      logger: this.#o.logger.child({ mapping: mapping.name, uuid }),
+      metrics: this.#o.metrics,
+    });
+    const entry: Entry = { uuid, origin, mapping, options, runner, lastModifiedMs };
+    this.#entries.set(uuid, entry);
+    return entry;
+  }
+
+  #get(uuid: string): Entry {
+    const e = this.#entries.get(uuid);
+    if (!e)
+      throw new SluiceError(
+        'MAPPING_NOT_FOUND',
+        `The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: ${randomUUID()})`,
+        { context: { uuid } },
+      );
+    return e;
+  }
+
+  #describe(e: Entry): Record<string, unknown> {
+    const s = e.runner.status();
+    return toEsmConfiguration(this.#o.config, e.mapping, {
+      uuid: e.uuid,
+      lastModifiedMs: e.lastModifiedMs,
+      state: s.state,
+      stateTransitionReason: s.stateTransitionReason,
+      lastProcessingResult: s.lastProcessingResult,
+      origin: e.origin,
+    });
+  }
+}
+
+/** A compiled mapping back in YAML shape (for run-time updates of YAML mappings). */
+function mappingToOptions(m: MappingConfig): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    name: m.name,
+    function: m.functionName,
+    enabled: m.enabled,
+    batchSize: m.batchSize,
+    maximumBatchingWindowInSeconds: m.maximumBatchingWindowMs / 1000,
+    ...(m.filters.length
+      ? { filterCriteria: { filters: m.filters.map((f) => ({ pattern: f.pattern })) } }
+      : {}),
+    ...(m.reportBatchItemFailures ? { functionResponseTypes: ['ReportBatchItemFailures'] } : {}),
+    ...(m.maximumConcurrency !== undefined
+      ? { scalingConfig: { maximumConcurrency: m.maximumConcurrency } }
+      : {}),
+  };
+  switch (m.type) {
+    case 'sqs':
+      return { ...base, source: { connection: m.source.connection, queueUrl: m.source.queueUrl } };
+    case 'kafka':
+      return {
+        ...base,
+        source: {
+          connection: m.source.connection,
+          topic: m.source.topic,
+          consumerGroupId: m.source.consumerGroupId,
+          startingPosition: m.source.startingPosition,
+          ...(m.source.startingPositionTimestampMs !== undefined
+            ? { startingPositionTimestamp: m.source.startingPositionTimestampMs / 1000 }
+            : {}),
+        },
+        maximumRetryAttempts: Number.isFinite(m.maximumRetryAttempts) ? m.maximumRetryAttempts : -1,
+        maximumRecordAgeInSeconds: Number.isFinite(m.maximumRecordAgeMs)
+          ? m.maximumRecordAgeMs / 1000
+          : -1,
+        bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
+        ...(m.onFailure
+          ? { destinationConfig: { onFailure: { destination: m.onFailure.uri } } }
+          : {}),
+      };
+    case 'rabbitmq':
+      return {
+        ...base,
+        source: {
+          connection: m.source.connection,
+          queue: m.source.queue,
+          virtualHost: m.source.virtualHost,
+        },
+        ...(Number.isFinite(m.maximumRetryAttempts)
+          ? { maximumRetryAttempts: m.maximumRetryAttempts }
+          : {}),
+        ...(m.onFailure
+          ? { destinationConfig: { onFailure: { destination: m.onFailure.uri } } }
+          : {}),
+      };
+  }
+}
