@@ -1,0 +1,210 @@
+// sluice's Node.js runtime: a Runtime API client in plain JS with no dependencies, behaving like
+// AWS's Node runtime (handler loading, context, console format, error shapes, callback handlers).
+// Kept small and lazy because every cold start pays for what this file imports.
+import { util } from './builtins.mjs';
+import { loadHandler } from './handler-loader.mjs';
+import { createRuntimeClient } from './runtime-client.mjs';
+import {
+  JSONStringifyError,
+  UnhandledPromiseRejection,
+  toFormatted,
+  toRapidResponse,
+} from './runtime-errors.mjs';
+
+const env = process.env;
+const client = createRuntimeClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
+const BASE = '/2018-06-01/runtime';
+const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
+
+/** Request id of the invoke in flight (printed on console lines; `undefined` during init). */
+let currentRequestId;
+/** Settles the invoke in flight; undefined between invokes. */
+let currentFinish;
+/** Run when the event loop empties during an invoke (callback handlers). */
+let beforeExitAction;
+let initialising = true;
+
+patchConsole();
+process.on('uncaughtException', (error) => {
+  console.error('Uncaught Exception', toFormatted(error));
+  fail(error);
+});
+process.on('unhandledRejection', (reason) => {
+  const error = new UnhandledPromiseRejection(reason);
+  console.error('Unhandled Promise Rejection', toFormatted(error));
+  fail(error);
+});
+process.on('beforeExit', () => {
+  const action = beforeExitAction;
+  beforeExitAction = undefined;
+  if (action) action();
+});
+
+let handler;
+try {
+  handler = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env._HANDLER ?? '');
+} catch (error) {
+  console.error(toFormatted(error));
+  await postInitError(error);
+  process.exit(129);
+}
+initialising = false;
+void nextInvocation();
+
+/** A fatal error: reported on the invoke in flight (or as init error), then the process exits. */
+function fail(error) {
+  if (initialising) {
+    void postInitError(error).finally(() => process.exit(129));
+  } else if (currentFinish) {
+    currentFinish(error, undefined, () => process.exit(129));
+  } else {
+    process.exit(129);
+  }
+}
+
+async function nextInvocation() {
+  const next = await call('GET', `${BASE}/invocation/next`);
+  const headers = next.headers;
+  const requestId = headers['lambda-runtime-aws-request-id'];
+  const deadlineMs = Number(headers['lambda-runtime-deadline-ms']);
+  if (headers['lambda-runtime-trace-id']) env._X_AMZN_TRACE_ID = headers['lambda-runtime-trace-id'];
+  else delete env._X_AMZN_TRACE_ID;
+  currentRequestId = requestId;
+
+  let done = false;
+  const finish = (error, result, after) => {
+    if (done) return;
+    done = true;
+    beforeExitAction = undefined;
+    currentFinish = undefined;
+    void postResult(requestId, error, result).then(after ?? (() => void nextInvocation()));
+  };
+  currentFinish = finish;
+
+  let event;
+  try {
+    event = JSON.parse(next.body.toString('utf8'));
+  } catch (error) {
+    finish(error);
+    return;
+  }
+  const context = buildContext(headers, requestId, deadlineMs, finish);
+  // A handler that neither returns a promise nor calls back ends with `null` once the event loop
+  // is empty, as on Lambda.
+  beforeExitAction = () => finish(null, null);
+  const callback = (error, result) => {
+    if (context.callbackWaitsForEmptyEventLoop) {
+      beforeExitAction = () => finish(error, result);
+    } else {
+      finish(error, result);
+    }
+  };
+  let returned;
+  try {
+    returned = handler(event, context, callback);
+  } catch (error) {
+    finish(error);
+    return;
+  }
+  if (returned && typeof returned.then === 'function') {
+    returned.then(
+      (result) => finish(null, result),
+      (error) => finish(error ?? new Error('Handler rejected with ' + String(error))),
+    );
+  }
+}
+
+function buildContext(headers, requestId, deadlineMs, finish) {
+  const context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: requestId,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJsonHeader(headers['lambda-runtime-client-context']),
+    identity: parseJsonHeader(headers['lambda-runtime-cognito-identity']),
+    getRemainingTimeInMillis: () => deadlineMs - Date.now(),
+    // Legacy completion methods still found in older handlers.
+    done: (error, result) => finish(error, result),
+    succeed: (result) => finish(null, result),
+    fail: (error) => finish(error ?? new Error('handled')),
+  };
+  return context;
+}
+
+function parseJsonHeader(value) {
+  if (!value) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+}
+
+async function postResult(requestId, error, result) {
+  const path = `${BASE}/invocation/${encodeURIComponent(requestId)}`;
+  if (error !== null && error !== undefined) {
+    const body = toRapidResponse(error);
+    await call('POST', `${path}/error`, JSON.stringify(body), {
+      [ERROR_TYPE_HEADER]: body.errorType,
+    });
+    return;
+  }
+  let body;
+  try {
+    body = JSON.stringify(result === undefined ? null : result) ?? 'null';
+  } catch {
+    const failure = toRapidResponse(new JSONStringifyError());
+    await call('POST', `${path}/error`, JSON.stringify(failure), {
+      [ERROR_TYPE_HEADER]: failure.errorType,
+    });
+    return;
+  }
+  await call('POST', `${path}/response`, body);
+}
+
+async function postInitError(error) {
+  const body = toRapidResponse(error);
+  try {
+    await call('POST', `${BASE}/init/error`, JSON.stringify(body), {
+      [ERROR_TYPE_HEADER]: body.errorType,
+    });
+  } catch {
+    // The environment learns of the failure from the exit anyway.
+  }
+}
+
+/** One call to the Runtime API; a broken API means the environment is gone, so exit. */
+function call(method, path, body, headers) {
+  return client.call(method, path, body, headers).catch((error) => {
+    process.stderr.write(
+      `sluice runtime: Runtime API ${method} ${path} failed: ${error.message}\n`,
+    );
+    process.exit(1);
+  });
+}
+
+/** console.* write `ISO\trequestId\tLEVEL\tmessage`, one record per line (newlines become \r). */
+function patchConsole() {
+  const levels = {
+    log: 'INFO',
+    info: 'INFO',
+    warn: 'WARN',
+    error: 'ERROR',
+    debug: 'DEBUG',
+    trace: 'TRACE',
+  };
+  for (const [method, level] of Object.entries(levels)) {
+    console[method] = (...args) => {
+      let message = util.format(...args);
+      if (method === 'trace')
+        message += '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n');
+      process.stdout.write(
+        `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message.replace(/\n/g, '\r')}\n`,
+      );
+    };
+  }
+}
