@@ -26,15 +26,11 @@ export interface InvokeRouteDeps {
 
 type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 
-/** Content types a Lambda payload may be sent with (the JS SDK sends application/octet-stream). */
-const ACCEPTED_MEDIA = new Set([
-  '',
-  'application/json',
-  'application/octet-stream',
-  'binary/octet-stream',
-  'text/plain',
-  'application/x-amz-json-1.1',
-]);
+/**
+ * Payloads are JSON whatever the header says (the JS SDK sends application/octet-stream, curl
+ * sends form encoding); only media that cannot be a JSON document are refused with 415.
+ */
+const REFUSED_MEDIA = /^(multipart|image|audio|video|font)\//;
 
 /** POST /2015-03-31/functions/{FunctionName}/invocations */
 export async function handleInvoke(
@@ -56,7 +52,7 @@ export async function handleInvoke(
       .split(';')[0]
       ?.trim()
       .toLowerCase() ?? '';
-  if (!ACCEPTED_MEDIA.has(media)) {
+  if (REFUSED_MEDIA.test(media)) {
     throw new LambdaApiError('UnsupportedMediaTypeException', `Unsupported content type: ${media}`);
   }
   const body = await readBody(

@@ -68,6 +68,42 @@ export class EngineMetrics {
     registers: [this.registry],
   });
 
+  readonly asyncEventsReceived = new Counter({
+    name: 'sluice_async_events_received_total',
+    help: 'Asynchronous invokes accepted into the durable queue (Lambda: AsyncEventsReceived)',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+
+  readonly asyncEventAge = new Histogram({
+    name: 'sluice_async_event_age_seconds',
+    help: 'Time from an async event being queued to an invoke of it starting (Lambda: AsyncEventAge)',
+    labelNames: ['function'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 900, 3600, 21600],
+    registers: [this.registry],
+  });
+
+  readonly asyncEventsDropped = new Counter({
+    name: 'sluice_async_events_dropped_total',
+    help: 'Async events given up without a successful invoke, after failure handling (Lambda: AsyncEventsDropped)',
+    labelNames: ['function', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly destinationDeliveryFailures = new Counter({
+    name: 'sluice_destination_delivery_failures_total',
+    help: 'Failed attempts to send an invocation record to an onSuccess/onFailure destination (Lambda: DestinationDeliveryFailures)',
+    labelNames: ['function', 'role'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deadLetterErrors = new Counter({
+    name: 'sluice_dead_letter_errors_total',
+    help: 'Failed attempts to send an event to its dead-letter destination (Lambda: DeadLetterErrors)',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
