@@ -1,0 +1,208 @@
+/**
+ * Execution-environment benchmark (issue 3). One run measures, side by side:
+ * - warm invoke round trip p50/p99 through the invoker vs a bare loopback HTTP round trip between
+ *   two processes (the floor); target: warm p50 within 2× the floor;
+ * - cold start (spawn → runtime ready) vs spawning a bare `node` process; target: within 1.3×;
+ * - time to bring 50 environments up; memory per idle environment.
+ * Lanes alternate and the first samples are discarded as warm-up.
+ */
+import { fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { ConcurrencyController } from '../src/invoker/concurrency.ts';
+import { createEnvironment } from '../src/invoker/environment.ts';
+import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
+import { Invoker } from '../src/invoker/invoker.ts';
+import { processTree } from '../src/invoker/memory-watch.ts';
+import type { FunctionSpec } from '../src/invoker/types.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { fingerprint } from './lib/fingerprint.ts';
+import { report } from './lib/results.ts';
+import { round, summarize, timeIt } from './lib/stats.ts';
+
+const WARM_SAMPLES = Number(process.env.BENCH_WARM_SAMPLES ?? 2000);
+const COLD_SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 15);
+const FLEET = Number(process.env.BENCH_FLEET ?? 50);
+const PAYLOAD = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(1000) }));
+
+const spec = (name: string): FunctionSpec => ({
+  name,
+  runtime: 'nodejs22.x',
+  handler: 'index.handler',
+  codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
+  memorySizeMb: 128,
+  timeoutMs: 30_000,
+  environment: {},
+  region: 'us-east-1',
+  accountId: '000000000000',
+  idleTimeoutMs: 600_000,
+});
+
+function makeInvoker(limit = 1000): { invoker: Invoker; pool: EnvironmentPool } {
+  const logger = silentLogger();
+  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController({
+      engineLimit: limit,
+      reserved: {},
+      minimumUnreserved: 0,
+    }),
+    pool,
+    logger,
+  });
+  return { invoker, pool };
+}
+
+async function floorSamples(n: number): Promise<number[]> {
+  const child = fork(fileURLToPath(new URL('./lib/echo-server.mjs', import.meta.url)), {
+    stdio: 'ignore',
+  });
+  const port = await new Promise<number>((resolve) =>
+    child.once('message', (m) => resolve((m as { port: number }).port)),
+  );
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          agent,
+          headers: { 'Content-Length': PAYLOAD.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
+      req.on('error', reject);
+      req.end(PAYLOAD);
+    });
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) samples.push(await timeIt(once));
+  agent.destroy();
+  child.kill();
+  return samples;
+}
+
+async function warmSamples(n: number): Promise<number[]> {
+  const { invoker, pool } = makeInvoker();
+  invoker.register(spec('noop'));
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const result = await invoker.invoke('noop', { payload: PAYLOAD }, { whenFull: 'wait' });
+    samples.push(performance.now() - t);
+    // A benchmark of failing invokes measures nothing: stop at the first failure.
+    if (!result.ok) throw new Error(`bench invoke failed: ${JSON.stringify(result.error)}`);
+  }
+  await pool.stop();
+  return samples;
+}
+
+async function bareNodeSpawn(): Promise<number> {
+  const t = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    child.once('exit', () => resolve());
+    child.once('error', reject);
+  });
+  return performance.now() - t;
+}
+
+async function coldStart(): Promise<{ initMs: number; firstInvokeMs: number }> {
+  const env = createEnvironment({
+    spec: spec('noop'),
+    initializationType: 'on-demand',
+    onLog: () => undefined,
+  });
+  const initMs = await timeIt(() => env.init());
+  const t = performance.now();
+  const first = await env.invoke({ requestId: crypto.randomUUID(), payload: PAYLOAD });
+  if (!first.ok) throw new Error(`bench cold invoke failed: ${JSON.stringify(first.error)}`);
+  const firstInvokeMs = initMs + (performance.now() - t);
+  await env.shutdown('spindown');
+  return { initMs, firstInvokeMs };
+}
+
+function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function fleet(n: number): Promise<{ upMs: number; rssPerEnvMiB: number }> {
+  const { invoker, pool } = makeInvoker();
+  invoker.register(spec('noop'));
+  const upMs = await timeIt(() => pool.provision('noop', n));
+  await new Promise((r) => setTimeout(r, 500));
+  const pids = processTree([process.pid]).filter((p) => p !== process.pid);
+  const total = pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
+  await pool.stop();
+  return { upMs, rssPerEnvMiB: total / n / 2 ** 20 };
+}
+
+async function main(): Promise<void> {
+  // Alternate floor and engine lanes in rounds; drop the first round as warm-up.
+  const rounds = 4;
+  const per = Math.ceil(WARM_SAMPLES / rounds);
+  const floor: number[] = [];
+  const warm: number[] = [];
+  await floorSamples(200);
+  await warmSamples(200);
+  for (let r = 0; r < rounds; r++) {
+    floor.push(...(await floorSamples(per)));
+    warm.push(...(await warmSamples(per)));
+  }
+  const bare: number[] = [];
+  const init: number[] = [];
+  const firstInvoke: number[] = [];
+  await bareNodeSpawn();
+  await coldStart();
+  for (let i = 0; i < COLD_SAMPLES; i++) {
+    bare.push(await bareNodeSpawn());
+    const c = await coldStart();
+    init.push(c.initMs);
+    firstInvoke.push(c.firstInvokeMs);
+  }
+  const f = await fleet(FLEET);
+
+  const fl = summarize(floor);
+  const wm = summarize(warm);
+  const bs = summarize(bare);
+  const ci = summarize(init);
+  const cf = summarize(firstInvoke);
+  const data = {
+    fingerprint: fingerprint(),
+    warmInvokeMs: wm,
+    floorHttpRoundTripMs: fl,
+    warmP50RatioToFloor: wm.p50 / fl.p50,
+    bareNodeSpawnMs: bs,
+    coldInitMs: ci,
+    coldFirstInvokeMs: cf,
+    coldInitRatioToBareNode: ci.p50 / bs.p50,
+    fleet: { environments: FLEET, upMs: f.upMs, rssPerIdleEnvironmentMiB: f.rssPerEnvMiB },
+  };
+  const table = [
+    `### Execution environments (${data.fingerprint.cpu}, Node ${process.version})`,
+    '',
+    '| Measure | p50 | p99 | Ratio | Target |',
+    '|---|---|---|---|---|',
+    `| Bare loopback HTTP round trip, 2 processes (floor) | ${round(fl.p50)} ms | ${round(fl.p99)} ms | 1 | |`,
+    `| Warm invoke round trip (invoker → environment → result) | ${round(wm.p50)} ms | ${round(wm.p99)} ms | ${round(data.warmP50RatioToFloor, 2)}× floor | ≤ 2× |`,
+    `| Bare \`node -e ""\` spawn to exit | ${round(bs.p50, 1)} ms | ${round(bs.p99, 1)} ms | 1 | |`,
+    `| Cold start: spawn → runtime ready (INIT) | ${round(ci.p50, 1)} ms | ${round(ci.p99, 1)} ms | ${round(data.coldInitRatioToBareNode, 2)}× bare node | ≤ 1.3× |`,
+    `| Cold start incl. first invoke | ${round(cf.p50, 1)} ms | ${round(cf.p99, 1)} ms | | |`,
+    `| ${FLEET} environments up (in parallel) | ${round(f.upMs, 0)} ms total | | | |`,
+    `| Memory per idle environment (RSS) | ${round(f.rssPerEnvMiB, 1)} MiB | | | |`,
+  ].join('\n');
+  report('invoke', data, table);
+}
+
+await main();
