@@ -1,0 +1,42 @@
+/**
+ * Schema of the SQLite store, one step per `user_version`. A step is never edited once released:
+ * a change is a new step appended here, so every existing file upgrades in order.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: the async queue, event-invoke-config and reserved-concurrency overrides, a generic table.
+  `
+  CREATE TABLE async_events (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    function_name     TEXT    NOT NULL,
+    payload           BLOB    NOT NULL,
+    request_id        TEXT    NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    backoffs          INTEGER NOT NULL DEFAULT 0,
+    first_received_at INTEGER NOT NULL,
+    next_attempt_at   INTEGER NOT NULL,
+    last_error        TEXT,
+    stage             TEXT    NOT NULL DEFAULT 'invoke' CHECK (stage IN ('invoke', 'deliver')),
+    deliveries        TEXT,
+    lease_owner       TEXT,
+    lease_expires_at  INTEGER,
+    idempotency_key   TEXT UNIQUE
+  );
+  CREATE INDEX async_events_due ON async_events (stage, function_name, next_attempt_at);
+  CREATE INDEX async_events_lease ON async_events (lease_owner);
+  CREATE TABLE event_invoke_configs (
+    function_name TEXT PRIMARY KEY,
+    config        TEXT NOT NULL
+  );
+  CREATE TABLE reserved_concurrency (
+    function_name TEXT PRIMARY KEY,
+    reserved      INTEGER
+  );
+  CREATE TABLE kv (
+    namespace  TEXT    NOT NULL,
+    key        TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+  ) WITHOUT ROWID;
+  `,
+];
