@@ -28,7 +28,7 @@ export async function runInvoke(options: InvokeCommandOptions): Promise<number> 
   const lines: string[] = [];
   const engine = new Engine(config, {
     logger: silentLogger(),
-    api: false,
+    services: 'invoker',
     onLog: (l) => lines.push(l.text),
   });
   try {

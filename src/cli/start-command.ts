@@ -31,7 +31,7 @@ export async function runStart(options: StartOptions): Promise<number> {
       logger.info({ signal, deadlineMs: options.shutdownTimeoutMs ?? 30_000 }, 'shutting down');
       engine
         .stop(options.shutdownTimeoutMs ?? 30_000)
-        .then((report) => resolve(report.abandonedInvokes > 0 ? 1 : 0))
+        .then((report) => resolve(report.abandonedInvokes + report.abandonedBatches > 0 ? 1 : 0))
         .catch((err: unknown) => {
           logger.error({ err }, 'shutdown failed');
           resolve(1);

@@ -31,7 +31,8 @@ export interface SourceRecord {
 }
 
 /** Why a record left the normal path without a successful invoke. */
-export type DropReason = 'MaximumPayloadSizeExceeded' | 'RetriesExhausted' | 'RecordAgeExceeded' | 'Malformed';
+export type DropReason =
+  'MaximumPayloadSizeExceeded' | 'RetriesExhausted' | 'RecordAgeExceeded' | 'Malformed';
 
 /**
  * What the engine decided for one batch. Every record of the batch appears in exactly one list.

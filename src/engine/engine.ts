@@ -1,21 +1,38 @@
 import type { Logger } from 'pino';
 import { ApiServer, type Readiness } from '../api/api-server.ts';
-import type { AsyncInvokeSink } from '../api/invoke-route.ts';
+import { registerMappingRoutes } from '../api/mapping-routes.ts';
+import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
+import { connectorFactory } from '../connectors/registry.ts';
+import { ConnectionRegistry } from '../destinations/connections.ts';
 import { ConcurrencyController } from '../invoker/concurrency.ts';
 import { createEnvironment } from '../invoker/environment.ts';
 import { EnvironmentPool, type EnvironmentFactory } from '../invoker/environment-pool.ts';
 import { Invoker } from '../invoker/invoker.ts';
 import type { EnvironmentLogLine } from '../invoker/types.ts';
 import { createLogger } from '../observability/logger.ts';
+import { MappingMetrics } from '../observability/mapping-metrics.ts';
 import { EngineMetrics } from '../observability/metrics.ts';
+import {
+  applyStoredReservedConcurrency,
+  persistReservedConcurrency,
+} from '../store/reserved-concurrency-overrides.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import type { StateStore } from '../store/state-store.ts';
+import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
+import { storeMappingRepository } from './store-mapping-repository.ts';
 
 export interface EngineOptions {
   logger?: Logger;
   /** Replaces the child-process environments (unit tests). */
   createEnvironment?: EnvironmentFactory;
-  /** Start the HTTP API (default true). `sluice invoke` without a running engine skips it. */
-  api?: boolean;
+  /** Replaces the connectors built from the config (unit tests with the in-memory connector). */
+  connectorFactory?: ConnectorFactory;
+  /**
+   * 'all' (default): API, async queue and worker, mappings. 'invoker': functions only — what
+   * `sluice invoke` needs to run one invoke in-process without touching the store or brokers.
+   */
+  services?: 'all' | 'invoker';
   /** Receives every environment log line besides the logger (the CLI's `invoke` prints them). */
   onLog?: (line: EnvironmentLogLine) => void;
 }
@@ -24,15 +41,17 @@ export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'sto
 
 /** What a stop did, for the shutdown report. */
 export interface StopReport {
-  /** Invokes still running when the deadline passed (their environments were killed). */
+  /** Mapping batches still running at the deadline (their records return to the source). */
+  abandonedBatches: number;
+  /** Invokes still running at the deadline (their environments were killed). */
   abandonedInvokes: number;
   durationMs: number;
 }
 
 /**
- * Wires one running sluice: config → invoker (ceilings, environment pool) → API server. Later
- * parts (async queue, mappings, triggers) plug in at `start()`. Only the CLI installs signal
- * handlers; the engine exposes `stop()`.
+ * One running sluice: config → invoker (ceilings, environment pool) → API server, durable async
+ * queue, event source mappings. Only the CLI installs signal handlers; the engine exposes
+ * `start()` and an idempotent, awaitable `stop()`.
  */
 export class Engine {
   readonly config: SluiceConfig;
@@ -40,11 +59,15 @@ export class Engine {
   readonly metrics = new EngineMetrics({ processMetrics: true });
   readonly invoker: Invoker;
   readonly pool: EnvironmentPool;
+  #store: StateStore | undefined;
+  #connections: ConnectionRegistry | undefined;
+  #async: AsyncRuntime | undefined;
+  #mappings: MappingManager | undefined;
   #api: ApiServer | undefined;
   #state: EngineState = 'created';
   #stopping: Promise<StopReport> | undefined;
   readonly #options: EngineOptions;
-  readonly #startedAt = Date.now();
+  readonly #createdAt = Date.now();
 
   constructor(config: SluiceConfig, options: EngineOptions = {}) {
     this.config = config;
@@ -89,70 +112,144 @@ export class Engine {
     return this.#state;
   }
 
-  /** The API server's address once started. */
-  get apiAddress(): { host: string; port: number } | undefined {
-    return this.#api?.address();
+  get api(): ApiServer | undefined {
+    return this.#api;
   }
 
-  async start(parts: { asyncSink?: AsyncInvokeSink } = {}): Promise<void> {
+  get mappings(): MappingManager | undefined {
+    return this.#mappings;
+  }
+
+  get asyncRuntime(): AsyncRuntime | undefined {
+    return this.#async;
+  }
+
+  async start(): Promise<void> {
     this.#transition('starting');
+    const all = (this.#options.services ?? 'all') === 'all';
+    if (all) {
+      const store = new SqliteStore({ path: this.config.storage.path });
+      this.#store = store;
+      await applyStoredReservedConcurrency(
+        store,
+        this.invoker.concurrency,
+        (n) => this.invoker.functionSpec(n) !== undefined,
+        this.logger,
+      );
+    }
     // Provisioned concurrency is ready before the first invoke can arrive (as on Lambda).
     await Promise.all(
       Object.values(this.config.functions)
         .filter((fn) => fn.provisionedConcurrency > 0)
         .map((fn) => this.pool.provision(fn.name, fn.provisionedConcurrency)),
     );
-    if (this.#options.api !== false) {
-      this.#api = new ApiServer({
-        host: this.config.api.host,
-        port: this.config.api.port,
-        authToken: this.config.api.authToken,
-        invoker: this.invoker,
-        region: this.config.region,
-        accountId: this.config.accountId,
-        logger: this.logger.child({ component: 'api' }),
-        metrics: this.metrics,
-        asyncSink: parts.asyncSink,
-        readiness: () => this.readiness(),
-      });
-      const address = await this.#api.start();
-      this.logger.info({ ...address }, 'API listening');
-    }
+    if (all && this.#store) await this.#startServices(this.#store);
     this.#transition('running');
     this.logger.info(
       {
         functions: Object.keys(this.config.functions),
+        mappings: this.config.mappings.map((m) => m.name),
         concurrencyLimit: this.config.concurrency.limit,
-        startupMs: Date.now() - this.#startedAt,
+        startupMs: Date.now() - this.#createdAt,
       },
       'sluice started',
     );
   }
 
-  get api(): ApiServer | undefined {
-    return this.#api;
+  async #startServices(store: StateStore): Promise<void> {
+    const logger = this.logger;
+    const connections = new ConnectionRegistry(
+      this.config.connections,
+      logger.child({ component: 'connections' }),
+    );
+    this.#connections = connections;
+    const asyncRuntime = new AsyncRuntime({
+      config: this.config,
+      invoker: this.invoker,
+      store,
+      logger: logger.child({ component: 'async' }),
+      metrics: this.metrics,
+      connections,
+    });
+    this.#async = asyncRuntime;
+    const mappings = new MappingManager({
+      config: this.config,
+      invoker: this.invoker,
+      connectorFactory:
+        this.#options.connectorFactory ??
+        connectorFactory({
+          config: this.config,
+          connections,
+          logger: logger.child({ component: 'connector' }),
+        }),
+      repository: storeMappingRepository(store),
+      logger: logger.child({ component: 'mapping' }),
+      metrics: new MappingMetrics(this.metrics.registry),
+    });
+    this.#mappings = mappings;
+    const api = new ApiServer({
+      host: this.config.api.host,
+      port: this.config.api.port,
+      authToken: this.config.api.authToken,
+      invoker: this.invoker,
+      region: this.config.region,
+      accountId: this.config.accountId,
+      logger: logger.child({ component: 'api' }),
+      metrics: this.metrics,
+      asyncSink: asyncRuntime.queue,
+      readiness: () => this.readiness(),
+      onReservedConcurrencyChange: persistReservedConcurrency(store),
+    });
+    asyncRuntime.registerRoutes(api);
+    registerMappingRoutes(api, mappings);
+    this.#api = api;
+    const address = await api.start();
+    logger.info({ ...address }, 'API listening');
+    await asyncRuntime.start();
+    // Mappings last: their sources retry in the background, so a broker that is down does not
+    // hold up start-up (readiness says so instead).
+    await mappings.start();
   }
 
+  /** Ready when running and every enabled mapping reaches its source. */
   readiness(): Readiness {
     const running = this.#state === 'running';
-    return { ready: running, checks: { engine: { ok: running, detail: this.#state } } };
+    const checks: Readiness['checks'] = { engine: { ok: running, detail: this.#state } };
+    for (const s of this.#mappings?.statuses() ?? []) {
+      if (s.state === 'Disabled' || s.state === 'Disabling') continue;
+      checks[`mapping:${s.name}`] = {
+        ok: s.state === 'Enabled' && s.sourceHealthy,
+        detail: `${s.state}: ${s.lastProcessingResult}`,
+      };
+    }
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
   }
 
   /**
-   * Graceful stop: refuse new work, let in-flight invokes finish within `deadlineMs`, then shut
-   * every environment down (those still running are killed). Idempotent and awaitable.
+   * Graceful stop: stop polling and let in-flight batches settle, stop accepting API requests,
+   * let running invokes finish — all within `deadlineMs` — then shut every environment down and
+   * close the store. Idempotent and awaitable.
    */
   stop(deadlineMs = 30_000): Promise<StopReport> {
     this.#stopping ??= (async () => {
       await Promise.resolve();
       const started = Date.now();
+      const left = () => Math.max(0, deadlineMs - (Date.now() - started));
       this.#transition('stopping');
+      const mappingsStopped =
+        this.#mappings?.stop(left()) ?? Promise.resolve({ abandonedBatches: 0 });
       const apiStopped = this.#api?.stop();
-      const abandoned = await this.invoker.drain(deadlineMs);
+      const { abandonedBatches } = await mappingsStopped;
+      await this.#async?.stop(left());
+      const abandonedInvokes = await this.invoker.drain(left());
       await this.pool.stop();
       await apiStopped;
+      await this.#connections
+        ?.stop()
+        .catch((err: unknown) => this.logger.warn({ err }, 'closing connections failed'));
+      await this.#store?.close();
       this.#transition('stopped');
-      const report = { abandonedInvokes: abandoned, durationMs: Date.now() - started };
+      const report = { abandonedBatches, abandonedInvokes, durationMs: Date.now() - started };
       this.logger.info(report, 'sluice stopped');
       return report;
     })();

@@ -98,7 +98,7 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
 export class MappingManager {
   readonly #o: MappingManagerOptions;
   readonly #entries = new Map<string, Entry>();
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<{ abandonedBatches: number }> | undefined;
 
   constructor(options: MappingManagerOptions) {
     this.#o = options;
@@ -206,9 +206,12 @@ export class MappingManager {
   }
 
   /** Stops every runner within the deadline. Idempotent and awaitable. */
-  stop(deadlineMs = 30_000): Promise<void> {
+  stop(deadlineMs = 30_000): Promise<{ abandonedBatches: number }> {
     this.#stopping ??= (async () => {
-      await Promise.all([...this.#entries.values()].map((e) => e.runner.stop(deadlineMs)));
+      const results = await Promise.all(
+        [...this.#entries.values()].map((e) => e.runner.stop(deadlineMs)),
+      );
+      return { abandonedBatches: results.reduce((n, r) => n + r.abandonedBatches, 0) };
     })();
     return this.#stopping;
   }

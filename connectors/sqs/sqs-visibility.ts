@@ -1,0 +1,56 @@
+/**
+ * Pure sizing decisions of the SQS connector: long-poll wait, receive size, heartbeat cadence,
+ * failed-record visibility. Kept apart from the I/O so each rule is unit-tested on its own.
+ */
+
+/** SQS's own limits. */
+export const MAX_RECEIVE_MESSAGES = 10;
+export const MAX_WAIT_TIME_SECONDS = 20;
+export const MAX_BATCH_ENTRIES = 10;
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200;
+
+/** MaxNumberOfMessages for a fetch of `max` records: 1–10, or 0 = do not receive. */
+export function receiveSize(max: number): number {
+  if (!Number.isFinite(max) || max < 1) return 0;
+  return Math.min(Math.floor(max), MAX_RECEIVE_MESSAGES);
+}
+
+/**
+ * WaitTimeSeconds for a fetch that may wait `waitMs`. Rounded up: SQS counts whole seconds, and a
+ * sub-second wait rounded down would be a short poll, which on real SQS samples only some servers
+ * and can answer empty while messages wait. The caller's abort signal cuts a long poll short.
+ */
+export function waitTimeSeconds(waitMs: number): number {
+  if (!Number.isFinite(waitMs) || waitMs <= 0) return 0;
+  return Math.min(Math.ceil(waitMs / 1000), MAX_WAIT_TIME_SECONDS);
+}
+
+/**
+ * How often to extend the visibility of a running batch, from the queue's real VisibilityTimeout
+ * (peers.md lesson 6): every third of it, so two heartbeats can be late or fail before a record
+ * shows up again. Undefined when the timeout is 0 (nothing to keep reserved).
+ */
+export function heartbeatIntervalMs(visibilityTimeoutSeconds: number): number | undefined {
+  if (!(visibilityTimeoutSeconds > 0)) return undefined;
+  return Math.max(1, Math.floor((visibilityTimeoutSeconds * 1000) / 3));
+}
+
+/**
+ * Failed records' new visibility, in whole seconds (SQS's unit, rounded up so a backoff is never
+ * shortened). `backoff` is a fixed delay or a function of the delivery's receive count (1 = first
+ * delivery), e.g. for exponential backoff.
+ */
+export type FailedVisibility = number | ((receiveCount: number) => number);
+
+export function failedVisibilitySeconds(backoff: FailedVisibility, receiveCount: number): number {
+  const ms = typeof backoff === 'function' ? backoff(receiveCount) : backoff;
+  if (!Number.isFinite(ms) || ms <= 0) return 0;
+  return Math.min(Math.ceil(ms / 1000), MAX_VISIBILITY_TIMEOUT_SECONDS);
+}
+
+/** Splits into SQS batch-request sized chunks (10 entries). */
+export function chunks<T>(items: readonly T[], size = MAX_BATCH_ENTRIES): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import { SqsConnector } from '../../connectors/sqs/index.ts';
+import type { MappingConfig, SluiceConfig } from '../config/types.ts';
+import type { ConnectionRegistry } from '../destinations/connections.ts';
+import type { ConnectorBundle, ConnectorFactory } from '../engine/mapping-manager.ts';
+import { SluiceError } from '../errors.ts';
+
+/** Builds one connector bundle per mapping, by source type. New connectors register here. */
+export type ConnectorBuilder = (mapping: MappingConfig, deps: ConnectorDeps) => ConnectorBundle;
+
+export interface ConnectorDeps {
+  config: SluiceConfig;
+  connections: ConnectionRegistry;
+  logger: Logger;
+}
+
+const builders = new Map<string, ConnectorBuilder>();
+
+export function registerConnector(type: MappingConfig['type'], builder: ConnectorBuilder): void {
+  builders.set(type, builder);
+}
+
+registerConnector('sqs', (mapping, { config, connections, logger }) => {
+  if (mapping.type !== 'sqs') throw new Error('unreachable');
+  const connection = config.connections[mapping.source.connection];
+  return {
+    connector: new SqsConnector({
+      mapping,
+      client: connections.sqsClient(mapping.source.connection),
+      region: connection?.type === 'sqs' ? (connection.region ?? config.region) : config.region,
+      logger: logger.child({ connector: 'sqs' }),
+    }),
+  };
+});
+
+export function connectorFactory(deps: ConnectorDeps): ConnectorFactory {
+  return (mapping) => {
+    const build = builders.get(mapping.type);
+    if (!build) {
+      throw new SluiceError(
+        'CONNECTOR',
+        `no connector for ${mapping.type} sources in this build (mapping ${mapping.name})`,
+      );
+    }
+    return build(mapping, deps);
+  };
+}
