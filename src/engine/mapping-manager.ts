@@ -256,7 +256,7 @@ export class MappingManager {
       connector: bundle.connector,
       invoker: this.#o.invoker,
       ...(mapping.filters.length > 0
-        ? { filter: (r) => applyFilters(compiled, r.filterView, source) }
+        ? { filter: (r) => applyFilters(compiled, r.event, source) }
         : {}),
       ...(bundle.failurePolicy ? { failurePolicy: bundle.failurePolicy } : {}),
       ...(bundle.identify ? { identify: bundle.identify } : {}),
