@@ -9,6 +9,8 @@ export const handler = async (event, context) => {
     total += order.amount;
     latencies.push(now - order.sentAt);
   }
-  console.log(`DEMO_BATCH function=${context.functionName} size=${event.Records.length} total=${total} latencies=${latencies.join(',')}`);
+  console.log(
+    `DEMO_BATCH function=${context.functionName} size=${event.Records.length} total=${total} latencies=${latencies.join(',')}`,
+  );
   return { batchItemFailures: [] };
 };
