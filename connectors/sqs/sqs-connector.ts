@@ -4,15 +4,11 @@
  * by the caller (`src/destinations/connections.ts`); this class never creates or destroys one.
  */
 import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
-  type BatchResultErrorEntry,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type {
   Connector,
@@ -24,10 +20,10 @@ import type {
 import { SluiceError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { parseQueueUrl, queueArnFromUrl } from './queue-arn.ts';
+import { runBatch, type BatchEntry, type BatchOperation, type BatchTarget } from './sqs-batch.ts';
 import { isAbortError, translateSqsError } from './sqs-errors.ts';
 import { buildSqsEvent, sqsHandleOf, toSourceRecord, type SqsQueueIdentity } from './sqs-event.ts';
 import {
-  chunks,
   failedVisibilitySeconds,
   heartbeatIntervalMs,
   receiveSize,
@@ -68,19 +64,13 @@ export interface SqsQueueInfo {
   redrivePolicy: { deadLetterTargetArn: string; maxReceiveCount: number } | undefined;
 }
 
-interface Entry {
-  receiptHandle: string;
-  visibilitySeconds?: number;
-}
-
-type BatchOperation = 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch';
-
 export class SqsConnector implements Connector {
   readonly kind = 'sqs';
   readonly #client: SQSClient;
   readonly #queueUrl: string;
   readonly #options: SqsConnectorOptions;
   readonly #logger: Logger;
+  readonly #batchTarget: BatchTarget;
   readonly #now: () => number;
   readonly #stopController = new AbortController();
   /** Receipt handle → messageId of records handed out and not settled yet. */
@@ -105,11 +95,20 @@ export class SqsConnector implements Connector {
     this.#now = options.now ?? Date.now;
     // Fails early on a URL that cannot name a queue.
     const { queueName } = parseQueueUrl(this.#queueUrl);
+    // The registry binds `connector`; the queue and mapping names are bound here.
     this.#logger = (options.logger ?? silentLogger()).child({
-      connector: 'sqs',
       queue: queueName,
       ...(options.mapping.name ? { mapping: options.mapping.name } : {}),
     });
+    this.#batchTarget = {
+      client: this.#client,
+      queueUrl: this.#queueUrl,
+      logger: this.#logger,
+      attempts: options.settleAttempts ?? 3,
+      onError: ({ health }) => {
+        if (health) this.#health = health;
+      },
+    };
   }
 
   /** The queue's attributes as read by `start()`. */
@@ -148,6 +147,7 @@ export class SqsConnector implements Connector {
       );
       attributes = out.Attributes ?? {};
     } catch (error) {
+      if (this.#stopping) throw new SluiceError('CONNECTOR', 'SQS connector stopped during start');
       throw this.#failed('GetQueueAttributes', error);
     }
     const configuredFifo = this.#options.mapping.source.fifo;
@@ -235,11 +235,11 @@ export class SqsConnector implements Connector {
     return this.#accept(messages, identity, request.busyLanes);
   }
 
-  async #accept(
+  #accept(
     messages: Message[],
     identity: SqsQueueIdentity,
     busyLanes: ReadonlySet<string> | undefined,
-  ): Promise<SourceRecord[]> {
+  ): SourceRecord[] {
     const now = this.#now();
     const records: SourceRecord[] = [];
     for (const message of messages) {
@@ -393,7 +393,7 @@ export class SqsConnector implements Connector {
     }
   }
 
-  #entries(records: readonly SourceRecord[]): Entry[] {
+  #entries(records: readonly SourceRecord[]): BatchEntry[] {
     return records.map((record) => ({ receiptHandle: sqsHandleOf(record).receiptHandle }));
   }
 
@@ -405,77 +405,8 @@ export class SqsConnector implements Connector {
     return this.#batch('ChangeMessageVisibilityBatch', entries);
   }
 
-  /**
-   * Runs a batch call in chunks of 10. Never throws: a delete that fails means a duplicate later,
-   * a visibility change that fails means the record returns after its timeout — neither loses a
-   * record. Retryable failures (network, throttling, server-side entries) are tried again.
-   */
-  async #batch(operation: BatchOperation, entries: Entry[]): Promise<void> {
-    await Promise.all(chunks(entries).map((chunk) => this.#batchChunk(operation, chunk)));
-  }
-
-  async #batchChunk(operation: BatchOperation, chunk: Entry[]): Promise<void> {
-    const attempts = Math.max(1, this.#options.settleAttempts ?? 3);
-    let pending = chunk;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let failed: BatchResultErrorEntry[];
-      try {
-        failed = await this.#sendBatch(operation, pending);
-      } catch (error) {
-        const { error: translated } = translateSqsError(error, operation, this.#queueUrl);
-        if (!translated.canRetry || attempt >= attempts) {
-          this.#logger.warn({ err: translated, entries: pending.length }, `${operation} failed`);
-          return;
-        }
-        await sleep(100 * attempt);
-        continue;
-      }
-      const retry: Entry[] = [];
-      for (const entry of failed) {
-        const original = pending[Number(entry.Id)];
-        if (!original) continue;
-        if (!entry.SenderFault && attempt < attempts) retry.push(original);
-        else this.#logEntryFailure(operation, entry);
-      }
-      pending = retry;
-      if (pending.length > 0) await sleep(100 * attempt);
-    }
-  }
-
-  async #sendBatch(operation: BatchOperation, entries: Entry[]): Promise<BatchResultErrorEntry[]> {
-    // Entry ids are indexes: they must be unique per request and match [A-Za-z0-9_-]{1,80}.
-    if (operation === 'DeleteMessageBatch') {
-      const out = await this.#client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.#queueUrl,
-          Entries: entries.map((entry, i) => ({
-            Id: String(i),
-            ReceiptHandle: entry.receiptHandle,
-          })),
-        }),
-      );
-      return out.Failed ?? [];
-    }
-    const out = await this.#client.send(
-      new ChangeMessageVisibilityBatchCommand({
-        QueueUrl: this.#queueUrl,
-        Entries: entries.map((entry, i) => ({
-          Id: String(i),
-          ReceiptHandle: entry.receiptHandle,
-          VisibilityTimeout: entry.visibilitySeconds ?? 0,
-        })),
-      }),
-    );
-    return out.Failed ?? [];
-  }
-
-  #logEntryFailure(operation: BatchOperation, entry: BatchResultErrorEntry): void {
-    // A stale receipt handle is what a record settled after its visibility ran out (or after a
-    // crash) looks like: expected, the record is simply delivered again.
-    const expected = entry.Code === 'ReceiptHandleIsInvalid' || entry.Code === 'MessageNotInflight';
-    const fields = { operation, code: entry.Code, detail: entry.Message };
-    if (expected) this.#logger.debug(fields, 'SQS batch entry not applied');
-    else this.#logger.warn(fields, 'SQS batch entry failed');
+  #batch(operation: BatchOperation, entries: BatchEntry[]): Promise<void> {
+    return runBatch(this.#batchTarget, operation, entries);
   }
 
   #failed(operation: string, error: unknown): SluiceError {
