@@ -1,9 +1,12 @@
 /**
- * The benchmark harness: `npm run bench -- <name>`; names: invoke. Each writes
+ * The benchmark harness: `npm run bench -- <name>`; names: invoke, async, api. Each writes
  * bench/results/<name>.json and .md. Benchmarks are never part of the test suite.
  */
 const BENCHES: Record<string, string> = {
   invoke: './invoke-bench.ts',
+  s3: './s3-bench.ts',
+  async: './async-bench.ts',
+  api: './api-bench.ts',
 };
 
 const names = process.argv.slice(2);
