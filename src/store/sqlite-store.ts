@@ -81,9 +81,18 @@ export class SqliteStore implements StateStore {
       insert: p(`INSERT INTO async_events
           (function_name, payload, request_id, first_received_at, next_attempt_at, idempotency_key)
         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`),
-      dueFunctions: p(
-        `SELECT DISTINCT function_name FROM async_events WHERE stage = 'invoke' AND ${DUE}`,
-      ),
+      // A skip-scan over the (stage, function_name) index plus one indexed EXISTS per function:
+      // DISTINCT over the due rows walked the whole backlog on every wake (45% of engine CPU at
+      // 5,000 queued events).
+      dueFunctions: p(`WITH RECURSIVE fns(name) AS (
+          SELECT MIN(function_name) FROM async_events WHERE stage = 'invoke'
+          UNION ALL
+          SELECT (SELECT MIN(function_name) FROM async_events
+            WHERE stage = 'invoke' AND function_name > fns.name)
+          FROM fns WHERE fns.name IS NOT NULL)
+        SELECT name AS function_name FROM fns WHERE name IS NOT NULL AND EXISTS (
+          SELECT 1 FROM async_events WHERE stage = 'invoke' AND function_name = fns.name
+            AND ${DUE})`),
       leaseInvoke: p(`UPDATE async_events SET lease_owner = :owner, lease_expires_at = :until
         WHERE id IN (SELECT id FROM async_events
           WHERE stage = 'invoke' AND function_name = :fn AND ${DUE}
@@ -118,6 +127,10 @@ export class SqliteStore implements StateStore {
           updated_at = excluded.updated_at`),
       kvDelete: p(`DELETE FROM kv WHERE namespace = ? AND key = ?`),
       kvList: p(`SELECT key, value FROM kv WHERE namespace = ? ORDER BY key`),
+      dedupSeen: p(`SELECT 1 AS hit FROM trigger_dedup WHERE key = ? AND expires_at > ?`),
+      dedupPut: p(`INSERT INTO trigger_dedup (key, expires_at) VALUES (?, ?)
+        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at`),
+      dedupPurge: p(`DELETE FROM trigger_dedup WHERE expires_at <= ?`),
     };
     // Kept in memory: COUNT(*) over a large backlog on every enqueue would be a table scan.
     this.#depth = (this.#s.count!.get() as { n: number }).n;
@@ -249,6 +262,18 @@ export class SqliteStore implements StateStore {
   async kvList(namespace: string): Promise<Map<string, string>> {
     const rows = this.#stmt('kvList').all(namespace) as { key: string; value: string }[];
     return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  async triggerDedupSeen(key: string, nowMs: number): Promise<boolean> {
+    return this.#stmt('dedupSeen').get(key, nowMs) !== undefined;
+  }
+
+  async triggerDedupRemember(key: string, expiresAtMs: number): Promise<void> {
+    this.#stmt('dedupPut').run(key, expiresAtMs);
+  }
+
+  async triggerDedupPurge(nowMs: number): Promise<number> {
+    return Number(this.#stmt('dedupPurge').run(nowMs).changes);
   }
 
   async close(): Promise<void> {
