@@ -39,4 +39,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (namespace, key)
   ) WITHOUT ROWID;
   `,
+  // 2: push triggers remember the records they accepted for a window after the queue row is gone
+  // (rows are deleted when done), so a pusher's late retry is not invoked twice.
+  `
+  CREATE TABLE trigger_dedup (
+    key        TEXT    PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX trigger_dedup_expiry ON trigger_dedup (expires_at);
+  `,
 ];

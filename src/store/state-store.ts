@@ -97,7 +97,20 @@ export interface AsyncQueueStore {
   depth(): Promise<number>;
 }
 
-export interface StateStore extends AsyncQueueStore {
+/**
+ * Keys of records a push trigger accepted, kept until they expire: the queue's own idempotency
+ * key only holds while the row is queued, and a pusher may retry after the invoke is done.
+ */
+export interface TriggerDedupStore {
+  /** True when `key` was remembered and has not expired at `nowMs`. */
+  triggerDedupSeen(key: string, nowMs: number): Promise<boolean>;
+  /** Remembers `key` until `expiresAtMs` (a later call moves the expiry). */
+  triggerDedupRemember(key: string, expiresAtMs: number): Promise<void>;
+  /** Forgets keys expired at `nowMs`; returns how many. */
+  triggerDedupPurge(nowMs: number): Promise<number>;
+}
+
+export interface StateStore extends AsyncQueueStore, TriggerDedupStore {
   getEventInvokeConfig(functionName: string): Promise<StoredEventInvokeConfig | undefined>;
   listEventInvokeConfigs(): Promise<Map<string, StoredEventInvokeConfig>>;
   putEventInvokeConfig(functionName: string, config: StoredEventInvokeConfig): Promise<void>;
