@@ -4,6 +4,7 @@
  */
 const BENCHES: Record<string, string> = {
   invoke: './invoke-bench.ts',
+  rabbitmq: './rabbitmq-bench.ts',
   s3: './s3-bench.ts',
   async: './async-bench.ts',
   api: './api-bench.ts',

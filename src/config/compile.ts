@@ -219,6 +219,7 @@ function compileTrigger(t: TriggerOptions): TriggerConfig {
     authToken: t.authToken === undefined || t.authToken === '' ? undefined : t.authToken,
     events: (t.events ?? d.S3_DEFAULT_EVENTS).map((e) => (e.startsWith('s3:') ? e : `s3:${e}`)),
     filter: { prefix: t.filter?.prefix ?? '', suffix: t.filter?.suffix ?? '' },
+    maxQueueDepth: t.maxQueueDepth ?? d.TRIGGER_MAX_QUEUE_DEPTH.default,
   };
 }
 

@@ -139,3 +139,8 @@ export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
 
 export const S3_DEFAULT_EVENTS: readonly string[] = ['s3:*'];
 export const TRIGGER_PATH_PREFIX = '/triggers/s3/';
+/**
+ * A trigger answers 429 while the async queue holds this many events: about 10 MB of queued S3
+ * events, minutes of work for a busy function, and the pusher (MinIO's queue_dir, SNS) retries.
+ */
+export const TRIGGER_MAX_QUEUE_DEPTH = { min: 1, max: 10_000_000, default: 10_000 } as const;

@@ -210,4 +210,9 @@ export interface TriggerOptions {
   events?: string[];
   /** Object key filter. Default none. */
   filter?: { prefix?: string; suffix?: string };
+  /**
+   * Back-pressure: notifications are refused with 429 (the pusher retries later) while the async
+   * queue holds this many events or more, 1–10 000 000. Default 10 000.
+   */
+  maxQueueDepth?: number;
 }

@@ -399,6 +399,13 @@ const triggerSchema = obj(
       prefix: str('Key prefix.'),
       suffix: str('Key suffix.'),
     }),
+    maxQueueDepth: int(
+      d.TRIGGER_MAX_QUEUE_DEPTH.min,
+      d.TRIGGER_MAX_QUEUE_DEPTH.max,
+      'events',
+      'Answer 429 (the pusher retries) while the async queue holds this many events. Default 10000.',
+      d.TRIGGER_MAX_QUEUE_DEPTH.default,
+    ),
   },
   ['name', 'type', 'function'],
 );

@@ -214,4 +214,6 @@ export interface TriggerConfig {
   events: string[];
   /** Key filter; empty strings match everything. */
   filter: { prefix: string; suffix: string };
+  /** 429 while the async queue holds this many events or more. Default 10 000. */
+  maxQueueDepth: number;
 }

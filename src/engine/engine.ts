@@ -19,6 +19,7 @@ import {
 } from '../store/reserved-concurrency-overrides.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
+import { registerTriggers } from '../triggers/index.ts';
 import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
@@ -202,6 +203,13 @@ export class Engine {
     });
     asyncRuntime.registerRoutes(api);
     registerMappingRoutes(api, mappings);
+    registerTriggers(api, {
+      config: this.config,
+      queue: asyncRuntime.queue,
+      store,
+      logger: logger.child({ component: 'trigger' }),
+      registry: this.metrics.registry,
+    });
     this.#api = api;
     const address = await api.start();
     logger.info({ ...address }, 'API listening');

@@ -152,6 +152,7 @@ describe('loadConfig: a full valid config', () => {
         authToken: undefined,
         events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'],
         filter: { prefix: 'images/', suffix: '' },
+        maxQueueDepth: 10_000,
       },
     ]);
   });
