@@ -9,23 +9,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startBrokers, stopBrokers } from '../test/brokers/launcher.ts';
 import type { BrokerName } from '../test/brokers/types.ts';
+import { s3Source } from './demo/s3-source.ts';
 import { sqsSource } from './demo/sqs-source.ts';
-import type { DemoSource } from './demo/types.ts';
+import { metric, type DemoSource } from './demo/types.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PORT = Number(process.env.SLUICE_DEMO_PORT ?? 3901);
-const SOURCES: DemoSource[] = [sqsSource];
+const SOURCES: DemoSource[] = [sqsSource, s3Source];
 const TIMEOUT_MS = Number(process.env.SLUICE_DEMO_TIMEOUT_MS ?? 120_000);
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      sum += Number(line.split(' ').pop());
-  }
-  return sum;
-}
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -33,7 +24,7 @@ async function main(): Promise<number> {
   const names = [...new Set(SOURCES.flatMap((s) => s.brokers))] as BrokerName[];
   console.log(`demo: starting brokers (${names.join(', ')}) on 127.0.0.1 …`);
   const brokers = await startBrokers(names);
-  for (const s of SOURCES) await s.prepare(brokers);
+  for (const s of SOURCES) await s.prepare(brokers, PORT);
 
   const env = {
     ...process.env,
@@ -93,25 +84,13 @@ async function main(): Promise<number> {
     text = await fetch(`${base}/metrics`)
       .then((r) => r.text())
       .catch(() => text);
-    const invoked = SOURCES.reduce(
-      (n, s) => n + metric(text, 'sluice_mapping_invoked_events_total', { mapping: s.mapping }),
-      0,
-    );
-    const batches = SOURCES.reduce(
-      (n, s) => n + metric(text, 'sluice_mapping_batch_size_count', { mapping: s.mapping }),
-      0,
-    );
-    const filtered = SOURCES.reduce(
-      (n, s) =>
-        n + metric(text, 'sluice_mapping_filtered_out_events_total', { mapping: s.mapping }),
-      0,
-    );
-    const pollers = SOURCES.reduce(
-      (n, s) => n + metric(text, 'sluice_mapping_pollers', { mapping: s.mapping }),
-      0,
-    );
+    const counts = SOURCES.map((s) => s.counts(text));
+    const invoked = counts.reduce((n, c) => n + c.records, 0);
+    const batches = counts.reduce((n, c) => n + c.batches, 0);
+    const filtered = counts.reduce((n, c) => n + c.filtered, 0);
+    const pollers = metric(text, 'sluice_mapping_pollers');
     const cold = metric(text, 'sluice_cold_starts_total');
-    const line = `  sent ${sent}  invoked ${invoked}${Number.isFinite(expected) ? `/${expected}` : ''} records in ${batches} batches  filtered ${filtered}  pollers ${pollers}  environments started ${cold}`;
+    const line = `  sent ${sent}  invoked ${invoked}${Number.isFinite(expected) ? `/${expected}` : ''} records in ${batches} invokes  filtered ${filtered}  pollers ${pollers}  environments started ${cold}`;
     // A live line on a terminal; one line every few seconds in a log.
     if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
     else if (ticks++ % 6 === 0) console.log(line);
@@ -121,16 +100,12 @@ async function main(): Promise<number> {
   if (process.stdout.isTTY) process.stdout.write('\n');
   const invocations = metric(text, 'sluice_invocations_total');
   const cold = metric(text, 'sluice_cold_starts_total');
-  const invoked = SOURCES.reduce(
-    (n, s) => n + metric(text, 'sluice_mapping_invoked_events_total', { mapping: s.mapping }),
-    0,
-  );
+  const invoked = SOURCES.reduce((n, s) => n + s.counts(text).records, 0);
   console.log('\ndemo summary');
   for (const s of SOURCES) {
+    const c = s.counts(text);
     console.log(
-      `  ${s.label.padEnd(14)} records ${metric(text, 'sluice_mapping_invoked_events_total', { mapping: s.mapping })}` +
-        `  batches ${metric(text, 'sluice_mapping_batch_size_count', { mapping: s.mapping })}` +
-        `  filtered out ${metric(text, 'sluice_mapping_filtered_out_events_total', { mapping: s.mapping })}`,
+      `  ${s.label.padEnd(14)} records ${c.records}  invokes ${c.batches}  filtered out ${c.filtered}`,
     );
   }
   console.log(

@@ -6,7 +6,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { BrokerEndpoint } from '../../test/brokers/types.ts';
-import type { DemoSource } from './types.ts';
+import { mappingCounts, type DemoSource } from './types.ts';
 
 const ORDERS = 3000;
 const PINGS = 500;
@@ -22,9 +22,9 @@ function client(brokers: Record<string, BrokerEndpoint>): SQSClient {
 /** Orders into an SQS queue (plus pings the mapping's filter drops), with a dead-letter queue. */
 export const sqsSource: DemoSource = {
   label: 'SQS orders',
-  mapping: 'orders',
   brokers: ['sqs'],
   env: (brokers) => ({ SLUICE_SQS_ENDPOINT: brokers.sqs?.url ?? '' }),
+  counts: (text) => mappingCounts(text, 'orders'),
   async prepare(brokers) {
     const sqs = client(brokers);
     const dlq = await sqs.send(new CreateQueueCommand({ QueueName: 'demo-orders-dlq' }));
