@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EngineMetrics } from '../observability/metrics.ts';
+import { stopSpares } from './spare-processes.ts';
 import type {
   Environment,
   EnvironmentLogLine,
@@ -149,6 +150,8 @@ export class EnvironmentPool {
         fn.idle = [];
       }
       await Promise.allSettled(all.map((env) => env.shutdown('spindown')));
+      // The warm spare processes are the engine's, not one function's: they go with the pool.
+      await stopSpares();
     })();
     return this.#stopping;
   }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { LineSplitter } from './log-lines.ts';
 
 export type ExitInfo =
@@ -16,6 +17,10 @@ export interface ChildHandle {
   kill(signal: NodeJS.Signals): void;
   /** Emits any partial last line of output. */
   flushOutput(): void;
+  /** The extra duplex pipe on the child's fd 3, when asked for (`control`). */
+  readonly control: Socket | undefined;
+  /** Whether the process and its pipes keep the engine's event loop alive (default: they do). */
+  hold(held: boolean): void;
 }
 
 export interface SpawnOptions {
@@ -24,6 +29,8 @@ export interface SpawnOptions {
   cwd: string;
   env: Record<string, string>;
   onLine: (line: string) => void;
+  /** Opens a duplex pipe on the child's fd 3 (how a warm spare receives its assignment). */
+  control?: boolean;
 }
 
 /**
@@ -34,13 +41,18 @@ export function spawnProcess(options: SpawnOptions): ChildHandle {
   const child = spawn(options.command, options.args, {
     cwd: options.cwd,
     env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.control ? ['pipe' as const] : [])],
     detached: true,
   });
+  const out = child.stdio[1] as Socket;
+  const err = child.stdio[2] as Socket;
+  const control = options.control ? (child.stdio[3] as Socket) : undefined;
+  // A broken control pipe shows up as the process's exit; never as an unhandled 'error'.
+  control?.on('error', () => undefined);
   const stdout = new LineSplitter(options.onLine);
   const stderr = new LineSplitter(options.onLine);
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  out.on('data', (chunk: Buffer) => stdout.push(chunk));
+  err.on('data', (chunk: Buffer) => stderr.push(chunk));
 
   let exitInfo: ExitInfo | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
@@ -83,6 +95,13 @@ export function spawnProcess(options: SpawnOptions): ChildHandle {
     flushOutput() {
       stdout.flush();
       stderr.flush();
+    },
+    control,
+    hold(held) {
+      for (const handle of [child, out, err, control]) {
+        if (held) handle?.ref();
+        else handle?.unref();
+      }
     },
   };
 }

@@ -28,7 +28,8 @@ import {
 } from './log-lines.ts';
 import { MemoryWatch, processMemory } from './memory-watch.ts';
 import * as platform from './platform-errors.ts';
-import { resolveRuntime } from './runtimes/runtimes.ts';
+import { resolveRuntime, type RuntimeLaunch } from './runtimes/runtimes.ts';
+import { canUseSpare, replenishSpare, takeSpare } from './spare-processes.ts';
 import type {
   Environment,
   EnvironmentOptions,
@@ -87,6 +88,9 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   private invokeLog: string[] | undefined;
   private readonly waiters = new Set<() => void>();
   private deadNotified = false;
+  /** Set when this environment's runtime may come from (and replenishes) a warm spare. */
+  private spareLaunch: RuntimeLaunch | undefined;
+  private shutdownReason: 'spindown' | 'timeout' | 'failure' | undefined;
 
   constructor(options: EnvironmentOptions) {
     this.options = options;
@@ -195,6 +199,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   }
 
   shutdown(reason: 'spindown' | 'timeout' | 'failure'): Promise<void> {
+    this.shutdownReason ??= reason;
     this.shutdownPromise ??= this.runShutdown(reason);
     return this.shutdownPromise;
   }
@@ -257,8 +262,10 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     this.currentState = 'initializing';
     const started = performance.now();
     const remaining = (): number => Math.max(0, initTimeoutMs - (performance.now() - started));
+    let initFrom = started;
     try {
       const launch = resolveRuntime(spec);
+      if (canUseSpare(launch, spec.environment)) this.spareLaunch = launch;
       this.tmpDir = await mkdtemp(join(tmpdir(), `sluice-${spec.name}-`));
       this.api = await RuntimeApiServer.start({
         listener: this,
@@ -292,13 +299,23 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       );
 
       if (this.interruption === undefined && remaining() > 0) {
-        this.runtime = spawnProcess({
-          command: launch.command,
-          args: launch.args,
-          cwd: spec.codeDir,
-          env,
-          onLine: (line) => this.functionLog(line),
-        });
+        const onLine = (line: string): void => this.functionLog(line);
+        const assignedAt = performance.now();
+        const spare =
+          this.spareLaunch && takeSpare(this.spareLaunch, { env, cwd: spec.codeDir, onLine });
+        // With a warm spare, Init Duration counts from the assignment: the Node start-up the spare
+        // paid before this function needed it is not this function's INIT (as on Lambda, whose
+        // INIT excludes preparing the sandbox). The init timeout still counts from the start.
+        if (spare) initFrom = assignedAt;
+        this.runtime =
+          spare ??
+          spawnProcess({
+            command: launch.command,
+            args: launch.args,
+            cwd: spec.codeDir,
+            env,
+            onLine,
+          });
         const runtime = this.runtime;
         void runtime.exited.then((info) => {
           this.interrupt({
@@ -326,7 +343,9 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     }
     this.memory.stop();
     this.api?.closeRegistration();
-    this.initDurationMs = performance.now() - started;
+    this.initDurationMs = performance.now() - initFrom;
+    // A provisioned environment has no invoke coming: the next spare can start now.
+    if (this.initializationType === 'provisioned-concurrency') this.replenishSpare();
     if (this.initFailure) {
       const { error } = this.initFailure('');
       const timedOut = error.errorType === 'Sandbox.Timedout';
@@ -431,6 +450,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     this.invokeLog = undefined;
     this.currentRequestId = undefined;
     this.lastUsedAt = Date.now();
+    if (initDurationMs !== undefined) this.replenishSpare();
 
     // Never re-use an environment whose process is gone (e.g. it posted an error, then exited).
     if (result.failed || this.runtime?.exitInfo || this.interruption) {
@@ -456,6 +476,21 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       report,
       logTail: tail,
     };
+  }
+
+  /**
+   * Starts the next warm spare once the cold start this environment served is over (its first
+   * invoke answered), and after the caller has its result: a Node start-up running alongside would
+   * slow that first invoke down by several ms for a spare only a later cold start uses.
+   */
+  private replenishSpare(): void {
+    const launch = this.spareLaunch;
+    this.spareLaunch = undefined;
+    if (!launch) return;
+    // Not when spun down meanwhile (the pool stopping): it would start a spare nobody kills.
+    setImmediate(() => {
+      if (this.shutdownReason !== 'spindown') replenishSpare(launch);
+    });
   }
 
   // --- process bookkeeping -----------------------------------------------------------------------

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { createEnvironment } from '../../src/invoker/environment.ts';
+import { resolveRuntime } from '../../src/invoker/runtimes/runtimes.ts';
+import { replenishSpare, whenSpareReady } from '../../src/invoker/spare-processes.ts';
 import type {
   Environment,
   EnvironmentLogLine,
@@ -82,4 +84,16 @@ export async function eventually(predicate: () => boolean, timeoutMs = 5000): Pr
     if (Date.now() > until) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Makes sure a warm spare for `spec`'s launch signature is waiting and returns its pid: the
+ * environment started next for that signature runs in this process.
+ */
+export async function readySpare(spec: FunctionSpec): Promise<number> {
+  const launch = resolveRuntime(spec);
+  replenishSpare(launch);
+  const pid = await whenSpareReady(launch);
+  if (pid === undefined) throw new Error('the warm spare died before it was ready');
+  return pid;
 }

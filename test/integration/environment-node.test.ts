@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { spareCounters, stopSpares } from '../../src/invoker/spare-processes.ts';
 import { MAX_RESPONSE_BYTES } from '../../src/runtime-api/protocol.ts';
-import { fixtureSpec, payloadJson, startEnvironment } from './environment-harness.ts';
+import { fixtureSpec, payloadJson, readySpare, startEnvironment } from './environment-harness.ts';
 
 describe('Node environment: handlers answer', () => {
   it('runs a CommonJS async handler with the full context', async () => {
@@ -188,47 +189,82 @@ describe('Node environment: function errors', () => {
   });
 });
 
+/** Every variable a Node function gets without declaring any (buildLambdaEnv). */
+const LAMBDA_KEYS = [
+  '_HANDLER',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+  'TZ',
+  'LANG',
+  'PATH',
+  'TMPDIR',
+];
+
 describe('Node environment: variables', () => {
-  it('gives the function its own and Lambda variables, never the engine env', async () => {
-    process.env.SLUICE_TEST_ENGINE_SECRET = 'engine-only-token';
-    const hadAwsSecret = process.env.AWS_SECRET_ACCESS_KEY !== undefined;
-    process.env.AWS_SECRET_ACCESS_KEY ??= 'engine-aws-secret';
-    try {
-      const h = startEnvironment(
-        fixtureSpec('node-cjs', {
+  // Both ways a Node runtime starts: a fresh spawn, and a warm spare that started before the
+  // function (and the engine secret) existed and was handed the function's environment later.
+  it.each(['spawned', 'warm spare'])(
+    'gives the function its own and Lambda variables, never the engine env (%s)',
+    async (path) => {
+      process.env.SLUICE_TEST_ENGINE_SECRET = 'engine-only-token';
+      const hadAwsSecret = process.env.AWS_SECRET_ACCESS_KEY !== undefined;
+      process.env.AWS_SECRET_ACCESS_KEY ??= 'engine-aws-secret';
+      const hadSpareSetting = process.env.SLUICE_WARM_SPARES;
+      try {
+        const spec = fixtureSpec('node-cjs', {
           handler: 'index.env',
           environment: { DECLARED: 'yes', TZ: 'Europe/Paris' },
-        }),
-      );
-      await h.env.init();
-      const seen = payloadJson(await h.invoke()) as Record<string, string>;
-      expect(seen.DECLARED).toBe('yes');
-      expect(seen.TZ).toBe('Europe/Paris');
-      expect(seen).toMatchObject({
-        _HANDLER: 'index.env',
-        AWS_REGION: 'eu-west-1',
-        AWS_DEFAULT_REGION: 'eu-west-1',
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-        AWS_LAMBDA_FUNCTION_NAME: 'fn-node-cjs',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-        AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fn-node-cjs',
-        LAMBDA_TASK_ROOT: fixtureSpec('node-cjs').codeDir,
-        LANG: 'en_US.UTF-8',
-      });
-      expect(seen.AWS_LAMBDA_RUNTIME_API).toMatch(/^127\.0\.0\.1:\d+$/);
-      expect(seen.TMPDIR).toBeTruthy();
-      expect(seen.LAMBDA_RUNTIME_DIR).toBeTruthy();
-      expect(seen.PATH).toContain('/usr/bin');
-      expect(seen.SLUICE_TEST_ENGINE_SECRET).toBeUndefined();
-      expect(seen.AWS_SECRET_ACCESS_KEY).toBeUndefined();
-      expect(seen.AWS_LAMBDA_MAX_CONCURRENCY).toBeUndefined();
-      expect(seen.NODE_OPTIONS).toBeUndefined();
-      expect(Object.values(seen)).not.toContain('engine-only-token');
-    } finally {
-      delete process.env.SLUICE_TEST_ENGINE_SECRET;
-      if (!hadAwsSecret) delete process.env.AWS_SECRET_ACCESS_KEY;
-    }
-  });
+        });
+        await stopSpares();
+        if (path === 'warm spare') await readySpare(spec);
+        else process.env.SLUICE_WARM_SPARES = '0';
+        const taken = spareCounters.taken;
+        const h = startEnvironment(spec);
+        await h.env.init();
+        expect(spareCounters.taken - taken).toBe(path === 'warm spare' ? 1 : 0);
+        const seen = payloadJson(await h.invoke()) as Record<string, string>;
+        // Exactly the declared and the Lambda variables: nothing of the spare's or the engine's.
+        expect(Object.keys(seen).sort()).toEqual([...LAMBDA_KEYS, 'DECLARED'].sort());
+        expect(seen.DECLARED).toBe('yes');
+        expect(seen.TZ).toBe('Europe/Paris');
+        expect(seen).toMatchObject({
+          _HANDLER: 'index.env',
+          AWS_REGION: 'eu-west-1',
+          AWS_DEFAULT_REGION: 'eu-west-1',
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+          AWS_LAMBDA_FUNCTION_NAME: 'fn-node-cjs',
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+          AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/fn-node-cjs',
+          LAMBDA_TASK_ROOT: fixtureSpec('node-cjs').codeDir,
+          LANG: 'en_US.UTF-8',
+        });
+        expect(seen.AWS_LAMBDA_RUNTIME_API).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(seen.TMPDIR).toBeTruthy();
+        expect(seen.LAMBDA_RUNTIME_DIR).toBeTruthy();
+        expect(seen.PATH).toContain('/usr/bin');
+        expect(seen.SLUICE_TEST_ENGINE_SECRET).toBeUndefined();
+        expect(seen.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+        expect(seen.AWS_LAMBDA_MAX_CONCURRENCY).toBeUndefined();
+        expect(seen.NODE_OPTIONS).toBeUndefined();
+        expect(Object.values(seen)).not.toContain('engine-only-token');
+      } finally {
+        delete process.env.SLUICE_TEST_ENGINE_SECRET;
+        if (!hadAwsSecret) delete process.env.AWS_SECRET_ACCESS_KEY;
+        if (hadSpareSetting === undefined) delete process.env.SLUICE_WARM_SPARES;
+        else process.env.SLUICE_WARM_SPARES = hadSpareSetting;
+      }
+    },
+  );
 });

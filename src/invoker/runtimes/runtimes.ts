@@ -16,6 +16,8 @@ export interface RuntimeLaunch {
   runtimeDir: string;
   /** Folders put first on the function's PATH (so `node` / `python3` resolve as in Lambda). */
   pathDirs: string[];
+  /** The runtime can start as a warm spare and take its function later (spare-processes.ts). */
+  spares?: boolean;
 }
 
 const NODE_BOOTSTRAP = fileURLToPath(new URL('./nodejs/bootstrap.mjs', import.meta.url));
@@ -40,10 +42,16 @@ export function runtimeFamily(runtime: string): RuntimeFamily {
  * than V8's own abort, and a semi space that grows with memory for throughput.
  *
  * Cost: any V8 flag on the command line makes V8 reject Node's cached code of its built-in
- * modules, which adds ~9 ms to every cold start here (measured: 30 ms without, 39 ms with, for a
- * 22 ms bare `node -e ""`). `SLUICE_NODE_HEAP_FLAGS=0` in sluice's environment leaves the flags
- * out; the RSS watch still enforces memorySize, but V8 then collects garbage less eagerly than on
- * Lambda, so a memory-tight function may be killed where Lambda would have collected it.
+ * modules, which adds ~9 ms to every spawned runtime (measured: 26.6 ms without, 36 ms with, for a
+ * 22.6 ms bare `node -e ""`: 1.6× against issue 3's 1.3× target). That start-up is why cold starts
+ * normally run in a warm spare (spare-processes.ts): a process per memory size, started with these
+ * flags before any function needs it, so a cold start only pays for the assignment, the handler
+ * and `/next` (~5 ms, 0.2× bare node; `npm run bench -- invoke` reports both figures). Functions
+ * that declare start-up-only variables (NODE_OPTIONS…), the first cold start of a memory size, and
+ * bursts beyond the one spare still spawn and pay the 1.6×. `SLUICE_NODE_HEAP_FLAGS=0` in sluice's
+ * environment leaves the flags out; the RSS watch still enforces memorySize, but V8 then collects
+ * garbage less eagerly than on Lambda, so a memory-tight function may be killed where Lambda would
+ * have collected it.
  */
 export function nodeMemoryFlags(memorySizeMb: number): string[] {
   const oldSpaceMb = Math.max(32, Math.floor(memorySizeMb * 0.9));
@@ -77,6 +85,7 @@ export function resolveRuntime(
       runtimeVersion: `nodejs:${major}.v${process.versions.node}`,
       runtimeDir: dirname(NODE_BOOTSTRAP),
       pathDirs: [dirname(process.execPath)],
+      spares: true,
     };
   }
   if (family === 'python') {

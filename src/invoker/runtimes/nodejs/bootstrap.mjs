@@ -1,7 +1,7 @@
 // sluice's Node.js runtime: a Runtime API client in plain JS with no dependencies, behaving like
 // AWS's Node runtime (handler loading, context, console format, error shapes, callback handlers).
 // Kept small and lazy because every cold start pays for what this file imports.
-import { util } from './builtins.mjs';
+import { net, util } from './builtins.mjs';
 import { loadHandler } from './handler-loader.mjs';
 import { createRuntimeClient } from './runtime-client.mjs';
 import {
@@ -12,6 +12,13 @@ import {
 } from './runtime-errors.mjs';
 
 const env = process.env;
+// A warm spare (spare-processes.ts) has paid Node's start-up and this file's imports before any
+// function exists; it learns which function it runs here, then goes on like any runtime. The
+// marker is an argument, not a variable a function could declare, and is removed from argv.
+if (process.argv[2] === '--sluice-spare') {
+  process.argv.splice(2, 1);
+  await awaitAssignment();
+}
 const client = createRuntimeClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
 const BASE = '/2018-06-01/runtime';
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
@@ -50,6 +57,36 @@ try {
 }
 initialising = false;
 void nextInvocation();
+
+/**
+ * Waits on fd 3 for one JSON line `{env, cwd}`, makes `env` the whole of process.env (the spare's
+ * own variables are deleted) and moves to `cwd`. The engine closing fd 3 first means it is gone
+ * (or killed the spare): exit quietly. fd 3 is closed afterwards so the function's process looks
+ * like a normally started one (stdin /dev/null, no extra handle keeping the event loop alive).
+ */
+function awaitAssignment() {
+  const channel = new net.Socket({ fd: 3, readable: true, writable: true });
+  return new Promise((resolve) => {
+    let received = Buffer.alloc(0);
+    channel.on('error', () => process.exit(0));
+    channel.on('end', () => process.exit(0));
+    channel.on('data', (chunk) => {
+      // Bytes, not text, until the whole line is in: a chunk may end inside a UTF-8 character.
+      received = Buffer.concat([received, chunk]);
+      const newline = received.indexOf(10);
+      if (newline < 0) return;
+      channel.removeAllListeners();
+      channel.on('error', () => undefined);
+      channel.destroy();
+      const { env: assigned, cwd } = JSON.parse(received.subarray(0, newline).toString('utf8'));
+      for (const key of Object.keys(env)) if (!Object.hasOwn(assigned, key)) delete env[key];
+      Object.assign(env, assigned);
+      process.chdir(cwd);
+      resolve();
+    });
+    channel.write('ready\n');
+  });
+}
 
 /** A fatal error: reported on the invoke in flight (or as init error), then the process exits. */
 function fail(error) {
