@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
 import { SqsConnector } from '../../connectors/sqs/index.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
 import type { ConnectionRegistry } from '../destinations/connections.ts';
@@ -31,6 +32,11 @@ registerConnector('sqs', (mapping, { config, connections, logger }) => {
       logger: logger.child({ connector: 'sqs' }),
     }),
   };
+});
+
+registerConnector('rabbitmq', (mapping, deps) => {
+  if (mapping.type !== 'rabbitmq') throw new Error('unreachable');
+  return rabbitMqBundle(mapping, { ...deps, logger: deps.logger.child({ connector: 'rabbitmq' }) });
 });
 
 export function connectorFactory(deps: ConnectorDeps): ConnectorFactory {

@@ -1,0 +1,187 @@
+/**
+ * RabbitMQ connector throughput (issue 7): messages/s through the whole engine (connector →
+ * MappingRunner → Invoker → a no-op Node function → ack) as a % of a raw amqplib consumer (same
+ * prefetch, manual ack per message) on the same queue in the same run. Target ≥ 90%.
+ *
+ * Rounds alternate raw / engine on one queue refilled before each round; the best round of each
+ * counts (the least disturbed by the machine). Needs a RabbitMQ: `npm run brokers -- up`, or set
+ * SLUICE_BENCH_RABBITMQ_URL. Env: BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (3),
+ * BENCH_RMQ_BATCH (100), BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default).
+ */
+import { fileURLToPath } from 'node:url';
+import { connect, type ChannelModel } from 'amqplib';
+import { Registry } from 'prom-client';
+import { rabbitMqBundle } from '../connectors/rabbitmq/index.ts';
+import type { RabbitMqMappingConfig, SluiceConfig } from '../src/config/types.ts';
+import { ConnectionRegistry } from '../src/destinations/connections.ts';
+import { runnerSettings } from '../src/engine/mapping-manager.ts';
+import { MappingRunner } from '../src/engine/mapping-runner.ts';
+import { ConcurrencyController } from '../src/invoker/concurrency.ts';
+import { createEnvironment } from '../src/invoker/environment.ts';
+import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
+import { Invoker } from '../src/invoker/invoker.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
+import { fingerprint } from './lib/fingerprint.ts';
+import { report } from './lib/results.ts';
+import { round } from './lib/stats.ts';
+
+const URL_ =
+  process.env.SLUICE_BENCH_RABBITMQ_URL ??
+  process.env.SLUICE_TEST_RABBITMQ_URL ??
+  'amqp://guest:guest@127.0.0.1:5682';
+const MESSAGES = Number(process.env.BENCH_RMQ_MESSAGES ?? 50_000);
+const ROUNDS = Number(process.env.BENCH_RMQ_ROUNDS ?? 3);
+const BATCH = Number(process.env.BENCH_RMQ_BATCH ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
+const PREFETCH = BATCH * CONCURRENCY;
+const BODY = Buffer.from(JSON.stringify({ type: 'order', pad: 'x'.repeat(200) }));
+
+async function fill(conn: ChannelModel, queue: string): Promise<void> {
+  const ch = await conn.createConfirmChannel();
+  for (let i = 0; i < MESSAGES; i += 5000) {
+    for (let j = i; j < Math.min(MESSAGES, i + 5000); j++)
+      ch.sendToQueue(queue, BODY, { persistent: false, messageId: `m-${j}` });
+    await ch.waitForConfirms();
+  }
+  await ch.close();
+}
+
+/** Raw amqplib: prefetch, manual ack of each message as it arrives. Returns messages/s. */
+async function rawRound(conn: ChannelModel, queue: string): Promise<number> {
+  const ch = await conn.createChannel();
+  await ch.prefetch(PREFETCH);
+  let n = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    void ch.consume(queue, (msg) => {
+      if (!msg) return;
+      ch.ack(msg);
+      if (++n === MESSAGES) resolve();
+    });
+  });
+  const seconds = (performance.now() - start) / 1000;
+  await ch.close();
+  return MESSAGES / seconds;
+}
+
+async function engineRound(queue: string, invoker: Invoker, fn: string): Promise<number> {
+  const logger = silentLogger();
+  const mapping: RabbitMqMappingConfig = {
+    type: 'rabbitmq',
+    name: 'bench',
+    functionName: fn,
+    enabled: true,
+    batchSize: BATCH,
+    maximumBatchingWindowMs: Number(process.env.BENCH_RMQ_WINDOW_MS ?? 500),
+    filters: [],
+    reportBatchItemFailures: false,
+    maximumConcurrency: CONCURRENCY,
+    source: { connection: 'rmq', queue, virtualHost: '/' },
+    maximumRetryAttempts: Number.POSITIVE_INFINITY,
+    onFailure: undefined,
+  };
+  const connection = { type: 'rabbitmq' as const, name: 'rmq', url: URL_ };
+  const connections = new ConnectionRegistry({ rmq: connection }, logger);
+  const config = {
+    region: 'us-east-1',
+    accountId: '000000000000',
+    connections: { rmq: connection },
+  } as unknown as SluiceConfig;
+  const bundle = rabbitMqBundle(mapping, { config, connections, logger });
+  const metrics = new MappingMetrics(new Registry());
+  const runner = new MappingRunner({
+    settings: { ...runnerSettings(mapping), idleWaitMs: bundle.idleWaitMs ?? 2000 },
+    connector: bundle.connector,
+    invoker,
+    logger,
+    metrics,
+    // Start at full concurrency: the comparison is steady-state throughput, not ramp-up.
+    scaling: { initial: CONCURRENCY },
+  });
+  const start = performance.now();
+  await runner.start();
+  for (;;) {
+    const settled = (await metrics.settled.get()).values.find(
+      (v) => v.labels.outcome === 'succeeded',
+    );
+    if ((settled?.value ?? 0) >= MESSAGES) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await runner.stop(5000);
+  await connections.stop();
+  return MESSAGES / seconds;
+}
+
+async function main(): Promise<void> {
+  const conn = await connect(URL_);
+  const admin = await conn.createChannel();
+  const queue = `bench-${Date.now().toString(36)}`;
+  await admin.assertQueue(queue, { durable: false });
+  const logger = silentLogger();
+  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController({
+      engineLimit: 100,
+      reserved: {},
+      minimumUnreserved: 0,
+    }),
+    pool,
+    logger,
+  });
+  const fn = 'rmq-bench-noop';
+  invoker.register({
+    name: fn,
+    runtime: 'nodejs22.x',
+    handler: 'index.handler',
+    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
+    memorySizeMb: 128,
+    timeoutMs: 30_000,
+    environment: {},
+    region: 'us-east-1',
+    accountId: '000000000000',
+    idleTimeoutMs: 600_000,
+  });
+  // Warm environments so cold starts are not measured.
+  await pool.provision(fn, CONCURRENCY);
+  const raw: number[] = [];
+  const engine: number[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      await fill(conn, queue);
+      raw.push(await rawRound(conn, queue));
+      await fill(conn, queue);
+      engine.push(await engineRound(queue, invoker, fn));
+    }
+  } finally {
+    await admin.deleteQueue(queue).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+    await pool.stop();
+  }
+  const bestRaw = Math.max(...raw);
+  const bestEngine = Math.max(...engine);
+  const data = {
+    fingerprint: fingerprint(),
+    messages: MESSAGES,
+    batchSize: BATCH,
+    maximumConcurrency: CONCURRENCY,
+    prefetch: PREFETCH,
+    rawMessagesPerSecond: raw.map((v) => round(v, 0)),
+    engineMessagesPerSecond: engine.map((v) => round(v, 0)),
+    engineToRawPercent: round((bestEngine / bestRaw) * 100, 1),
+  };
+  const table = [
+    `### RabbitMQ connector throughput (${data.fingerprint.cpu}, Node ${process.version})`,
+    '',
+    `${MESSAGES} messages of ${BODY.length} B per round, ${ROUNDS} rounds, prefetch ${PREFETCH}; engine: batchSize ${BATCH}, maximumConcurrency ${CONCURRENCY}, no-op Node function.`,
+    '',
+    '| Consumer | best msg/s | rounds | Ratio | Target |',
+    '|---|---|---|---|---|',
+    `| Raw amqplib (manual ack per message) | ${round(bestRaw, 0)} | ${data.rawMessagesPerSecond.join(', ')} | 100% | |`,
+    `| sluice engine (connector → runner → invoke → ack) | ${round(bestEngine, 0)} | ${data.engineMessagesPerSecond.join(', ')} | ${data.engineToRawPercent}% | ≥ 90% |`,
+  ].join('\n');
+  report('rabbitmq', data, table);
+}
+
+await main();
