@@ -9,13 +9,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startBrokers, stopBrokers } from '../test/brokers/launcher.ts';
 import type { BrokerName } from '../test/brokers/types.ts';
+import { rabbitmqSource } from './demo/rabbitmq-source.ts';
 import { s3Source } from './demo/s3-source.ts';
 import { sqsSource } from './demo/sqs-source.ts';
 import { metric, type DemoSource } from './demo/types.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PORT = Number(process.env.SLUICE_DEMO_PORT ?? 3901);
-const SOURCES: DemoSource[] = [sqsSource, s3Source];
+const SOURCES: DemoSource[] = [sqsSource, rabbitmqSource, s3Source];
 const TIMEOUT_MS = Number(process.env.SLUICE_DEMO_TIMEOUT_MS ?? 120_000);
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -76,7 +77,11 @@ async function main(): Promise<number> {
   let sent = 0;
   const sending = Promise.all(SOURCES.map((s) => s.send(brokers, (n) => (sent += n))));
   let expected = Infinity;
-  void sending.then((r) => (expected = r.reduce((n, x) => n + x.expected, 0)));
+  let perSource: number[] = [];
+  void sending.then((r) => {
+    perSource = r.map((x) => x.expected);
+    expected = r.reduce((n, x) => n + x.expected, 0);
+  });
   const started = Date.now();
   let text = '';
   let ticks = 0;
@@ -90,7 +95,11 @@ async function main(): Promise<number> {
     const filtered = counts.reduce((n, c) => n + c.filtered, 0);
     const pollers = metric(text, 'sluice_mapping_pollers');
     const cold = metric(text, 'sluice_cold_starts_total');
-    const line = `  sent ${sent}  invoked ${invoked}${Number.isFinite(expected) ? `/${expected}` : ''} records in ${batches} invokes  filtered ${filtered}  pollers ${pollers}  environments started ${cold}`;
+    const bySource = SOURCES.map(
+      (s, i) =>
+        `${s.label} ${counts[i]?.records ?? 0}${perSource[i] === undefined ? '' : `/${perSource[i]}`}`,
+    ).join(', ');
+    const line = `  sent ${sent} | invoked ${bySource} | ${batches} invokes, ${filtered} filtered out, ${pollers} pollers, ${cold} environments started`;
     // A live line on a terminal; one line every few seconds in a log.
     if (process.stdout.isTTY) process.stdout.write(`\r${line}   `);
     else if (ticks++ % 6 === 0) console.log(line);
