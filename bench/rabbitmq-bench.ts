@@ -8,6 +8,7 @@
  * SLUICE_BENCH_RABBITMQ_URL. Env: BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (3),
  * BENCH_RMQ_BATCH (100), BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default).
  */
+import { DestinationFactory } from '../src/destinations/destination-factory.ts';
 import { fileURLToPath } from 'node:url';
 import { connect, type ChannelModel } from 'amqplib';
 import { Registry } from 'prom-client';
@@ -88,7 +89,11 @@ async function engineRound(queue: string, invoker: Invoker, fn: string): Promise
     accountId: '000000000000',
     connections: { rmq: connection },
   } as unknown as SluiceConfig;
-  const bundle = rabbitMqBundle(mapping, { config, connections, logger });
+  // Function destinations need the engine's async queue; these mappings use broker ones only.
+  const destinations = new DestinationFactory(connections, {
+    enqueue: () => Promise.reject(new Error('no async queue here')),
+  });
+  const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const metrics = new MappingMetrics(new Registry());
   const runner = new MappingRunner({
     settings: { ...runnerSettings(mapping), idleWaitMs: bundle.idleWaitMs ?? 2000 },

@@ -5,11 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
-import type { ConnectionRegistry } from '../../src/destinations/connections.ts';
-import type { Destination } from '../../src/destinations/destination.ts';
-import { KafkaDestination } from '../../src/destinations/kafka-destination.ts';
-import { RabbitMqDestination } from '../../src/destinations/rabbitmq-destination.ts';
-import { SqsDestination } from '../../src/destinations/sqs-destination.ts';
+import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';
 import { eventSourceArn } from '../../src/engine/esm-response.ts';
 import { SluiceError } from '../../src/errors.ts';
@@ -17,8 +13,9 @@ import { RabbitMqConnector } from './rabbitmq-connector.ts';
 
 export interface RabbitMqBundleDeps {
   config: SluiceConfig;
-  connections: ConnectionRegistry;
   logger: Logger;
+  /** Builds the mapping's onFailure destination (shared clients; function destinations too). */
+  destinations: DestinationFactory;
 }
 
 /** How long a fetch waits on an empty buffer: in-memory and cheap, short keeps scaling current. */
@@ -26,7 +23,7 @@ const IDLE_WAIT_MS = 2000;
 
 export function rabbitMqBundle(
   mapping: RabbitMqMappingConfig,
-  { config, connections, logger }: RabbitMqBundleDeps,
+  { config, logger, destinations }: RabbitMqBundleDeps,
 ): ConnectorBundle {
   const connection = config.connections[mapping.source.connection];
   if (connection?.type !== 'rabbitmq') {
@@ -40,7 +37,7 @@ export function rabbitMqBundle(
     url: connection.url,
     eventSourceArn: eventSourceArn(config, mapping) ?? '',
     functionArn: `arn:aws:lambda:${config.region}:${config.accountId}:function:${mapping.functionName}`,
-    onFailure: onFailureDestination(mapping, connections, logger),
+    onFailure: mapping.onFailure ? destinations.get(mapping.onFailure) : undefined,
     logger,
   });
   return {
@@ -56,34 +53,4 @@ export function identifyRmqItem(item: unknown): string | undefined {
   if (typeof item === 'string' && item !== '') return item;
   if (typeof item === 'number' && Number.isSafeInteger(item) && item > 0) return String(item);
   return undefined;
-}
-
-function onFailureDestination(
-  mapping: RabbitMqMappingConfig,
-  connections: ConnectionRegistry,
-  logger: Logger,
-): Destination | undefined {
-  const d = mapping.onFailure;
-  switch (d?.type) {
-    case undefined:
-      return undefined;
-    case 'sqs':
-      return new SqsDestination(() => connections.sqsClient(d.connection), d.queueUrl);
-    case 'kafka':
-      return new KafkaDestination(() => connections.kafka(d.connection), d.topic);
-    case 'rabbitmq':
-      return new RabbitMqDestination(
-        () => connections.amqpConnection(d.connection),
-        d.exchange,
-        d.routingKey,
-      );
-    case 'function':
-      // The connector registry has no async-invoke sink to hand over: the queue's DLX or the
-      // parking queue take these messages instead.
-      logger.error(
-        { mapping: mapping.name, destination: d.uri },
-        'function destinations are not supported for RabbitMQ mappings; using DLX / parking queue',
-      );
-      return undefined;
-  }
 }

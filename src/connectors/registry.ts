@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { buildKafkaBundle } from '../../connectors/kafka/index.ts';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
 import { SqsConnector } from '../../connectors/sqs/index.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
 import type { ConnectionRegistry } from '../destinations/connections.ts';
+import type { DestinationFactory } from '../destinations/destination-factory.ts';
 import type { ConnectorBundle, ConnectorFactory } from '../engine/mapping-manager.ts';
 import { SluiceError } from '../errors.ts';
 
@@ -13,6 +16,10 @@ export interface ConnectorDeps {
   config: SluiceConfig;
   connections: ConnectionRegistry;
   logger: Logger;
+  /** The engine's destinations (onFailure of Kafka and RabbitMQ mappings, function ones included). */
+  destinations: DestinationFactory;
+  /** The engine's metrics registry, for connector-specific metrics. */
+  metricsRegistry: Registry;
 }
 
 const builders = new Map<string, ConnectorBuilder>();
@@ -37,6 +44,13 @@ registerConnector('sqs', (mapping, { config, connections, logger }) => {
 registerConnector('rabbitmq', (mapping, deps) => {
   if (mapping.type !== 'rabbitmq') throw new Error('unreachable');
   return rabbitMqBundle(mapping, { ...deps, logger: deps.logger.child({ connector: 'rabbitmq' }) });
+});
+
+// Kafka (issue 6): the builder lives with the connector; it also picks up an engine metrics
+// registry / destination factory if the deps ever carry them (`metricsRegistry`, `destinations`).
+registerConnector('kafka', (mapping, deps) => {
+  if (mapping.type !== 'kafka') throw new Error('unreachable');
+  return buildKafkaBundle(mapping, deps);
 });
 
 export function connectorFactory(deps: ConnectorDeps): ConnectorFactory {

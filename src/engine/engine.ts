@@ -182,6 +182,8 @@ export class Engine {
           config: this.config,
           connections,
           logger: logger.child({ component: 'connector' }),
+          destinations: asyncRuntime.destinations,
+          metricsRegistry: this.metrics.registry,
         }),
       repository: storeMappingRepository(store),
       logger: logger.child({ component: 'mapping' }),

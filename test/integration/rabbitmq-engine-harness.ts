@@ -4,6 +4,7 @@
  * integration tests. The function is written to a temporary folder; it appends the bodies it
  * handled to `OUT_FILE` (one line each, one write per batch) so a test can count them.
  */
+import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +141,11 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
     accountId: '000000000000',
     connections: { rmq: { type: 'rabbitmq', name: 'rmq', url: rabbit().amqpUrl } },
   } as unknown as SluiceConfig;
-  const bundle = rabbitMqBundle(mapping, { config, connections, logger });
+  // Function destinations need the engine's async queue; these mappings use broker ones only.
+  const destinations = new DestinationFactory(connections, {
+    enqueue: () => Promise.reject(new Error('no async queue here')),
+  });
+  const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const runner = new MappingRunner({
     settings: { ...runnerSettings(mapping), idleWaitMs: bundle.idleWaitMs ?? 2000 },
     connector: bundle.connector,

@@ -1,0 +1,283 @@
+/**
+ * Kafka connector benchmark (issue 6). Needs a broker: `npm run brokers -- up` (or set
+ * SLUICE_BENCH_KAFKA_BROKERS). One run, one topic (6 partitions, BENCH_KAFKA_RECORDS records):
+ *
+ * - the floor: a raw kafkajs `eachBatch` consumer (new group, auto-commit) reading every record;
+ * - records/s through the whole engine (Kafka connector → MappingRunner → Invoker → a no-op Node
+ *   function → contiguous commits) with batch 100 and 500, each as % of the floor (target ≥ 90 %);
+ * - end-to-end latency (record timestamp → batch settled after the function returned) at half the
+ *   batch-100 saturation rate, window 0 (the engine's own delay, without a batching window).
+ *
+ * Raw and engine runs alternate (raw, 100, 500, raw…) and the floor is their mean, so drift of the
+ * machine during the run hits both sides.
+ */
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { Registry } from 'prom-client';
+import {
+  identifyKafkaItem,
+  KafkaConnector,
+  KafkaFailureSink,
+  KafkajsSourceClient,
+} from '../connectors/kafka/index.ts';
+import type { SettleOutcome } from '../src/connectors/types.ts';
+import { MappingRunner } from '../src/engine/mapping-runner.ts';
+import { ConcurrencyController } from '../src/invoker/concurrency.ts';
+import { createEnvironment } from '../src/invoker/environment.ts';
+import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
+import { Invoker } from '../src/invoker/invoker.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
+import { fingerprint } from './lib/fingerprint.ts';
+import { report } from './lib/results.ts';
+import { round, summarize } from './lib/stats.ts';
+
+const BROKERS = (process.env.SLUICE_BENCH_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 300_000);
+const ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 2);
+const LATENCY_SECONDS = Number(process.env.BENCH_KAFKA_LATENCY_SECONDS ?? 10);
+const PARTITIONS = 6;
+const VALUE = JSON.stringify({ pad: 'x'.repeat(100) });
+const kafka = () =>
+  new Kafka({ clientId: 'sluice-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
+const unique = (p: string) =>
+  `${p}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+
+async function produce(topic: string, count: number): Promise<void> {
+  const producer = kafka().producer();
+  await producer.connect();
+  const chunk = 2000;
+  for (let i = 0; i < count; i += chunk) {
+    const n = Math.min(chunk, count - i);
+    await producer.send({
+      topic,
+      messages: Array.from({ length: n }, (_, j) => ({
+        partition: (i + j) % PARTITIONS,
+        value: VALUE,
+      })),
+    });
+  }
+  await producer.disconnect();
+}
+
+/** Records/s of a bare kafkajs eachBatch consumer reading the whole topic. */
+async function raw(topic: string): Promise<number> {
+  const consumer = kafka().consumer({ groupId: unique('bench-raw'), maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let started = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer
+      .run({
+        eachBatch: async ({ batch }) => {
+          if (started === 0) started = performance.now();
+          seen += batch.messages.length;
+          if (seen >= RECORDS) resolve();
+        },
+      })
+      .catch(reject);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await consumer.disconnect();
+  return RECORDS / seconds;
+}
+
+interface EngineRun {
+  runner: MappingRunner;
+  settled: () => number;
+  latenciesMs: number[];
+  firstSettleAt: () => number;
+  stop(): Promise<void>;
+}
+
+function engine(
+  topic: string,
+  batchSize: number,
+  windowMs: number,
+  measureLatency: boolean,
+): EngineRun {
+  const logger = silentLogger();
+  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController({
+      engineLimit: 100,
+      reserved: {},
+      minimumUnreserved: 0,
+    }),
+    pool,
+    logger,
+  });
+  invoker.register({
+    name: 'noop',
+    runtime: 'nodejs22.x',
+    handler: 'index.handler',
+    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
+    memorySizeMb: 256,
+    timeoutMs: 30_000,
+    environment: {},
+    region: 'us-east-1',
+    accountId: '000000000000',
+    idleTimeoutMs: 600_000,
+  });
+  const connector = new KafkaConnector({
+    name: 'bench',
+    topic,
+    consumerGroupId: unique('bench-engine'),
+    startingPosition: 'TRIM_HORIZON',
+    bootstrapServers: BROKERS,
+    batchSize,
+    retry: {
+      maximumRetryAttempts: Number.POSITIVE_INFINITY,
+      maximumRecordAgeMs: Number.POSITIVE_INFINITY,
+      bisectBatchOnFunctionError: false,
+    },
+    client: new KafkajsSourceClient(kafka()),
+    failureSink: new KafkaFailureSink({
+      destination: undefined,
+      functionArn: 'arn',
+      bootstrapServers: BROKERS.join(','),
+      logger,
+    }),
+  });
+  let settled = 0;
+  let firstSettleAt = 0;
+  const latenciesMs: number[] = [];
+  const settle = connector.settle.bind(connector);
+  connector.settle = async (outcome: SettleOutcome) => {
+    await settle(outcome);
+    const now = Date.now();
+    if (firstSettleAt === 0) firstSettleAt = performance.now();
+    settled += outcome.succeeded.length;
+    if (measureLatency) for (const r of outcome.succeeded) latenciesMs.push(now - r.timestampMs);
+  };
+  const runner = new MappingRunner({
+    settings: {
+      name: 'bench',
+      functionName: 'noop',
+      enabled: true,
+      batchSize,
+      maximumBatchingWindowMs: windowMs,
+      reportBatchItemFailures: false,
+      maximumConcurrency: undefined,
+      ordered: true,
+      windowMode: 'first-record',
+      idleWaitMs: 1000,
+    },
+    connector,
+    invoker,
+    failurePolicy: (failed, verdict) => connector.applyFailurePolicy(failed, verdict),
+    identify: identifyKafkaItem,
+    logger,
+    metrics: new MappingMetrics(new Registry()),
+  });
+  return {
+    runner,
+    settled: () => settled,
+    latenciesMs,
+    firstSettleAt: () => firstSettleAt,
+    async stop() {
+      await runner.stop(10_000);
+      await pool.stop();
+    },
+  };
+}
+
+/** Records/s through the engine, from the first settled batch to the last record. */
+async function throughput(topic: string, batchSize: number): Promise<number> {
+  const run = engine(topic, batchSize, 500, false);
+  await run.runner.start();
+  while (run.settled() < RECORDS) await sleep(20);
+  const seconds = (performance.now() - run.firstSettleAt()) / 1000;
+  await run.stop();
+  // The first batch is not timed (as the raw consumer's first batch): count the rest.
+  return (RECORDS - batchSize) / seconds;
+}
+
+async function latency(rate: number): Promise<ReturnType<typeof summarize>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  const topic = unique('bench-kafka-latency');
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: PARTITIONS }],
+    waitForLeaders: true,
+  });
+  const run = engine(topic, 100, 0, true);
+  await run.runner.start();
+  await sleep(2000); // group joined, environments warm on the first records
+  const producer = kafka().producer();
+  await producer.connect();
+  const tickMs = 20;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const until = performance.now() + LATENCY_SECONDS * 1000;
+  let sent = 0;
+  for (let next = performance.now(); performance.now() < until; next += tickMs) {
+    await producer.send({
+      topic,
+      messages: Array.from({ length: perTick }, (_, j) => ({
+        partition: (sent + j) % PARTITIONS,
+        value: VALUE,
+      })),
+    });
+    sent += perTick;
+    await sleep(Math.max(0, next + tickMs - performance.now()));
+  }
+  while (run.settled() < sent) await sleep(20);
+  await producer.disconnect();
+  await run.stop();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  return summarize(run.latenciesMs);
+}
+
+async function main(): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  const topic = unique('bench-kafka');
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: PARTITIONS }],
+    waitForLeaders: true,
+  });
+  await produce(topic, RECORDS);
+  const rawRates: number[] = [];
+  const b100: number[] = [];
+  const b500: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    rawRates.push(await raw(topic));
+    b100.push(await throughput(topic, 100));
+    b500.push(await throughput(topic, 500));
+  }
+  rawRates.push(await raw(topic));
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const floor = mean(rawRates);
+  const e100 = mean(b100);
+  const e500 = mean(b500);
+  const lat = await latency(e100 / 2);
+  const data = {
+    fingerprint: fingerprint({ kafkaBrokers: BROKERS.join(',') }),
+    records: RECORDS,
+    partitions: PARTITIONS,
+    rawEachBatchRecordsPerS: rawRates.map((r) => round(r, 0)),
+    engineBatch100RecordsPerS: b100.map((r) => round(r, 0)),
+    engineBatch500RecordsPerS: b500.map((r) => round(r, 0)),
+    batch100PercentOfRaw: round((100 * e100) / floor, 1),
+    batch500PercentOfRaw: round((100 * e500) / floor, 1),
+    latencyAtHalfSaturation: { rateRecordsPerS: round(e100 / 2, 0), windowMs: 0, ms: lat },
+  };
+  const table = [
+    `### Kafka connector (${data.fingerprint.cpu}, Node ${process.version}, ${RECORDS} records, ${PARTITIONS} partitions)`,
+    '',
+    '| Measure | Value | % of raw kafkajs eachBatch | Target |',
+    '|---|---|---|---|',
+    `| Raw kafkajs eachBatch consumer (floor, mean of ${rawRates.length}) | ${round(floor, 0)} records/s | 100 | |`,
+    `| Engine, batch 100, no-op function (mean of ${ROUNDS}) | ${round(e100, 0)} records/s | ${data.batch100PercentOfRaw} | ≥ 90 % |`,
+    `| Engine, batch 500, no-op function (mean of ${ROUNDS}) | ${round(e500, 0)} records/s | ${data.batch500PercentOfRaw} | ≥ 90 % |`,
+    `| End-to-end latency at ${round(e100 / 2, 0)} records/s (batch 100, window 0) | p50 ${round(lat.p50, 1)} ms, p99 ${round(lat.p99, 1)} ms | | |`,
+  ].join('\n');
+  report('kafka', data, table);
+}
+
+await main();

@@ -1,0 +1,76 @@
+/**
+ * Offset commits of one consumer: the latest commit per partition waits in `pending`; `flush` sends
+ * everything pending in one call, one call at a time (commits are cumulative, so a later one
+ * covers an earlier one). A refused commit (rebalance in progress, fenced generation) stays pending
+ * for the next flush unless a newer one replaced it; partitions no longer owned are skipped.
+ */
+import type { OffsetCommit } from './kafka-client-adapter.ts';
+
+export interface CommitterOptions {
+  commit(offsets: OffsetCommit[]): Promise<void>;
+  /** False while a rebalance runs or before the consumer runs: commits wait. */
+  canCommit(): boolean;
+  owns(lane: string): boolean;
+  onRefused(error: Error, lanes: string[]): void;
+}
+
+export class OffsetCommitter {
+  readonly #o: CommitterOptions;
+  readonly #pending = new Map<string, OffsetCommit>();
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: CommitterOptions) {
+    this.#o = options;
+  }
+
+  queue(lane: string, commit: OffsetCommit): void {
+    this.#pending.set(lane, commit);
+  }
+
+  forget(lane: string): void {
+    this.#pending.delete(lane);
+  }
+
+  /** Resolves once everything queued so far was written (or refused and kept pending). */
+  flush(): Promise<void> {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#pending.size === 0 || !this.#o.canCommit()) return;
+      const batch = [...this.#pending.entries()].filter(([lane]) => this.#o.owns(lane));
+      this.#pending.clear();
+      if (batch.length === 0) return;
+      try {
+        await this.#o.commit(batch.map(([, c]) => c));
+      } catch (err) {
+        for (const [lane, c] of batch) if (!this.#pending.has(lane)) this.#pending.set(lane, c);
+        this.#o.onRefused(
+          err as Error,
+          batch.map(([lane]) => lane),
+        );
+      }
+    });
+    return this.#chain;
+  }
+}
+
+/** Wakes fetches waiting for records (new data, a rewind, stop) or their own timeout. */
+export class Waiters {
+  readonly #waiters = new Set<() => void>();
+
+  wait(signal: AbortSignal, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      signal.addEventListener('abort', done, { once: true });
+      this.#waiters.add(done);
+    });
+  }
+
+  notify(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The `SelfManagedKafka` event, built exactly as Lambda builds it (pure, no I/O):
+ *
+ * ```json
+ * {"eventSource":"SelfManagedKafka","bootstrapServers":"b-1:9092,b-2:9092",
+ *  "records":{"mytopic-0":[{"topic":"mytopic","partition":0,"offset":15,"timestamp":1545084650987,
+ *  "timestampType":"CREATE_TIME","key":"YWJj","value":"SGVsbG8=",
+ *  "headers":[{"headerKey":[104,101,97,100,101,114,86,97,108,117,101]}]}]}}
+ * ```
+ *
+ * Records are grouped under `<topic>-<partition>` in the order given; key and value are base64 (a
+ * null key is left out; a null value — a tombstone — is left out too, so filters see no data field);
+ * headers are an array of one-entry objects of byte arrays, one entry per header value (kafkajs
+ * folds repeated header keys into an array; Lambda lists each occurrence).
+ */
+import type { SourceRecord } from '../../src/connectors/types.ts';
+
+/** The slice of a fetched Kafka message the event needs (kafkajs's message shape fits). */
+export interface KafkaMessageLike {
+  offset: string;
+  /** Epoch ms as a decimal string (kafkajs). */
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  /** kafkajs keeps the record batch's context here; timestampType 1 = LOG_APPEND_TIME. */
+  batchContext?: { timestampType?: number };
+}
+
+/** One record as it appears in the event. */
+export interface KafkaEventRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
+  key?: string;
+  value?: string;
+  headers: Record<string, number[]>[];
+}
+
+/** What the connector keeps with each record (the engine sees it as an opaque handle). */
+export interface KafkaHandle {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** The record's key bytes, for the onFailure message key. */
+  key: Buffer | null;
+  /** `JSON.stringify(event)`, computed once: the size cap and `buildEvent` reuse it. */
+  json: string;
+  /** Assignment epoch of the partition when fetched: settles of an older epoch are stale. */
+  epoch: number;
+}
+
+export const EVENT_SOURCE = 'SelfManagedKafka';
+
+/** The ordering lane and event key of a partition: `<topic>-<partition>`. */
+export function laneOf(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+/** The record id the engine matches `batchItemFailures` against: `<topic>-<partition>@<offset>`. */
+export function recordIdOf(topic: string, partition: number, offset: bigint | string): string {
+  return `${laneOf(topic, partition)}@${String(offset)}`;
+}
+
+export function toKafkaEventRecord(
+  topic: string,
+  partition: number,
+  message: KafkaMessageLike,
+): KafkaEventRecord {
+  const headers: Record<string, number[]>[] = [];
+  for (const [name, raw] of Object.entries(message.headers ?? {})) {
+    if (raw === undefined) continue;
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+      headers.push({ [name]: [...bytes] });
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    timestampType: message.batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+    ...(message.key === null ? {} : { key: message.key.toString('base64') }),
+    ...(message.value === null ? {} : { value: message.value.toString('base64') }),
+    headers,
+  };
+}
+
+/**
+ * A `SourceRecord` for one fetched message. `filterView` is the event record itself: the filter
+ * stage decodes `value` (base64 → UTF-8 → JSON) on its own, and only when a pattern names it.
+ */
+export function toSourceRecord(
+  topic: string,
+  partition: number,
+  message: KafkaMessageLike,
+  epoch: number,
+): SourceRecord {
+  const event = toKafkaEventRecord(topic, partition, message);
+  const json = JSON.stringify(event);
+  const handle: KafkaHandle = {
+    topic,
+    partition,
+    offset: BigInt(message.offset),
+    key: message.key,
+    json,
+    epoch,
+  };
+  const timestampMs = Number(message.timestamp);
+  return {
+    id: recordIdOf(topic, partition, message.offset),
+    lane: laneOf(topic, partition),
+    event: event as unknown as Record<string, unknown>,
+    sizeBytes: Buffer.byteLength(json),
+    filterView: event as unknown as Record<string, unknown>,
+    timestampMs: Number.isFinite(timestampMs) ? timestampMs : Date.now(),
+    handle,
+  };
+}
+
+export function kafkaHandleOf(record: SourceRecord): KafkaHandle {
+  return record.handle as KafkaHandle;
+}
+
+/**
+ * The event bytes for a batch, records grouped by `<topic>-<partition>` in first-seen order. Built
+ * from each record's cached JSON, so a batch of 10,000 records is not serialised twice.
+ */
+export function buildKafkaEvent(
+  records: readonly SourceRecord[],
+  bootstrapServers: string,
+): Buffer {
+  const lanes = new Map<string, string[]>();
+  for (const record of records) {
+    const list = lanes.get(record.lane);
+    const json = kafkaHandleOf(record).json;
+    if (list) list.push(json);
+    else lanes.set(record.lane, [json]);
+  }
+  const parts: string[] = [];
+  for (const [lane, list] of lanes) parts.push(`${JSON.stringify(lane)}:[${list.join(',')}]`);
+  return Buffer.from(
+    `{"eventSource":"${EVENT_SOURCE}","bootstrapServers":${JSON.stringify(bootstrapServers)},` +
+      `"records":{${parts.join(',')}}}`,
+    'utf8',
+  );
+}
+
+/**
+ * Parses a Kafka `itemIdentifier` — `{"partition":"<topic>-<n>","offset":<n>}` — into a record id.
+ * The offset may be a number or a decimal string (Java functions often send longs as strings).
+ * Anything else is malformed (undefined), which fails the whole batch.
+ */
+export function identifyKafkaItem(item: unknown): string | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
+  const { partition, offset } = item as { partition?: unknown; offset?: unknown };
+  if (typeof partition !== 'string' || !/^.+-\d+$/.test(partition)) return undefined;
+  let text: string;
+  if (typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0) {
+    text = String(offset);
+  } else if (typeof offset === 'string' && /^\d+$/.test(offset)) {
+    text = BigInt(offset).toString();
+  } else {
+    return undefined;
+  }
+  return `${partition}@${text}`;
+}

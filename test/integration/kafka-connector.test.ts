@@ -1,0 +1,237 @@
+import { describe, expect, it, onTestFinished } from 'vitest';
+import {
+  KafkaConnector,
+  KafkaFailureSink,
+  KafkajsSourceClient,
+  kafkaHandleOf,
+  type KafkaEventRecord,
+} from '../../connectors/kafka/index.ts';
+import type { Connector, SourceRecord } from '../../src/connectors/types.ts';
+import { isSluiceError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { broker, uniqueName } from '../brokers/endpoints.ts';
+import { KAFKA_SASL } from '../brokers/kafka.ts';
+import {
+  describeConnectorConformance,
+  type ConformanceHarness,
+} from '../conformance/connector-conformance.ts';
+import { kafkaClient, kafkaFixture, NO_RETRY_LIMITS, TEST_TUNING } from './kafka-harness.ts';
+
+const valueOf = (record: SourceRecord): string =>
+  Buffer.from((record.event as { value?: string }).value ?? '', 'base64').toString('utf8');
+
+async function kafkaHarness(): Promise<ConformanceHarness> {
+  const f = await kafkaFixture(4);
+  // Each publish lane gets its own partition, in order of first use ('' → partition 0).
+  const partitionOf = new Map<string, number>();
+  const partition = (lane: string) => {
+    if (!partitionOf.has(lane)) partitionOf.set(lane, partitionOf.size % 4);
+    return partitionOf.get(lane) as number;
+  };
+  return {
+    connector: await f.open(),
+    lanes: true,
+    fetchWaitMs: 3000,
+    publish: (bodies, { lane } = {}) => f.send(partition(lane ?? ''), bodies),
+    bodyOf: valueOf,
+    laneOf: (lane) => `${f.topic}-${partition(lane)}`,
+    openConnector: () => f.open(),
+    // A member holding records keeps them while it lives: "expiring" them is its crash. Stop
+    // (without settling) every connector but the newest; their partitions move to it.
+    expireReservations: async () => {
+      await Promise.all(f.opened.slice(0, -1).map((c) => c.stop()));
+    },
+    failurePath: async () => (await f.readFailures()).map((r) => r.value),
+    cleanup: () => f.cleanup(),
+  };
+}
+
+describeConnectorConformance('kafka (kafkajs, real broker)', kafkaHarness);
+
+async function collect(
+  connector: Connector,
+  count: number,
+  settle = true,
+): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  for (let i = 0; i < 40 && out.length < count; i++) {
+    const batch = await connector.fetch({
+      max: count - out.length,
+      waitMs: 2000,
+      signal: new AbortController().signal,
+    });
+    out.push(...batch);
+    if (settle && batch.length > 0) {
+      await connector.settle({ succeeded: batch, failed: [], dropped: [] });
+    }
+  }
+  return out;
+}
+
+describe('kafka connector', () => {
+  it('builds the SelfManagedKafka event: topic-partition keys, base64, header byte arrays', async () => {
+    const f = await kafkaFixture(2);
+    onTestFinished(() => f.cleanup());
+    await f.producer.send({
+      topic: f.topic,
+      messages: [
+        { partition: 1, key: 'abc', value: 'Hello', headers: { headerKey: 'headerValue' } },
+        { partition: 1, key: null, value: '{"n":1}' },
+      ],
+    });
+    const connector = await f.open();
+    const records = await collect(connector, 2, false);
+    const event = JSON.parse(connector.buildEvent(records).toString('utf8')) as {
+      eventSource: string;
+      bootstrapServers: string;
+      records: Record<string, KafkaEventRecord[]>;
+    };
+    expect(event.eventSource).toBe('SelfManagedKafka');
+    expect(event.bootstrapServers).toBe((broker('kafka').kafkaBrokers ?? []).join(','));
+    const list = event.records[`${f.topic}-1`] ?? [];
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatchObject({
+      topic: f.topic,
+      partition: 1,
+      offset: 0,
+      timestampType: 'CREATE_TIME',
+      key: Buffer.from('abc').toString('base64'),
+      value: Buffer.from('Hello').toString('base64'),
+      headers: [{ headerKey: [...Buffer.from('headerValue')] }],
+    });
+    expect(typeof list[0]?.timestamp).toBe('number');
+    expect(list[1]).not.toHaveProperty('key');
+    expect(records.map((r) => r.id)).toEqual([`${f.topic}-1@0`, `${f.topic}-1@1`]);
+    expect(records[0]?.filterView).toBe(records[0]?.event);
+    await connector.settle({ succeeded: records, failed: [], dropped: [] });
+  });
+
+  it('a restart resumes from the committed offsets: only the unsettled tail comes again', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['r-0', 'r-1', 'r-2', 'r-3', 'r-4']);
+    const first = await f.open();
+    const records = await collect(first, 5, false);
+    // Settled out of order: 0, 1 and 3 done, 2 never settled → commit stops at 2.
+    const [r0, r1, r2, r3] = records;
+    if (!r0 || !r1 || !r2 || !r3) throw new Error('expected 5 records');
+    await first.settle({ succeeded: [r0, r1, r3], failed: [], dropped: [] });
+    await first.stop();
+    const committed = await f.admin.fetchOffsets({ groupId: f.groupId, topics: [f.topic] });
+    expect(committed[0]?.partitions[0]?.offset).toBe('2');
+    const second = await f.open();
+    expect((await collect(second, 3)).map(valueOf)).toEqual(['r-2', 'r-3', 'r-4']);
+  });
+
+  it('keeps retry counts in the committed offset metadata, across a restart', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['p-0', 'p-1']);
+    const retry = { ...NO_RETRY_LIMITS, maximumRetryAttempts: 2 };
+    const verdict = { succeeded: [], failed: [], functionError: true, reason: 'Error: boom' };
+    const failOnce = async (connector: KafkaConnector) => {
+      const batch = await collect(connector, 2, false);
+      const decided = connector.applyFailurePolicy(batch, { ...verdict, failed: batch });
+      await connector.settle({ succeeded: [], ...decided });
+      await connector.flushCommits();
+      return decided;
+    };
+    const first = await f.open({ retry, batchSize: 2 });
+    expect((await failOnce(first)).dropped).toEqual([]);
+    await first.stop();
+    const committed = await f.admin.fetchOffsets({ groupId: f.groupId, topics: [f.topic] });
+    expect(committed[0]?.partitions[0]?.metadata).toContain('"a":1');
+
+    const second = await f.open({ retry, batchSize: 2 });
+    expect((await failOnce(second)).dropped).toEqual([]); // attempt 2 (of 1 + 2)
+    const third = await failOnce(second); // attempt 3: exhausted
+    expect(third.dropped.map((d) => d.reason)).toEqual(['RetriesExhausted', 'RetriesExhausted']);
+    const failures = await f.readFailures();
+    expect(failures.map((x) => x.value)).toEqual(['p-0', 'p-1']);
+    expect(failures[0]?.body).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+      responseContext: { statusCode: 200, functionError: 'Unhandled' },
+      KafkaBatchInfo: { batchSize: 1 },
+    });
+    const after = await f.admin.fetchOffsets({ groupId: f.groupId, topics: [f.topic] });
+    expect(after[0]?.partitions[0]?.offset).toBe('2');
+  });
+
+  it('authenticates with SASL/PLAIN', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['secret-1']);
+    const client = kafkaClient({
+      brokers: [...KAFKA_SASL.brokers],
+      sasl: { mechanism: 'plain', username: KAFKA_SASL.username, password: KAFKA_SASL.password },
+    });
+    const connector = await f.open({ client: new KafkajsSourceClient(client) });
+    expect(connector.health().ok).toBe(true);
+    expect((await collect(connector, 1)).map(valueOf)).toEqual(['secret-1']);
+  });
+
+  it('bad credentials, a missing topic and unreachable brokers leave health not ok', async () => {
+    const open = async (topic: string, brokers: string[], password?: string) => {
+      const connector = new KafkaConnector({
+        name: 'bad',
+        topic,
+        consumerGroupId: uniqueName('bad-group'),
+        startingPosition: 'TRIM_HORIZON',
+        bootstrapServers: brokers,
+        retry: NO_RETRY_LIMITS,
+        client: new KafkajsSourceClient(
+          kafkaClient({
+            brokers,
+            retry: { retries: 0 },
+            connectionTimeout: 1000,
+            ...(password
+              ? { sasl: { mechanism: 'plain', username: KAFKA_SASL.username, password } }
+              : {}),
+          }),
+        ),
+        failureSink: new KafkaFailureSink({
+          destination: undefined,
+          functionArn: 'arn',
+          bootstrapServers: brokers.join(','),
+          logger: silentLogger(),
+        }),
+        tuning: TEST_TUNING,
+      });
+      onTestFinished(() => connector.stop());
+      const error = await connector.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isSluiceError(error, 'CONNECTOR')).toBe(true);
+      expect((error as { canRetry: boolean }).canRetry).toBe(true);
+      expect(String((error as Error).message)).not.toContain('wrong-password');
+      return connector.health();
+    };
+    const sasl = await open(uniqueName('any'), [...KAFKA_SASL.brokers], 'wrong-password');
+    expect(sasl).toMatchObject({ ok: false, reason: 'EVENT_SOURCE_AUTHN_ERROR' });
+    const missing = await open(uniqueName('missing'), broker('kafka').kafkaBrokers ?? []);
+    expect(missing).toMatchObject({ ok: false, reason: 'EVENT_SOURCE_NOT_FOUND' });
+    const down = await open(uniqueName('down'), ['127.0.0.1:1']);
+    expect(down).toMatchObject({ ok: false, reason: 'EVENT_SOURCE_UNREACHABLE' });
+  });
+
+  it('hands a partition to one batch at a time and keeps the others flowing', async () => {
+    const f = await kafkaFixture(2);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['a-0', 'a-1']);
+    await f.send(1, ['b-0', 'b-1']);
+    const connector = await f.open();
+    const signal = new AbortController().signal;
+    let first: SourceRecord[] = [];
+    for (let i = 0; i < 10 && first.length === 0; i++) {
+      first = await connector.fetch({ max: 2, waitMs: 2000, signal });
+    }
+    const lane = first[0]?.lane;
+    expect(new Set(first.map((r) => r.lane)).size).toBe(1);
+    // While `first` is out, its partition gives nothing; the other partition does.
+    const second = await collect(connector, 2, false);
+    expect(second.every((r) => r.lane !== lane)).toBe(true);
+    expect(kafkaHandleOf(second[0] as SourceRecord).offset).toBe(0n);
+    await connector.settle({ succeeded: [...first, ...second], failed: [], dropped: [] });
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * The Kafka connector's rebalance, back-pressure and commit rules against a fake client at the
+ * adapter seam (the real broker runs in test/integration/kafka-*.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type {
+  CommittedOffset,
+  ConsumerHandlers,
+  KafkaSourceClient,
+  OffsetCommit,
+} from '../../connectors/kafka/kafka-client-adapter.ts';
+import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
+import { KafkaFailureSink } from '../../connectors/kafka/kafka-failure-sink.ts';
+import { encodeRetryMetadata } from '../../connectors/kafka/kafka-failure-policy.ts';
+import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+
+class FakeClient implements KafkaSourceClient {
+  handlers: ConsumerHandlers | undefined;
+  commits: OffsetCommit[][] = [];
+  committed: CommittedOffset[] = [];
+  paused = new Set<number>();
+  refuseCommits = false;
+  async connect(): Promise<number[]> {
+    return [0, 1];
+  }
+  async committedOffsets(): Promise<CommittedOffset[]> {
+    return this.committed;
+  }
+  async offsetsAtTimestamp(): Promise<Map<number, string>> {
+    return new Map();
+  }
+  async endOffsets(): Promise<Map<number, string>> {
+    return new Map([
+      [0, '100'],
+      [1, '10'],
+    ]);
+  }
+  async run(_s: unknown, handlers: ConsumerHandlers): Promise<void> {
+    this.handlers = handlers;
+  }
+  pause(_t: string, p: number): void {
+    this.paused.add(p);
+  }
+  resume(_t: string, p: number): void {
+    this.paused.delete(p);
+  }
+  seek(): void {}
+  async commit(offsets: OffsetCommit[]): Promise<void> {
+    if (this.refuseCommits) throw new Error('REBALANCE_IN_PROGRESS');
+    this.commits.push(offsets);
+  }
+  async disconnect(): Promise<void> {}
+  /** Simulates a join with this assignment, waiting for the connector's offset sync. */
+  async assign(partitions: number[]): Promise<void> {
+    this.handlers?.onAssigned({ t: partitions });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  async deliver(partition: number, from: number, count: number): Promise<void> {
+    await this.handlers?.onBatch({
+      topic: 't',
+      partition,
+      highWatermark: String(from + count),
+      isStale: () => false,
+      messages: Array.from({ length: count }, (_, i) => ({
+        offset: String(from + i),
+        timestamp: '0',
+        key: null,
+        value: Buffer.from(`v${from + i}`),
+      })),
+    });
+  }
+}
+
+async function setup(tuning = {}) {
+  const client = new FakeClient();
+  const connector = new KafkaConnector({
+    name: 'm',
+    topic: 't',
+    consumerGroupId: 'g',
+    startingPosition: 'TRIM_HORIZON',
+    bootstrapServers: ['b:9092'],
+    batchSize: 10,
+    retry: {
+      maximumRetryAttempts: 3,
+      maximumRecordAgeMs: Number.POSITIVE_INFINITY,
+      bisectBatchOnFunctionError: false,
+    },
+    client,
+    failureSink: new KafkaFailureSink({
+      destination: undefined,
+      functionArn: 'arn',
+      bootstrapServers: 'b:9092',
+      logger: silentLogger(),
+    }),
+    tuning: { retryBaseMs: 0, ...tuning },
+  });
+  await connector.start();
+  return { client, connector };
+}
+
+const fetch = (c: KafkaConnector, max = 10) =>
+  c.fetch({ max, waitMs: 0, signal: new AbortController().signal });
+async function settleAndFlush(c: KafkaConnector, outcome: SettleOutcome): Promise<void> {
+  await c.settle(outcome);
+  await c.flushCommits();
+}
+const ok = (records: SourceRecord[]) => ({ succeeded: records, failed: [], dropped: [] });
+
+describe('kafka connector (fake client)', () => {
+  it('hands out nothing until the first assignment, then commits contiguous successes', async () => {
+    const { client, connector } = await setup();
+    await client.deliver(0, 0, 3); // before the join completes: no partition known, ignored
+    expect(await fetch(connector)).toEqual([]);
+    await client.assign([0, 1]);
+    await client.deliver(0, 0, 3);
+    const batch = await fetch(connector);
+    expect(batch.map((r) => r.id)).toEqual(['t-0@0', 't-0@1', 't-0@2']);
+    await settleAndFlush(connector, ok(batch));
+    expect(client.commits.at(-1)).toEqual([
+      { topic: 't', partition: 0, offset: '3', metadata: null },
+    ]);
+  });
+
+  it('on revoke drops buffered records and ignores settles of in-flight ones (no commit)', async () => {
+    const { client, connector } = await setup();
+    await client.assign([0, 1]);
+    await client.deliver(0, 0, 4);
+    await client.deliver(1, 0, 2);
+    const inFlight = await fetch(connector, 2);
+    const lane = inFlight[0]?.lane;
+    await client.assign(lane === 't-0' ? [1] : [0]);
+    await settleAndFlush(connector, ok(inFlight));
+    expect(client.commits).toEqual([]);
+    const rest = await fetch(connector);
+    expect(rest.every((r) => r.lane !== lane)).toBe(true);
+  });
+
+  it('restores a previous owner’s retry count from the committed offset metadata', async () => {
+    const { client, connector } = await setup();
+    client.committed = [
+      {
+        partition: 0,
+        offset: '5',
+        metadata: encodeRetryMetadata({ offset: 5n, attempts: 3, firstFailureMs: 1 }),
+      },
+    ];
+    await client.assign([0]);
+    await client.deliver(0, 5, 1);
+    const [record] = await fetch(connector);
+    if (!record) throw new Error('no record');
+    // maximumRetryAttempts 3 and three failures already: this one exhausts it.
+    const decided = connector.applyFailurePolicy([record], {
+      succeeded: [],
+      failed: [record],
+      functionError: true,
+    });
+    expect(decided.dropped.map((d) => d.reason)).toEqual(['RetriesExhausted']);
+    await settleAndFlush(connector, { succeeded: [], ...decided });
+    expect(client.commits.at(-1)).toEqual([
+      { topic: 't', partition: 0, offset: '6', metadata: null },
+    ]);
+  });
+
+  it('writes the retry count with the commit of the failing offset', async () => {
+    const { client, connector } = await setup();
+    await client.assign([0]);
+    await client.deliver(0, 0, 3);
+    const batch = await fetch(connector);
+    const [first, ...rest] = batch;
+    if (!first) throw new Error('no record');
+    const decided = connector.applyFailurePolicy(rest, {
+      succeeded: [first],
+      failed: rest,
+      functionError: false,
+    });
+    await settleAndFlush(connector, { succeeded: [first], ...decided });
+    const commit = client.commits.at(-1)?.[0];
+    expect(commit?.offset).toBe('1');
+    expect(commit?.metadata).toContain('"o":"1","a":1');
+    expect((await fetch(connector)).map((r) => r.id)).toEqual(['t-0@1', 't-0@2']);
+  });
+
+  it('pauses a partition whose buffer is full and resumes it once drained', async () => {
+    const { client, connector } = await setup({ bufferRecords: 10 });
+    await client.assign([0]);
+    await client.deliver(0, 0, 12);
+    expect(client.paused.has(0)).toBe(true);
+    const batch = await fetch(connector, 10);
+    expect(client.paused.has(0)).toBe(false);
+    await settleAndFlush(connector, ok(batch));
+  });
+
+  it('keeps a refused commit pending and writes it after the next join', async () => {
+    const { client, connector } = await setup();
+    await client.assign([0]);
+    await client.deliver(0, 0, 2);
+    client.refuseCommits = true;
+    await settleAndFlush(connector, ok(await fetch(connector)));
+    expect(client.commits).toEqual([]);
+    client.refuseCommits = false;
+    await client.assign([0]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(client.commits.at(-1)).toEqual([
+      { topic: 't', partition: 0, offset: '2', metadata: null },
+    ]);
+  });
+
+  it('reports the summed offset lag of its partitions as the backlog', async () => {
+    const { client, connector } = await setup();
+    client.committed = [
+      { partition: 0, offset: '40', metadata: null },
+      { partition: 1, offset: '10', metadata: null },
+    ];
+    await client.assign([0, 1]);
+    expect(await connector.backlog()).toBe(60);
+  });
+});
