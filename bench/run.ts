@@ -4,10 +4,12 @@
  */
 const BENCHES: Record<string, string> = {
   invoke: './invoke-bench.ts',
+  kafka: './kafka-bench.ts',
   rabbitmq: './rabbitmq-bench.ts',
   s3: './s3-bench.ts',
   async: './async-bench.ts',
   api: './api-bench.ts',
+  sqs: './sqs-bench.ts',
 };
 
 const names = process.argv.slice(2);
