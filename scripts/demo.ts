@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startBrokers, stopBrokers } from '../test/brokers/launcher.ts';
 import type { BrokerName } from '../test/brokers/types.ts';
+import { kafkaSource } from './demo/kafka-source.ts';
 import { rabbitmqSource } from './demo/rabbitmq-source.ts';
 import { s3Source } from './demo/s3-source.ts';
 import { sqsSource } from './demo/sqs-source.ts';
@@ -16,7 +17,7 @@ import { metric, type DemoSource } from './demo/types.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PORT = Number(process.env.SLUICE_DEMO_PORT ?? 3901);
-const SOURCES: DemoSource[] = [sqsSource, rabbitmqSource, s3Source];
+const SOURCES: DemoSource[] = [sqsSource, kafkaSource, rabbitmqSource, s3Source];
 const TIMEOUT_MS = Number(process.env.SLUICE_DEMO_TIMEOUT_MS ?? 120_000);
 
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
