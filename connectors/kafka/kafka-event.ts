@@ -115,7 +115,6 @@ export function toSourceRecord(
     lane: laneOf(topic, partition),
     event: event as unknown as Record<string, unknown>,
     sizeBytes: Buffer.byteLength(json),
-    filterView: event as unknown as Record<string, unknown>,
     timestampMs: Number.isFinite(timestampMs) ? timestampMs : Date.now(),
     handle,
   };

@@ -4,7 +4,6 @@
  * list with the reason, never silently gone. For unit tests of the engine; passes the connector
  * conformance suite.
  */
-import { decodeSqsBody } from '../../src/batching/record-filter.ts';
 import type {
   Connector,
   ConnectorHealth,
@@ -149,7 +148,6 @@ export class MemoryConnector implements Connector {
       lane: message.lane,
       event: event as unknown as Record<string, unknown>,
       sizeBytes: Buffer.byteLength(JSON.stringify(event)),
-      filterView: { ...event, body: decodeSqsBody(event.body) },
       timestampMs: message.sentAtMs,
       handle,
     };

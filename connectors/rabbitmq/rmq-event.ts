@@ -199,7 +199,6 @@ export function toSourceRecord(delivery: AmqpDelivery, o: ToSourceRecordOptions)
     event,
     sizeBytes: Buffer.byteLength(json),
     // record-filter decodes `data` (base64 → JSON) itself, only when a pattern names it.
-    filterView: event,
     // AMQP timestamps are whole seconds and optional: the receive time is the better clock.
     timestampMs: typeof ts === 'number' && ts > 0 ? Math.min(ts * 1000, o.nowMs) : o.nowMs,
     handle,

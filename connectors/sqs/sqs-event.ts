@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { decodeSqsBody } from '../../src/batching/record-filter.ts';
 import type { SourceRecord } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 
@@ -133,7 +132,6 @@ export function toSourceRecord(
     lane: queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : '',
     event: event as unknown as Record<string, unknown>,
     sizeBytes: Buffer.byteLength(JSON.stringify(event)),
-    filterView: { ...event, body: decodeSqsBody(event.body) },
     timestampMs: Number.isFinite(sentAtMs) && sentAtMs > 0 ? sentAtMs : nowMs,
     handle,
   };

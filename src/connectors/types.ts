@@ -19,11 +19,6 @@ export interface SourceRecord {
   readonly event: Record<string, unknown>;
   /** Bytes `event` takes in the batch payload (JSON), for the 6 MB cap. */
   readonly sizeBytes: number;
-  /**
-   * The record as filter patterns see it: the event record with the source's data key (`body`,
-   * `value`, `data`) decoded/parsed per the source's rules.
-   */
-  readonly filterView: Record<string, unknown>;
   /** When the source received the record (epoch ms), for age limits and the batch-wait metric. */
   readonly timestampMs: number;
   /** Opaque to the engine: receipt handle, offset, delivery tag… */

@@ -8,7 +8,6 @@ const rec = (id: string, lane = ''): SourceRecord => ({
   lane,
   event: { id },
   sizeBytes: 10,
-  filterView: {},
   timestampMs: 0,
   handle: id,
 });

@@ -80,9 +80,9 @@ describe('kafka event', () => {
     const click = toSourceRecord('t', 0, message(0, '{"type":"click"}'), 1);
     const view = toSourceRecord('t', 0, message(1, '{"type":"view"}'), 1);
     const text = toSourceRecord('t', 0, message(2, 'not json'), 1);
-    expect(applyFilters(compiled, click.filterView, 'kafka')).toBe(true);
-    expect(applyFilters(compiled, view.filterView, 'kafka')).toBe(false);
-    expect(applyFilters(compiled, text.filterView, 'kafka')).toBe(false);
+    expect(applyFilters(compiled, click.event, 'kafka')).toBe(true);
+    expect(applyFilters(compiled, view.event, 'kafka')).toBe(false);
+    expect(applyFilters(compiled, text.event, 'kafka')).toBe(false);
   });
 
   it('parses itemIdentifier {partition, offset}; anything malformed is undefined', () => {

@@ -84,7 +84,6 @@ describe('aws:rmq event shape', () => {
     });
     expect(r.sizeBytes).toBe(Buffer.byteLength(JSON.stringify(r.event)));
     expect(r.timestampMs).toBe(5);
-    expect(r.filterView).toBe(r.event);
   });
 
   it('id is the messageId when set, else the delivery tag', () => {
@@ -124,8 +123,8 @@ describe('aws:rmq event shape', () => {
     });
     const onData = compileFilterCriteria(['{"data": {"type": ["order"]}}']);
     const onMeta = compileFilterCriteria(['{"basicProperties": {"contentType": ["text/plain"]}}']);
-    expect(applyFilters(onData, json.filterView, 'rabbitmq')).toBe(true);
-    expect(applyFilters(onData, text.filterView, 'rabbitmq')).toBe(false);
-    expect(applyFilters(onMeta, text.filterView, 'rabbitmq')).toBe(true);
+    expect(applyFilters(onData, json.event, 'rabbitmq')).toBe(true);
+    expect(applyFilters(onData, text.event, 'rabbitmq')).toBe(false);
+    expect(applyFilters(onMeta, text.event, 'rabbitmq')).toBe(true);
   });
 });

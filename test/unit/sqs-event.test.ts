@@ -1,5 +1,7 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
+import { compileFilterCriteria } from '../../src/batching/filter-pattern.ts';
+import { applyFilters } from '../../src/batching/record-filter.ts';
 import { isFifoQueueUrl, parseQueueUrl, queueArnFromUrl } from '../../connectors/sqs/queue-arn.ts';
 import { runBatch } from '../../connectors/sqs/sqs-batch.ts';
 import { parseRedrivePolicy } from '../../connectors/sqs/sqs-connector.ts';
@@ -189,12 +191,15 @@ describe('toSourceRecord', () => {
     expect(toSourceRecord(fifoMessage, standard, 0).lane).toBe('');
   });
 
-  it('shows filters a JSON body parsed and a plain body as the string', () => {
+  it('lets filters match a JSON body as an object and a plain body as the string', () => {
+    const onType = compileFilterCriteria(['{"body": {"type": ["order"]}}']);
+    const onText = compileFilterCriteria(['{"body": ["not json {"]}']);
     const json = toSourceRecord({ ...fifoMessage, Body: '{"type":"order","n":1}' }, fifo, 0);
-    expect(json.filterView.body).toEqual({ type: 'order', n: 1 });
     expect(json.event.body).toBe('{"type":"order","n":1}');
+    expect(applyFilters(onType, json.event, 'sqs')).toBe(true);
     const plain = toSourceRecord({ ...fifoMessage, Body: 'not json {' }, fifo, 0);
-    expect(plain.filterView.body).toBe('not json {');
+    expect(applyFilters(onType, plain.event, 'sqs')).toBe(false);
+    expect(applyFilters(onText, plain.event, 'sqs')).toBe(true);
   });
 
   it('falls back to now when SentTimestamp is missing', () => {
