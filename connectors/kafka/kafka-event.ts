@@ -90,8 +90,8 @@ export function toKafkaEventRecord(
 }
 
 /**
- * A `SourceRecord` for one fetched message. `filterView` is the event record itself: the filter
- * stage decodes `value` (base64 → UTF-8 → JSON) on its own, and only when a pattern names it.
+ * A `SourceRecord` for one fetched message. Filters read its event record: the filter stage
+ * decodes `value` (base64 → UTF-8 → JSON) on its own, and only when a pattern names it.
  */
 export function toSourceRecord(
   topic: string,
