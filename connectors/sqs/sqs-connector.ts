@@ -205,34 +205,57 @@ export class SqsConnector implements Connector {
     const held = this.#takeHeld(size, request.busyLanes);
     if (held.length > 0) return held;
     await this.#extendHeld();
-    const signal = AbortSignal.any([request.signal, this.#stopController.signal]);
-    let messages: Message[];
+    // The caller's abort does not cancel the HTTP receive: a long poll cut off client-side keeps
+    // running at the broker (ElasticMQ, and SQS alike), which then hands messages to a closed
+    // connection and hides them for a whole visibility timeout — a disabled mapping would seem
+    // to swallow them. So the caller gets [] at once and the receive finishes in the background,
+    // releasing whatever it got. Only `stop()` aborts receives for real.
+    const receive = this.#receive(size, request.waitMs);
+    let messages: Message[] | 'aborted';
     try {
-      const out = await this.#client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.#queueUrl,
-          MaxNumberOfMessages: size,
-          WaitTimeSeconds: waitTimeSeconds(request.waitMs),
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-        { abortSignal: signal },
-      );
-      messages = out.Messages ?? [];
+      messages = await untilAborted(receive, request.signal);
     } catch (error) {
-      // An abort is the caller's (or stop's) decision, not a source problem.
-      if (signal.aborted || isAbortError(error)) return [];
+      if (this.#stopController.signal.aborted || isAbortError(error)) return [];
       throw this.#failed('ReceiveMessage', error);
+    }
+    if (messages === 'aborted') {
+      this.#releaseLate(receive);
+      return [];
     }
     this.#health = { ok: true };
     if (messages.length === 0) return [];
-    if (signal.aborted) {
+    if (request.signal.aborted || this.#stopController.signal.aborted) {
       // The receive finished as the caller gave up: nobody will process these, so hand them back
       // now rather than leave them invisible for a whole visibility timeout.
       await this.#release(messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : [])));
       return [];
     }
     return this.#accept(messages, identity, request.busyLanes);
+  }
+
+  async #receive(size: number, waitMs: number): Promise<Message[]> {
+    const out = await this.#client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.#queueUrl,
+        MaxNumberOfMessages: size,
+        WaitTimeSeconds: waitTimeSeconds(waitMs),
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.#stopController.signal },
+    );
+    return out.Messages ?? [];
+  }
+
+  /** A receive its caller gave up on: make what it brings visible again (see `#fetch`). */
+  #releaseLate(receive: Promise<Message[]>): void {
+    const late = receive.then(
+      (messages) =>
+        this.#release(messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []))),
+      () => undefined,
+    );
+    this.#fetches.add(late);
+    void late.finally(() => this.#fetches.delete(late));
   }
 
   #accept(
@@ -444,4 +467,23 @@ export function parseRedrivePolicy(text: string | undefined): SqsQueueInfo['redr
   } catch {
     return undefined;
   }
+}
+
+/** Resolves with the promise's value, or 'aborted' as soon as `signal` aborts (the promise runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise<T | 'aborted'>((resolve, reject) => {
+    const onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -163,6 +163,8 @@ export class MappingRunner {
     changes: Partial<Omit<RunnerSettings, 'name' | 'functionName' | 'ordered' | 'windowMode'>>,
   ): Promise<void> {
     const wasEnabled = this.#state === 'Enabled' || this.#state === 'Enabling';
+    // Enabling = a connect is pending; it starts the pollers (and scaling) when it succeeds.
+    const connecting = this.#state === 'Enabling';
     this.#transition('Updating', 'USER_INITIATED');
     this.#settings = { ...this.#settings, ...changes };
     this.#scaling = this.#scalingFor(this.#settings);
@@ -178,6 +180,10 @@ export class MappingRunner {
       this.#transition('Disabling', 'USER_INITIATED');
       await this.#stopPolling();
       this.#transition('Disabled', 'USER_INITIATED');
+    } else if (connecting) {
+      // Back to Enabling, so the pending connect starts the pollers once the source answers
+      // (starting them now would poll a connector that is not started, and skip scaling).
+      this.#transition('Enabling', 'USER_INITIATED');
     } else {
       this.#transition(wasEnabled ? 'Enabled' : 'Disabled', 'USER_INITIATED');
       if (wasEnabled) this.#reconcilePollers();
@@ -317,6 +323,8 @@ export class MappingRunner {
   async #pollLoop(id: number, signal: AbortSignal): Promise<void> {
     const collector = new BatchCollector(this.#o.connector);
     let failures = 0;
+    // The previous batch's settle, still running while this poller fetches the next batch.
+    let settling: Promise<void> | undefined;
     try {
       while (!signal.aborted && !this.#surplus(id)) {
         let reservation: Reservation;
@@ -345,7 +353,10 @@ export class MappingRunner {
           this.#observe(batch.records.length, batch.emptyFetches);
           try {
             if (batch.records.length > 0 || batch.oversized.length > 0) {
-              await this.#process(batch.records, batch.oversized, reservation);
+              const next = await this.#process(batch.records, batch.oversized, reservation);
+              // At most one settle in the background per poller: bounded records in flight.
+              await settling;
+              settling = next.settling;
             }
           } finally {
             collector.done();
@@ -363,6 +374,7 @@ export class MappingRunner {
         }
       }
     } finally {
+      await settling;
       // Records held for a next batch that will not come go back to the source now.
       const carry = collector.takeBuffered();
       if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
@@ -380,7 +392,7 @@ export class MappingRunner {
     records: SourceRecord[],
     oversized: SourceRecord[],
     reservation: Reservation,
-  ): Promise<void> {
+  ): Promise<{ settling?: Promise<void> }> {
     const m = this.#o.metrics;
     const mapping = this.name;
     m.polled.inc({ mapping }, records.length + oversized.length);
@@ -398,7 +410,7 @@ export class MappingRunner {
     if (filteredOut.length > 0) m.filteredOut.inc({ mapping }, filteredOut.length);
     if (matched.length === 0) {
       await this.#settle({ succeeded: filteredOut, failed: [], dropped });
-      return;
+      return {};
     }
 
     const lanes = new Set(matched.map((r) => r.lane).filter((l) => l !== ''));
@@ -411,6 +423,13 @@ export class MappingRunner {
       Math.max(0, Date.now() - Math.min(...matched.map((r) => r.timestampMs))) / 1000,
     );
     const heartbeat = this.#startHeartbeat(matched);
+    let settled: Promise<void> | undefined;
+    const finished = () => {
+      clearInterval(heartbeat);
+      for (const lane of lanes) this.#busyLanes.delete(lane);
+      this.#inFlight -= 1;
+      m.inFlightBatches.dec({ mapping });
+    };
     try {
       let result: InvokeResult | undefined;
       try {
@@ -439,17 +458,24 @@ export class MappingRunner {
           ? await this.#o.failurePolicy(verdict.failed, verdict)
           : { failed: verdict.failed, dropped: [] };
       for (const d of afterPolicy.dropped) m.dropped.inc({ mapping, reason: d.reason });
-      await this.#settle({
+      settled = this.#settle({
         succeeded: [...filteredOut, ...verdict.succeeded],
         failed: afterPolicy.failed,
         dropped: [...dropped, ...afterPolicy.dropped],
       });
     } finally {
-      clearInterval(heartbeat);
-      for (const lane of lanes) this.#busyLanes.delete(lane);
-      this.#inFlight -= 1;
-      m.inFlightBatches.dec({ mapping });
+      // Unordered records: the poller fetches its next batch while this one settles (a delete
+      // round trip off the hot path; the records stay invisible until then). Ordered lanes stay
+      // busy until their records are settled, so the next batch of a lane sees the outcome.
+      if (settled && lanes.size === 0) settled = settled.finally(finished);
+      else {
+        await settled;
+        settled = undefined;
+        finished();
+      }
     }
+    // Wrapped: an async function returning a bare promise would wait for it.
+    return settled ? { settling: settled } : {};
   }
 
   #startHeartbeat(records: SourceRecord[]): NodeJS.Timeout | undefined {

@@ -1,0 +1,256 @@
+/**
+ * SQS mapping throughput (issue 5): records/s through the whole engine (SqsConnector →
+ * MappingRunner → Invoker → a no-op Node function → DeleteMessageBatch) with batch 10 and batch
+ * 100, as a % of a raw @aws-sdk/client-sqs consumer doing receive + delete-batch with the same
+ * number of receive loops, on the same ElasticMQ in the same run. Target ≥ 90%.
+ *
+ * Each round pre-loads N messages and drains them, alternating raw / engine-10 / engine-100;
+ * medians are reported. Needs an ElasticMQ: `npm run brokers -- up`, or set
+ * SLUICE_BENCH_SQS_ENDPOINT. Env: BENCH_SQS_MESSAGES (default 20 000), BENCH_SQS_ROUNDS (3),
+ * BENCH_SQS_LOOPS (receive loops = engine pollers, default 10).
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Registry } from 'prom-client';
+import { SqsConnector } from '../connectors/sqs/index.ts';
+import type { Connector, SettleOutcome } from '../src/connectors/types.ts';
+import { MappingRunner } from '../src/engine/mapping-runner.ts';
+import { ConcurrencyController } from '../src/invoker/concurrency.ts';
+import { createEnvironment } from '../src/invoker/environment.ts';
+import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
+import { Invoker } from '../src/invoker/invoker.ts';
+import { silentLogger } from '../src/observability/logger.ts';
+import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
+import { fingerprint } from './lib/fingerprint.ts';
+import { report } from './lib/results.ts';
+import { round, summarize } from './lib/stats.ts';
+
+const ENDPOINT =
+  process.env.SLUICE_BENCH_SQS_ENDPOINT ??
+  process.env.SLUICE_TEST_SQS_ENDPOINT ??
+  'http://127.0.0.1:19324';
+const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 3);
+const LOOPS = Number(process.env.BENCH_SQS_LOOPS ?? 10);
+const BODY = JSON.stringify({ type: 'order', pad: 'x'.repeat(200) });
+const FN = 'sqs-bench-noop';
+/**
+ * Long-poll wait of both consumers. It does not matter while the queue is full (a receive answers
+ * at once); kept short so the receives a lane leaves open at the end (the engine's stop aborts
+ * them client-side, and the broker keeps them) are over before the next lane's messages arrive.
+ */
+const WAIT_SECONDS = 1;
+
+const sqs = new SQSClient({
+  endpoint: ENDPOINT,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+});
+
+async function fill(queueUrl: string): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < MESSAGES) {
+      const from = next;
+      next += 10;
+      const n = Math.min(10, MESSAGES - from);
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Array.from({ length: n }, (_, i) => ({ Id: String(i), MessageBody: BODY })),
+        }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+/**
+ * Raw consumer: LOOPS loops of receive (10, long poll) then delete-batch. Returns records/s. Loops
+ * are never aborted: a long poll cut off client-side stays open at the broker and would swallow
+ * messages of the next lane (see the SQS connector's `#fetch`).
+ */
+async function rawRound(queueUrl: string): Promise<number> {
+  let deleted = 0;
+  let finish = () => undefined as void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const loop = async () => {
+    while (deleted < MESSAGES) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: WAIT_SECONDS,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) continue;
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      deleted += messages.length;
+      if (deleted >= MESSAGES) finish();
+    }
+  };
+  const start = performance.now();
+  const loops = Array.from({ length: LOOPS }, loop);
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  await Promise.allSettled(loops);
+  return MESSAGES / seconds;
+}
+
+/** Counts records deleted at the source, so a round ends when all N are settled. */
+function counting(c: SqsConnector, onSucceeded: (n: number) => void): Connector {
+  // Delegates explicitly: the connector's methods use private fields, so no prototype tricks.
+  return {
+    kind: c.kind,
+    get heartbeatIntervalMs() {
+      return c.heartbeatIntervalMs;
+    },
+    start: () => c.start(),
+    fetch: (request) => c.fetch(request),
+    buildEvent: (records) => c.buildEvent(records),
+    settle: async (outcome: SettleOutcome) => {
+      await c.settle(outcome);
+      onSucceeded(outcome.succeeded.length);
+    },
+    heartbeat: (records) => c.heartbeat(records),
+    health: () => c.health(),
+    stop: () => c.stop(),
+  };
+}
+
+async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number): Promise<number> {
+  let settled = 0;
+  let finish = () => undefined as void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const sqsConnector = new SqsConnector({ mapping: { source: { queueUrl } }, client: sqs });
+  const runner = new MappingRunner({
+    settings: {
+      name: `bench-${batchSize}`,
+      functionName: FN,
+      enabled: true,
+      batchSize,
+      // Lambda requires a window of ≥ 1 s for BatchSize > 10 on SQS; batch 10 runs without one.
+      maximumBatchingWindowMs: batchSize > 10 ? 1000 : 0,
+      reportBatchItemFailures: false,
+      maximumConcurrency: LOOPS,
+      ordered: false,
+      windowMode: 'caller',
+      idleWaitMs: WAIT_SECONDS * 1000,
+    },
+    connector: counting(sqsConnector, (n) => {
+      settled += n;
+      if (settled >= MESSAGES) finish();
+    }),
+    invoker,
+    logger: silentLogger(),
+    metrics: new MappingMetrics(new Registry()),
+    // Same number of receive loops as the raw consumer from the start: throughput, not ramp-up.
+    scaling: { initial: LOOPS, minimum: LOOPS },
+  });
+  const start = performance.now();
+  await runner.start();
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  await runner.stop(5000);
+  // Let the receives the stop cut off expire at the broker before the next lane fills the queue.
+  await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000 + 500));
+  return MESSAGES / seconds;
+}
+
+async function main(): Promise<void> {
+  const logger = silentLogger();
+  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController({
+      engineLimit: 100,
+      reserved: {},
+      minimumUnreserved: 0,
+    }),
+    pool,
+    logger,
+  });
+  invoker.register({
+    name: FN,
+    runtime: 'nodejs22.x',
+    handler: 'index.handler',
+    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
+    memorySizeMb: 128,
+    timeoutMs: 30_000,
+    environment: {},
+    region: 'us-east-1',
+    accountId: '000000000000',
+    idleTimeoutMs: 600_000,
+  });
+  // Warm environments so cold starts are not measured.
+  await pool.provision(FN, LOOPS);
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `bench-${Date.now().toString(36)}`,
+      Attributes: { VisibilityTimeout: '60' },
+    }),
+  );
+  const queueUrl = QueueUrl as string;
+  const raw: number[] = [];
+  const e10: number[] = [];
+  const e100: number[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      await fill(queueUrl);
+      raw.push(await rawRound(queueUrl));
+      await fill(queueUrl);
+      e10.push(await engineRound(queueUrl, invoker, 10));
+      await fill(queueUrl);
+      e100.push(await engineRound(queueUrl, invoker, 100));
+      process.stderr.write(
+        `round ${r + 1}: raw ${round(raw[r] ?? 0, 0)}/s, engine b10 ${round(e10[r] ?? 0, 0)}/s, b100 ${round(e100[r] ?? 0, 0)}/s\n`,
+      );
+    }
+  } finally {
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch(() => undefined);
+    await pool.stop();
+  }
+  const median = (v: number[]) => summarize(v).p50;
+  const rawMedian = median(raw);
+  const pct = (v: number[]) => round((median(v) / rawMedian) * 100, 1);
+  const data = {
+    fingerprint: fingerprint({ endpoint: ENDPOINT }),
+    messages: MESSAGES,
+    rounds: ROUNDS,
+    receiveLoops: LOOPS,
+    rawRecordsPerSecond: raw.map((v) => round(v, 0)),
+    engineBatch10RecordsPerSecond: e10.map((v) => round(v, 0)),
+    engineBatch100RecordsPerSecond: e100.map((v) => round(v, 0)),
+    engineBatch10ToRawPercent: pct(e10),
+    engineBatch100ToRawPercent: pct(e100),
+  };
+  const rounds = (v: number[]) => v.map((x) => round(x, 0)).join(', ');
+  const table = [
+    `### SQS mapping throughput (${data.fingerprint.cpu}, Node ${process.version}, ElasticMQ)`,
+    '',
+    `${MESSAGES} messages of ${BODY.length} B pre-loaded per lane and round, ${ROUNDS} rounds (lanes alternate), ${LOOPS} receive loops in every lane; medians.`,
+    '',
+    '| Consumer | median records/s | rounds | vs raw | Target |',
+    '|---|---|---|---|---|',
+    `| Raw client-sqs (receive 10 + DeleteMessageBatch) | ${round(rawMedian, 0)} | ${rounds(raw)} | 100% | |`,
+    `| sluice engine, batch 10 (no-op Node function) | ${round(median(e10), 0)} | ${rounds(e10)} | ${data.engineBatch10ToRawPercent}% | ≥ 90% |`,
+    `| sluice engine, batch 100, window 1 s | ${round(median(e100), 0)} | ${rounds(e100)} | ${data.engineBatch100ToRawPercent}% | ≥ 90% |`,
+  ].join('\n');
+  report('sqs', data, table);
+}
+
+await main();

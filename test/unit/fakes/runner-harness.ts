@@ -1,0 +1,163 @@
+/**
+ * A `MappingRunner` over the in-memory connector and a real `Invoker` whose environments are
+ * `FakeEnvironment`s running a handler of the test: the whole poll → batch → filter → invoke →
+ * settle path without a process or a broker.
+ */
+import { Registry } from 'prom-client';
+import {
+  MemoryConnector,
+  MemorySource,
+  type MemorySourceOptions,
+} from '../../../connectors/memory/index.ts';
+import {
+  MappingRunner,
+  type MappingRunnerOptions,
+  type RunnerSettings,
+} from '../../../src/engine/mapping-runner.ts';
+import { ConcurrencyController } from '../../../src/invoker/concurrency.ts';
+import { EnvironmentPool } from '../../../src/invoker/environment-pool.ts';
+import { Invoker } from '../../../src/invoker/invoker.ts';
+import type { FunctionSpec } from '../../../src/invoker/types.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { MappingMetrics } from '../../../src/observability/mapping-metrics.ts';
+import { EngineMetrics } from '../../../src/observability/metrics.ts';
+import { FakeEnvironment } from './fake-environment.ts';
+
+export interface SeenRecord {
+  messageId: string;
+  body: string;
+  lane: string;
+}
+
+/** What the function receives: the records of one batch. Returns the function's response. */
+export type BatchHandler = (records: SeenRecord[]) => Promise<unknown>;
+
+export interface RunnerHarnessOptions {
+  settings?: Partial<RunnerSettings>;
+  source?: MemorySourceOptions;
+  runner?: Partial<Omit<MappingRunnerOptions, 'settings' | 'connector' | 'invoker'>>;
+  /** Function concurrency ceiling (reserved concurrency). Default 50. */
+  reserved?: number;
+}
+
+export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnessOptions = {}) {
+  const source = new MemorySource(options.source);
+  const connector = new MemoryConnector({ source });
+  const metrics = new EngineMetrics();
+  /** Every batch the function saw, in the order invokes started. */
+  const batches: SeenRecord[][] = [];
+  let running = 0;
+  let peak = 0;
+  const pool = new EnvironmentPool({
+    createEnvironment: (o) =>
+      new FakeEnvironment(o, async (req) => {
+        const event = JSON.parse(req.payload.toString('utf8')) as { Records: SeenRecord[] };
+        const records = event.Records.map((r) => ({
+          messageId: r.messageId,
+          body: r.body,
+          lane: r.lane,
+        }));
+        batches.push(records);
+        running += 1;
+        peak = Math.max(peak, running);
+        try {
+          return await handler(records);
+        } finally {
+          running -= 1;
+        }
+      }),
+    onLog: () => undefined,
+    logger: silentLogger(),
+    metrics,
+    reclaimIntervalMs: 3_600_000,
+  });
+  const reserved = options.reserved ?? 50;
+  const invoker = new Invoker({
+    concurrency: new ConcurrencyController({
+      engineLimit: reserved + 10,
+      reserved: { f: reserved },
+      minimumUnreserved: 10,
+    }),
+    pool,
+    logger: silentLogger(),
+    metrics,
+  });
+  invoker.register(spec('f'));
+  const settings: RunnerSettings = {
+    name: 'm',
+    functionName: 'f',
+    enabled: true,
+    batchSize: 10,
+    maximumBatchingWindowMs: 0,
+    reportBatchItemFailures: false,
+    maximumConcurrency: undefined,
+    ordered: false,
+    windowMode: 'caller',
+    // Short idle polls so empty polls (and scaling / stop checks) happen quickly in tests.
+    idleWaitMs: 50,
+    ...options.settings,
+  };
+  const mappingMetrics = new MappingMetrics(new Registry());
+  const runner = new MappingRunner({
+    settings,
+    connector,
+    invoker,
+    logger: silentLogger(),
+    metrics: mappingMetrics,
+    retryMinMs: 10,
+    retryMaxMs: 20,
+    ...options.runner,
+  });
+  return {
+    source,
+    connector,
+    invoker,
+    pool,
+    runner,
+    metrics: mappingMetrics,
+    batches,
+    /** Most invokes that ran at once, measured inside the function. */
+    get peak() {
+      return peak;
+    },
+    /** Message ids the function saw, with repeats. */
+    seenIds: () => batches.flat().map((r) => r.messageId),
+    async close() {
+      await runner.stop(5000);
+      await pool.stop();
+    },
+  };
+}
+
+export type RunnerHarness = ReturnType<typeof createRunnerHarness>;
+
+function spec(name: string): FunctionSpec {
+  return {
+    name,
+    runtime: 'nodejs22.x',
+    handler: 'index.handler',
+    codeDir: '/nowhere',
+    memorySizeMb: 128,
+    timeoutMs: 3000,
+    environment: {},
+    region: 'us-east-1',
+    accountId: '000000000000',
+    idleTimeoutMs: 60_000,
+  };
+}
+
+/** Polls `check` until it is true (behaviour, not timing: the bound only stops a hung test). */
+export async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A latch the handler can wait on, released by the test. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  let open = () => undefined as void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
+}

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+
+let h: RunnerHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const bodies = (n: number, prefix = 'b') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe('MappingRunner: batching, filtering and results', () => {
+  it('never invokes more than batchSize records and delivers every record once', async () => {
+    h = createRunnerHarness(async () => null, { settings: { batchSize: 7 } });
+    const ids = h.source.push(bodies(50));
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    expect(h.batches.every((b) => b.length >= 1 && b.length <= 7)).toBe(true);
+    expect(h.seenIds().sort()).toEqual([...ids].sort());
+  });
+
+  it('gathers records arriving within the batching window into one batch', async () => {
+    let calls = 0;
+    h = createRunnerHarness(async () => (calls += 1), {
+      settings: { batchSize: 100, maximumBatchingWindowMs: 1000, maximumConcurrency: 2 },
+      // One poller, so the first fetch's records and the later ones meet in the same window.
+      runner: { scaling: { initial: 1, minimum: 1 } },
+    });
+    await h.runner.start();
+    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    h.source.push(bodies(3, 'early'));
+    await until(() => h?.source.inFlight.length === 3, 'first records fetched');
+    h.source.push(bodies(2, 'late'));
+    await until(() => calls === 1, 'one invoke');
+    expect(h.batches).toHaveLength(1);
+    expect(h.batches[0]?.map((r) => r.body)).toEqual([
+      'early0',
+      'early1',
+      'early2',
+      'late0',
+      'late1',
+    ]);
+  });
+
+  it('settles filtered-out records as succeeded without showing them to the function', async () => {
+    h = createRunnerHarness(async () => null, {
+      runner: { filter: (r) => (r.event.body as string).startsWith('keep') },
+    });
+    const kept = h.source.push(bodies(12, 'keep'));
+    h.source.push(bodies(8, 'drop'));
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    expect(h.seenIds().sort()).toEqual([...kept].sort());
+    expect(h.source.counters.deleted).toBe(20);
+    expect(h.source.counters.returned).toBe(0);
+  });
+
+  it('ReportBatchItemFailures: only the reported records return to the source', async () => {
+    const failOnce = new Set<string>();
+    h = createRunnerHarness(
+      async (records) => ({
+        batchItemFailures: records
+          .filter((r) => r.body.endsWith('3') && !failOnce.has(r.messageId))
+          .map((r) => (failOnce.add(r.messageId), { itemIdentifier: r.messageId })),
+      }),
+      { settings: { reportBatchItemFailures: true } },
+    );
+    const ids = h.source.push(bodies(20));
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    const seen = h.seenIds();
+    const twice = ids.filter((id) => seen.filter((s) => s === id).length === 2);
+    expect(new Set(twice)).toEqual(failOnce);
+    expect(failOnce.size).toBe(2); // b3 and b13
+    expect(seen).toHaveLength(22);
+    expect(h.source.counters.returned).toBe(2);
+  });
+
+  it('a function error fails the whole batch: every record comes back', async () => {
+    let invokes = 0;
+    h = createRunnerHarness(
+      async () => {
+        invokes += 1;
+        if (invokes === 1) throw new Error('boom');
+        return null;
+      },
+      { settings: { batchSize: 5, maximumConcurrency: 2 }, runner: { scaling: { initial: 1 } } },
+    );
+    const ids = h.source.push(bodies(5));
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    expect(h.batches[0]?.map((r) => r.messageId)).toEqual(ids);
+    expect(h.source.counters.returned).toBe(5);
+    expect(h.seenIds().sort()).toEqual([...ids, ...ids].sort());
+    expect(h.runner.status().lastProcessingResult).toBe('OK');
+  });
+
+  it('never runs more batches at once than maximumConcurrency', async () => {
+    h = createRunnerHarness(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return null;
+      },
+      {
+        settings: { batchSize: 2, maximumConcurrency: 3 },
+        runner: { scaling: { intervalMs: 10, stepUp: 5 } },
+      },
+    );
+    h.source.push(bodies(120));
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    expect(h.peak).toBeLessThanOrEqual(3);
+    expect(h.peak).toBeGreaterThan(1);
+    expect(h.runner.status().pollers).toBeLessThanOrEqual(3);
+  });
+});
