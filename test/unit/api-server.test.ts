@@ -12,23 +12,13 @@ import { ApiServer } from '../../src/api/api-server.ts';
 import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';
-import type { FunctionSpec } from '../../src/invoker/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { EngineMetrics } from '../../src/observability/metrics.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
+import { fakeSpec } from './fakes/fake-spec.ts';
 
-const spec = (name: string): FunctionSpec => ({
-  name,
-  runtime: 'nodejs22.x',
-  handler: 'index.handler',
-  codeDir: '/code',
-  memorySizeMb: 256,
-  timeoutMs: 3000,
-  environment: { A: '1' },
-  region: 'us-east-1',
-  accountId: '000000000000',
-  idleTimeoutMs: 60_000,
-});
+const spec = (name: string) =>
+  fakeSpec(name, { codeDir: '/code', memorySizeMb: 256, environment: { A: '1' } });
 
 // The API layer at its seam: a real HTTP server and the real AWS SDK, environments faked (the
 // integration tests drive the same routes with real environments).

@@ -2,23 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';
-import type { FunctionSpec } from '../../src/invoker/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { EngineMetrics } from '../../src/observability/metrics.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
+import { fakeSpec } from './fakes/fake-spec.ts';
 
-const spec = (name: string, idleTimeoutMs = 60_000): FunctionSpec => ({
-  name,
-  runtime: 'nodejs22.x',
-  handler: 'index.handler',
-  codeDir: '/nowhere',
-  memorySizeMb: 128,
-  timeoutMs: 3000,
-  environment: {},
-  region: 'us-east-1',
-  accountId: '000000000000',
-  idleTimeoutMs,
-});
+const spec = (name: string, idleTimeoutMs = 60_000) => fakeSpec(name, { idleTimeoutMs });
 
 function setup(
   handler: (n: number) => Promise<unknown>,

@@ -9,24 +9,14 @@ import type { Destination, DestinationMessage } from '../../../src/destinations/
 import { ConcurrencyController, type ConcurrencyLimits } from '../../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../../src/invoker/invoker.ts';
-import type { FunctionSpec, InvokeRequest } from '../../../src/invoker/types.ts';
+import type { InvokeRequest } from '../../../src/invoker/types.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { EngineMetrics } from '../../../src/observability/metrics.ts';
 import { SqliteStore } from '../../../src/store/sqlite-store.ts';
 import { FakeEnvironment } from './fake-environment.ts';
+import { fakeSpec } from './fake-spec.ts';
 
-export const spec = (name: string): FunctionSpec => ({
-  name,
-  runtime: 'nodejs22.x',
-  handler: 'index.handler',
-  codeDir: '/nowhere',
-  memorySizeMb: 128,
-  timeoutMs: 3000,
-  environment: {},
-  region: 'us-east-1',
-  accountId: '000000000000',
-  idleTimeoutMs: 60_000,
-});
+export const spec = (name: string) => fakeSpec(name);
 
 export const asyncConfig = (over: Partial<AsyncConfig> = {}): AsyncConfig => ({
   maximumRetryAttempts: 2,

@@ -17,11 +17,11 @@ import {
 import { ConcurrencyController } from '../../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../../src/invoker/invoker.ts';
-import type { FunctionSpec } from '../../../src/invoker/types.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { MappingMetrics } from '../../../src/observability/mapping-metrics.ts';
 import { EngineMetrics } from '../../../src/observability/metrics.ts';
 import { FakeEnvironment } from './fake-environment.ts';
+import { fakeSpec } from './fake-spec.ts';
 
 export interface SeenRecord {
   messageId: string;
@@ -131,20 +131,7 @@ export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnes
 
 export type RunnerHarness = ReturnType<typeof createRunnerHarness>;
 
-function spec(name: string): FunctionSpec {
-  return {
-    name,
-    runtime: 'nodejs22.x',
-    handler: 'index.handler',
-    codeDir: '/nowhere',
-    memorySizeMb: 128,
-    timeoutMs: 3000,
-    environment: {},
-    region: 'us-east-1',
-    accountId: '000000000000',
-    idleTimeoutMs: 60_000,
-  };
-}
+const spec = (name: string) => fakeSpec(name);
 
 /** Polls `check` until it is true (behaviour, not timing: the bound only stops a hung test). */
 export async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
