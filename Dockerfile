@@ -20,6 +20,8 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node config ./config
+# The state store (async queue, API-created mappings) lives on a volume mounted here.
+RUN mkdir -p /app/.sluice && chown node:node /app/.sluice
 USER node
 # The API listens on 127.0.0.1 by default; in a container bind it to 0.0.0.0 via the config
 # (api.host) so the published port works.
