@@ -24,6 +24,7 @@ import { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
+import { benchFunctionEnvironment } from './lib/function-env.ts';
 import { report } from './lib/results.ts';
 import { round } from './lib/stats.ts';
 
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
     memorySizeMb: 128,
     timeoutMs: 30_000,
-    environment: {},
+    environment: benchFunctionEnvironment(),
     region: 'us-east-1',
     accountId: '000000000000',
     idleTimeoutMs: 600_000,

@@ -99,8 +99,7 @@ export function toSourceRecord(
   message: KafkaMessageLike,
   epoch: number,
 ): SourceRecord {
-  const event = toKafkaEventRecord(topic, partition, message);
-  const json = JSON.stringify(event);
+  const json = kafkaEventRecordJson(topic, partition, message);
   const handle: KafkaHandle = {
     topic,
     partition,
@@ -110,14 +109,56 @@ export function toSourceRecord(
     epoch,
   };
   const timestampMs = Number(message.timestamp);
+  let event: Record<string, unknown> | undefined;
   return {
     id: recordIdOf(topic, partition, message.offset),
     lane: laneOf(topic, partition),
-    event: event as unknown as Record<string, unknown>,
+    // Built on first read only (filters, failure paths): the hot path needs just the JSON, and
+    // ~20k buffered records per partition would otherwise each hold an object graph for the GC.
+    get event(): Record<string, unknown> {
+      event ??= JSON.parse(json) as Record<string, unknown>;
+      return event;
+    },
     sizeBytes: Buffer.byteLength(json),
     timestampMs: Number.isFinite(timestampMs) ? timestampMs : Date.now(),
     handle,
   };
+}
+
+/** JSON numbers as `JSON.stringify` writes them (NaN and ±Infinity become null). */
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/**
+ * `JSON.stringify(toKafkaEventRecord(…))`, written directly: same bytes and key order, without
+ * building the intermediate object (base64 needs no escaping; names and headers go through
+ * `JSON.stringify`).
+ */
+export function kafkaEventRecordJson(
+  topic: string,
+  partition: number,
+  message: KafkaMessageLike,
+): string {
+  const headers = message.headers;
+  let headersJson = '[]';
+  if (headers !== undefined) {
+    for (const name in headers) {
+      if (Object.hasOwn(headers, name) && headers[name] !== undefined) {
+        headersJson = JSON.stringify(toKafkaEventRecord(topic, partition, message).headers);
+        break;
+      }
+    }
+  }
+  const type = message.batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
+  return (
+    `{"topic":${JSON.stringify(topic)},"partition":${jsonNumber(partition)}` +
+    `,"offset":${jsonNumber(Number(message.offset))}` +
+    `,"timestamp":${jsonNumber(Number(message.timestamp))},"timestampType":"${type}"` +
+    (message.key === null ? '' : `,"key":"${message.key.toString('base64')}"`) +
+    (message.value === null ? '' : `,"value":"${message.value.toString('base64')}"`) +
+    `,"headers":${headersJson}}`
+  );
 }
 
 export function kafkaHandleOf(record: SourceRecord): KafkaHandle {

@@ -123,15 +123,18 @@ export function toSourceRecord(
 ): SourceRecord {
   const event = toSqsEventRecord(message, queue);
   const sentAtMs = Number(event.attributes.SentTimestamp);
+  // Serialised once: the size cap and `buildSqsEvent` both use this text.
+  const json = JSON.stringify(event);
   const handle: SqsHandle = {
     receiptHandle: event.receiptHandle,
     receiveCount: Number(event.attributes.ApproximateReceiveCount ?? '1') || 1,
   };
+  eventJson.set(handle, json);
   return {
     id: event.messageId,
     lane: queue.fifo ? (message.Attributes?.MessageGroupId ?? '') : '',
     event: event as unknown as Record<string, unknown>,
-    sizeBytes: Buffer.byteLength(JSON.stringify(event)),
+    sizeBytes: Buffer.byteLength(json),
     timestampMs: Number.isFinite(sentAtMs) && sentAtMs > 0 ? sentAtMs : nowMs,
     handle,
   };
@@ -139,7 +142,21 @@ export function toSourceRecord(
 
 /** `{"Records":[…]}` as JSON bytes, records in the order given. */
 export function buildSqsEvent(records: readonly SourceRecord[]): Buffer {
-  return Buffer.from(JSON.stringify({ Records: records.map((record) => record.event) }));
+  // Joins each record's JSON from receive time instead of serialising the batch a second time
+  // (same bytes as `JSON.stringify({Records: events})`); records made elsewhere are serialised.
+  const parts = records.map((record) => eventJsonOf(record) ?? JSON.stringify(record.event));
+  return Buffer.from(`{"Records":[${parts.join(',')}]}`);
+}
+
+/**
+ * `JSON.stringify(event)` of each received record, by its handle, made once at receive time. Kept
+ * beside the handle rather than in it: the handle's shape is what settles and tests see.
+ */
+const eventJson = new WeakMap<object, string>();
+
+function eventJsonOf(record: SourceRecord): string | undefined {
+  const handle = record.handle;
+  return typeof handle === 'object' && handle !== null ? eventJson.get(handle) : undefined;
 }
 
 export function sqsHandleOf(record: SourceRecord): SqsHandle {
