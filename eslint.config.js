@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.tools/', '.sluice/', 'coverage/', 'test/fixtures/functions/**'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.tools/',
+      '.sluice/',
+      'coverage/',
+      'test/fixtures/functions/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
