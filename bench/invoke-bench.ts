@@ -8,19 +8,18 @@
  * - time to bring 50 environments up; memory per idle environment.
  * Lanes alternate and the first samples are discarded as warm-up.
  */
+import { noopInvoker, noopSpec } from './lib/noop-invoker.ts';
 import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { ConcurrencyController } from '../src/invoker/concurrency.ts';
 import { createEnvironment } from '../src/invoker/environment.ts';
-import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
-import { Invoker } from '../src/invoker/invoker.ts';
+import type { EnvironmentPool } from '../src/invoker/environment-pool.ts';
+import type { Invoker } from '../src/invoker/invoker.ts';
 import { processTree } from '../src/invoker/memory-watch.ts';
 import { resolveRuntime } from '../src/invoker/runtimes/runtimes.ts';
 import { replenishSpare, sparePids, whenSpareReady } from '../src/invoker/spare-processes.ts';
 import type { FunctionSpec } from '../src/invoker/types.ts';
-import { silentLogger } from '../src/observability/logger.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize, timeIt } from './lib/stats.ts';
@@ -30,32 +29,10 @@ const COLD_SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 15);
 const FLEET = Number(process.env.BENCH_FLEET ?? 50);
 const PAYLOAD = Buffer.from(JSON.stringify({ n: 1, pad: 'x'.repeat(1000) }));
 
-const spec = (name: string): FunctionSpec => ({
-  name,
-  runtime: 'nodejs22.x',
-  handler: 'index.handler',
-  codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
-  memorySizeMb: 128,
-  timeoutMs: 30_000,
-  environment: {},
-  region: 'us-east-1',
-  accountId: '000000000000',
-  idleTimeoutMs: 600_000,
-});
+const spec = (name: string): FunctionSpec => noopSpec(name, { environment: {} });
 
-function makeInvoker(limit = 1000): { invoker: Invoker; pool: EnvironmentPool } {
-  const logger = silentLogger();
-  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
-  const invoker = new Invoker({
-    concurrency: new ConcurrencyController({
-      engineLimit: limit,
-      reserved: {},
-      minimumUnreserved: 0,
-    }),
-    pool,
-    logger,
-  });
-  return { invoker, pool };
+function makeInvoker(): { invoker: Invoker; pool: EnvironmentPool } {
+  return noopInvoker('noop', { engineLimit: 1000, spec: { environment: {} } });
 }
 
 async function floorSamples(n: number): Promise<number[]> {
@@ -94,7 +71,6 @@ async function floorSamples(n: number): Promise<number[]> {
 
 async function warmSamples(n: number): Promise<number[]> {
   const { invoker, pool } = makeInvoker();
-  invoker.register(spec('noop'));
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -161,8 +137,7 @@ function rssBytes(pid: number): number {
 }
 
 async function fleet(n: number): Promise<{ upMs: number; rssPerEnvMiB: number }> {
-  const { invoker, pool } = makeInvoker();
-  invoker.register(spec('noop'));
+  const { pool } = makeInvoker();
   const upMs = await timeIt(() => pool.provision('noop', n));
   await new Promise((r) => setTimeout(r, 500));
   // The one warm spare waiting for the next cold start is not an environment: left out.

@@ -14,7 +14,7 @@
  * Raw and engine runs alternate (raw, 100, 500, raw…) and the floor is their mean, so drift of the
  * machine during the run hits both sides.
  */
-import { fileURLToPath } from 'node:url';
+import { noopInvoker } from './lib/noop-invoker.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -27,14 +27,9 @@ import {
 import { kafkaEventRecordJson } from '../connectors/kafka/kafka-event.ts';
 import type { SettleOutcome } from '../src/connectors/types.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
-import { ConcurrencyController } from '../src/invoker/concurrency.ts';
-import { createEnvironment } from '../src/invoker/environment.ts';
-import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
-import { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
-import { benchFunctionEnvironment } from './lib/function-env.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
 
@@ -119,29 +114,8 @@ function engine(
   windowMs: number,
   measureLatency: boolean,
 ): EngineRun {
+  const { invoker, pool } = noopInvoker('noop', { spec: { memorySizeMb: 256 } });
   const logger = silentLogger();
-  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
-  const invoker = new Invoker({
-    concurrency: new ConcurrencyController({
-      engineLimit: 100,
-      reserved: {},
-      minimumUnreserved: 0,
-    }),
-    pool,
-    logger,
-  });
-  invoker.register({
-    name: 'noop',
-    runtime: 'nodejs22.x',
-    handler: 'index.handler',
-    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
-    memorySizeMb: 256,
-    timeoutMs: 30_000,
-    environment: benchFunctionEnvironment(),
-    region: 'us-east-1',
-    accountId: '000000000000',
-    idleTimeoutMs: 600_000,
-  });
   const connector = new KafkaConnector({
     name: 'bench',
     topic,

@@ -8,8 +8,8 @@
  * SLUICE_BENCH_RABBITMQ_URL. Env: BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (3),
  * BENCH_RMQ_BATCH (100), BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default).
  */
+import { noopInvoker } from './lib/noop-invoker.ts';
 import { DestinationFactory } from '../src/destinations/destination-factory.ts';
-import { fileURLToPath } from 'node:url';
 import { connect, type ChannelModel } from 'amqplib';
 import { Registry } from 'prom-client';
 import { rabbitMqBundle } from '../connectors/rabbitmq/index.ts';
@@ -17,14 +17,10 @@ import type { RabbitMqMappingConfig, SluiceConfig } from '../src/config/types.ts
 import { ConnectionRegistry } from '../src/destinations/connections.ts';
 import { runnerSettings } from '../src/engine/mapping-manager.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
-import { ConcurrencyController } from '../src/invoker/concurrency.ts';
-import { createEnvironment } from '../src/invoker/environment.ts';
-import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
-import { Invoker } from '../src/invoker/invoker.ts';
+import type { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
-import { benchFunctionEnvironment } from './lib/function-env.ts';
 import { report } from './lib/results.ts';
 import { round } from './lib/stats.ts';
 
@@ -125,30 +121,8 @@ async function main(): Promise<void> {
   const admin = await conn.createChannel();
   const queue = `bench-${Date.now().toString(36)}`;
   await admin.assertQueue(queue, { durable: false });
-  const logger = silentLogger();
-  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
-  const invoker = new Invoker({
-    concurrency: new ConcurrencyController({
-      engineLimit: 100,
-      reserved: {},
-      minimumUnreserved: 0,
-    }),
-    pool,
-    logger,
-  });
   const fn = 'rmq-bench-noop';
-  invoker.register({
-    name: fn,
-    runtime: 'nodejs22.x',
-    handler: 'index.handler',
-    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
-    memorySizeMb: 128,
-    timeoutMs: 30_000,
-    environment: benchFunctionEnvironment(),
-    region: 'us-east-1',
-    accountId: '000000000000',
-    idleTimeoutMs: 600_000,
-  });
+  const { invoker, pool } = noopInvoker(fn);
   // Warm environments so cold starts are not measured.
   await pool.provision(fn, CONCURRENCY);
   const raw: number[] = [];

@@ -9,7 +9,7 @@
  * SLUICE_BENCH_SQS_ENDPOINT. Env: BENCH_SQS_MESSAGES (default 20 000), BENCH_SQS_ROUNDS (3),
  * BENCH_SQS_LOOPS (receive loops = engine pollers, default 10).
  */
-import { fileURLToPath } from 'node:url';
+import { noopInvoker } from './lib/noop-invoker.ts';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -22,14 +22,10 @@ import { Registry } from 'prom-client';
 import { SqsConnector } from '../connectors/sqs/index.ts';
 import type { Connector, SettleOutcome } from '../src/connectors/types.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
-import { ConcurrencyController } from '../src/invoker/concurrency.ts';
-import { createEnvironment } from '../src/invoker/environment.ts';
-import { EnvironmentPool } from '../src/invoker/environment-pool.ts';
-import { Invoker } from '../src/invoker/invoker.ts';
+import type { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
-import { benchFunctionEnvironment } from './lib/function-env.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
 
@@ -174,29 +170,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
 }
 
 async function main(): Promise<void> {
-  const logger = silentLogger();
-  const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
-  const invoker = new Invoker({
-    concurrency: new ConcurrencyController({
-      engineLimit: 100,
-      reserved: {},
-      minimumUnreserved: 0,
-    }),
-    pool,
-    logger,
-  });
-  invoker.register({
-    name: FN,
-    runtime: 'nodejs22.x',
-    handler: 'index.handler',
-    codeDir: fileURLToPath(new URL('./functions/noop/', import.meta.url)),
-    memorySizeMb: 128,
-    timeoutMs: 30_000,
-    environment: benchFunctionEnvironment(),
-    region: 'us-east-1',
-    accountId: '000000000000',
-    idleTimeoutMs: 600_000,
-  });
+  const { invoker, pool } = noopInvoker(FN);
   // Warm environments so cold starts are not measured.
   await pool.provision(FN, LOOPS);
   const { QueueUrl } = await sqs.send(
