@@ -3,6 +3,7 @@
  * knows kafkajs error names and broker error types; nothing past the connector sees them. Messages
  * name the brokers and the topic, never credentials.
  */
+import { NETWORK_ERROR_CODES } from '../../src/connectors/network-errors.ts';
 import type { ConnectorHealth } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 
@@ -64,7 +65,7 @@ export function translateKafkaError(
   }
   if (
     names.some((n) => n === 'KafkaJSConnectionError' || n === 'KafkaJSBrokerNotFound') ||
-    types.some((t) => ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(t)) ||
+    types.some((t) => NETWORK_ERROR_CODES.has(t)) ||
     /ECONNREFUSED|ENOTFOUND|Connection timeout|connect ETIMEDOUT/.test(text)
   ) {
     const message = `PROBLEM: Connection error. Cannot reach Kafka brokers ${where.brokers} (${operation})`;

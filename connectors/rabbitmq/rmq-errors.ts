@@ -3,6 +3,7 @@
  * AMQP reply codes; nothing past the connector sees an amqplib error. Messages name the queue and
  * virtual host, never the URL (it may hold credentials).
  */
+import { NETWORK_ERROR_CODES } from '../../src/connectors/network-errors.ts';
 import type { ConnectorHealth } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 
@@ -10,17 +11,6 @@ export interface TranslatedRmqError {
   error: SluiceError;
   health: ConnectorHealth;
 }
-
-const NETWORK = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
 
 /** AMQP reply code of a server close (`err.code`), or a Node network code. */
 function codeOf(error: unknown): string | number | undefined {
@@ -74,7 +64,7 @@ export function translateRmqError(
   if (code === 404 || /NOT[-_]FOUND/.test(text)) {
     return make('EVENT_SOURCE_NOT_FOUND', `RabbitMQ ${q} does not exist: ${text}`);
   }
-  if (typeof code === 'string' && NETWORK.has(code)) {
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) {
     return make('EVENT_SOURCE_UNREACHABLE', `cannot reach RabbitMQ for ${q}: ${code} ${text}`);
   }
   return make('EVENT_SOURCE_ERROR', `RabbitMQ ${where.operation} on ${q} failed: ${text}`);

@@ -2,6 +2,7 @@
  * AWS SDK errors → `SluiceError('CONNECTOR')` plus the health they imply. The one place that knows
  * SDK error names; nothing past the connector sees an SDK error.
  */
+import { NETWORK_ERROR_CODES } from '../../src/connectors/network-errors.ts';
 import type { ConnectorHealth } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 
@@ -42,15 +43,9 @@ const THROTTLED = new Set([
   'OverLimit',
   'KmsThrottled',
 ]);
+// Node's network codes plus the SDK's own names for a request that timed out.
 const NETWORK = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
+  ...NETWORK_ERROR_CODES,
   'TimeoutError',
   'RequestTimeout',
   'RequestTimeoutException',
