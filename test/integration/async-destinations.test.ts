@@ -1,7 +1,7 @@
+import { receiveUpTo } from './sqs-receive.ts';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
-  ReceiveMessageCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
@@ -131,21 +131,8 @@ async function createQueue(client: SQSClient, name: string): Promise<string> {
   return QueueUrl;
 }
 
-async function receiveAll(client: SQSClient, queueUrl: string, count: number): Promise<Message[]> {
-  const got: Message[] = [];
-  for (let i = 0; i < 30 && got.length < count; i++) {
-    const { Messages } = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    got.push(...(Messages ?? []));
-  }
-  return got;
-}
+const receiveAll = (client: SQSClient, queueUrl: string, count: number): Promise<Message[]> =>
+  receiveUpTo(client, queueUrl, count, 30);
 
 const sqsDest = (queueUrl: string): DestinationConfig => ({
   type: 'sqs',

@@ -3,10 +3,10 @@
  * engine (real Node execution environments, SQLite queue), functions that throw, and invocation
  * records / dead-lettered events found in a real SQS queue (ElasticMQ) and a real Kafka topic.
  */
+import { receiveUpTo } from './sqs-receive.ts';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
-  ReceiveMessageCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
@@ -39,22 +39,8 @@ interface InvocationRecord {
   responsePayload: unknown;
 }
 
-async function receive(client: SQSClient, queueUrl: string, count: number): Promise<Message[]> {
-  const got: Message[] = [];
-  // Bounded: at most 40 long polls of 1 s.
-  for (let i = 0; i < 40 && got.length < count; i++) {
-    const { Messages } = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    got.push(...(Messages ?? []));
-  }
-  return got;
-}
+const receive = (client: SQSClient, queueUrl: string, count: number): Promise<Message[]> =>
+  receiveUpTo(client, queueUrl, count, 40);
 
 describe('async invocation records in a real SQS queue and Kafka topic', () => {
   const sqsEndpoint = () => broker('sqs');

@@ -3,15 +3,11 @@
  * a real engine (real Node functions, SQLite queue), and a failing function's events reaching a
  * real SQS (ElasticMQ) onFailure queue.
  */
+import { receiveUpTo } from './sqs-receive.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
@@ -220,18 +216,9 @@ triggers:
       requestPayload: { Records: { s3: { object: { key: string } } }[] };
       responsePayload: { errorMessage: string };
     }
-    const records: InvocationRecord[] = [];
-    for (let i = 0; i < 60 && records.length < keys.length; i++) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: failureQueue,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-        }),
-      );
-      for (const msg of Messages ?? [])
-        records.push(JSON.parse(msg.Body ?? '{}') as InvocationRecord);
-    }
+    const records = (await receiveUpTo(sqs, failureQueue, keys.length, 60)).map(
+      (msg) => JSON.parse(msg.Body ?? '{}') as InvocationRecord,
+    );
     expect(records).toHaveLength(keys.length);
     const got = records.map((r) => lambdaDecode(r.requestPayload.Records[0]!.s3.object.key));
     expect(got.sort()).toEqual([...keys].sort());
