@@ -22,6 +22,7 @@ import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
+import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
 import { round } from './lib/stats.ts';
 
 const URL_ =
@@ -130,9 +131,13 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < ROUNDS; r++) {
       await fill(conn, queue);
+      let meter = startCpuMeter();
       raw.push(await rawRound(conn, queue));
+      process.stderr.write(`  raw: ${describeCpu(meter(), MESSAGES)}\n`);
       await fill(conn, queue);
+      meter = startCpuMeter();
       engine.push(await engineRound(queue, invoker, fn));
+      process.stderr.write(`  engine: ${describeCpu(meter(), MESSAGES)}\n`);
     }
   } finally {
     await admin.deleteQueue(queue).catch(() => undefined);

@@ -7,7 +7,8 @@
  * Each round pre-loads N messages and drains them, alternating raw / engine-10 / engine-100;
  * medians are reported. Needs an ElasticMQ: `npm run brokers -- up`, or set
  * SLUICE_BENCH_SQS_ENDPOINT. Env: BENCH_SQS_MESSAGES (default 20 000), BENCH_SQS_ROUNDS (3),
- * BENCH_SQS_LOOPS (receive loops = engine pollers, default 10).
+ * BENCH_SQS_LOOPS (receive loops = engine pollers, default 10), BENCH_SQS_LANES (default
+ * `raw,b10,b100`; one lane alone is for profiling).
  */
 import { noopInvoker } from './lib/noop-invoker.ts';
 import {
@@ -25,6 +26,7 @@ import { MappingRunner } from '../src/engine/mapping-runner.ts';
 import type { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
+import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
@@ -36,6 +38,8 @@ const ENDPOINT =
 const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 3);
 const LOOPS = Number(process.env.BENCH_SQS_LOOPS ?? 10);
+/** Lanes to run (for profiling one of them); the report needs all three. */
+const LANES = new Set((process.env.BENCH_SQS_LANES ?? 'raw,b10,b100').split(','));
 const BODY = JSON.stringify({ type: 'order', pad: 'x'.repeat(200) });
 const FN = 'sqs-bench-noop';
 /**
@@ -144,7 +148,9 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
       // Lambda requires a window of ≥ 1 s for BatchSize > 10 on SQS; batch 10 runs without one.
       maximumBatchingWindowMs: batchSize > 10 ? 1000 : 0,
       reportBatchItemFailures: false,
-      maximumConcurrency: LOOPS,
+      // Receive loops and function concurrency are separate axes (as in Lambda): LOOPS pollers,
+      // each receiving its next batch while its previous one is invoked (pipeline depth 2).
+      maximumConcurrency: 2 * LOOPS,
       ordered: false,
       windowMode: 'caller',
       idleWaitMs: WAIT_SECONDS * 1000,
@@ -157,7 +163,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
     logger: silentLogger(),
     metrics: new MappingMetrics(new Registry()),
     // Same number of receive loops as the raw consumer from the start: throughput, not ramp-up.
-    scaling: { initial: LOOPS, minimum: LOOPS },
+    scaling: { initial: LOOPS, minimum: LOOPS, maximum: LOOPS },
   });
   const start = performance.now();
   await runner.start();
@@ -172,7 +178,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
 async function main(): Promise<void> {
   const { invoker, pool } = noopInvoker(FN);
   // Warm environments so cold starts are not measured.
-  await pool.provision(FN, LOOPS);
+  await pool.provision(FN, 2 * LOOPS);
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({
       QueueName: `bench-${Date.now().toString(36)}`,
@@ -180,17 +186,37 @@ async function main(): Promise<void> {
     }),
   );
   const queueUrl = QueueUrl as string;
+  const cpu = { raw: [] as string[], b10: [] as string[], b100: [] as string[] };
   const raw: number[] = [];
   const e10: number[] = [];
   const e100: number[] = [];
   try {
+    // Warm-up (ElasticMQ's JIT, the SDK, the environments): one unmeasured round of raw and engine.
+    await fill(queueUrl);
+    await rawRound(queueUrl);
+    await fill(queueUrl);
+    await engineRound(queueUrl, invoker, 10);
     for (let r = 0; r < ROUNDS; r++) {
-      await fill(queueUrl);
-      raw.push(await rawRound(queueUrl));
-      await fill(queueUrl);
-      e10.push(await engineRound(queueUrl, invoker, 10));
-      await fill(queueUrl);
-      e100.push(await engineRound(queueUrl, invoker, 100));
+      if (LANES.has('raw')) {
+        await fill(queueUrl);
+        const meter = startCpuMeter();
+        raw.push(await rawRound(queueUrl));
+        cpu.raw.push(describeCpu(meter(), MESSAGES));
+      }
+      if (LANES.has('b10')) {
+        await fill(queueUrl);
+        const meter = startCpuMeter();
+        e10.push(await engineRound(queueUrl, invoker, 10));
+        cpu.b10.push(describeCpu(meter(), MESSAGES));
+      }
+      if (LANES.has('b100')) {
+        await fill(queueUrl);
+        const meter = startCpuMeter();
+        e100.push(await engineRound(queueUrl, invoker, 100));
+        cpu.b100.push(describeCpu(meter(), MESSAGES));
+      }
+      for (const [lane, list] of Object.entries(cpu))
+        if (list[r]) process.stderr.write(`  ${lane}: ${list[r]}\n`);
       process.stderr.write(
         `round ${r + 1}: raw ${round(raw[r] ?? 0, 0)}/s, engine b10 ${round(e10[r] ?? 0, 0)}/s, b100 ${round(e100[r] ?? 0, 0)}/s\n`,
       );

@@ -3,6 +3,7 @@ import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { Connector, SettleOutcome, SourceRecord } from '../connectors/types.ts';
 import type { Reservation } from '../invoker/concurrency.ts';
+import { CountingSemaphore } from '../invoker/counting-semaphore.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { InvokeResult } from '../invoker/types.ts';
 import type { MappingMetrics } from '../observability/mapping-metrics.ts';
@@ -55,7 +56,17 @@ export interface MappingRunnerOptions {
   identify?: (itemIdentifier: unknown) => string | undefined;
   logger: Logger;
   metrics: MappingMetrics;
+  /**
+   * Scaling overrides. `maximum` caps the pollers (receive loops) below the mapping's maximum
+   * concurrency, which always caps batches in flight.
+   */
   scaling?: Partial<ScalingSettings>;
+  /**
+   * Batches one poller of an unordered mapping may have between hand-off and settle; 2 lets it
+   * receive its next batch while the previous one is invoked. Ordered mappings always use 1.
+   * Default 2.
+   */
+  pipelineDepth?: number;
   /** Retry of a failing source start / poll: first delay, growing to the max. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -73,6 +84,13 @@ export interface MappingStatus {
 }
 
 const NO_RECORDS = 'No records processed';
+
+/** Capacity held for one batch: a mapping slot and a function reservation, released together. */
+interface Capacity {
+  readonly reservation: Reservation;
+  /** Idempotent. */
+  release(): void;
+}
 
 /**
  * Runs one event source mapping: pollers that each reserve capacity, gather a batch, filter it,
@@ -98,11 +116,14 @@ export class MappingRunner {
   #startAbort = new AbortController();
   #stopping: Promise<{ abandonedBatches: number }> | undefined;
   readonly #busyLanes = new Set<string>();
+  /** The mapping's maximum concurrency: batches being fetched or invoked, across pollers. */
+  readonly #slots: CountingSemaphore;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
     this.#settings = options.settings;
     this.#scaling = this.#scalingFor(options.settings);
+    this.#slots = new CountingSemaphore(this.#concurrencyLimit(options.settings));
   }
 
   get name(): string {
@@ -168,6 +189,7 @@ export class MappingRunner {
     this.#transition('Updating', 'USER_INITIATED');
     this.#settings = { ...this.#settings, ...changes };
     this.#scaling = this.#scalingFor(this.#settings);
+    this.#slots.setLimit(this.#concurrencyLimit(this.#settings));
     this.#pollerTarget = Math.min(
       Math.max(this.#pollerTarget, this.#scaling.minimum),
       this.#scaling.maximum,
@@ -323,20 +345,26 @@ export class MappingRunner {
   async #pollLoop(id: number, signal: AbortSignal): Promise<void> {
     const collector = new BatchCollector(this.#o.connector);
     let failures = 0;
-    // The previous batch's settle, still running while this poller fetches the next batch.
-    let settling: Promise<void> | undefined;
+    // Batches this poller handed off and that are not settled yet. Unordered mappings keep up to
+    // `pipelineDepth` of them, so the next receive overlaps the previous invoke; ordered lanes
+    // take one at a time (the next batch of a lane must see the outcome of the last).
+    const pending = new Set<Promise<void>>();
+    const depth = this.#settings.ordered ? 1 : Math.max(1, this.#o.pipelineDepth ?? 2);
     try {
       while (!signal.aborted && !this.#surplus(id)) {
-        let reservation: Reservation;
+        while (pending.size >= depth) await Promise.race(pending);
+        if (signal.aborted || this.#surplus(id)) break;
+        let capacity: Capacity;
         try {
           // Capacity first: never pull records that cannot be invoked soon.
-          reservation = await this.#o.invoker.reserve(this.#settings.functionName, signal);
+          capacity = await this.#reserveCapacity(signal);
         } catch (err) {
           if (signal.aborted) break;
           this.#lastResult = `throttled: ${(err as Error).message}`;
           await sleep(1000, undefined, { signal }).catch(() => undefined);
           continue;
         }
+        let handedOff = false;
         try {
           const s = this.#settings;
           const batch = await collector.collect(
@@ -351,16 +379,26 @@ export class MappingRunner {
           );
           failures = 0;
           this.#observe(batch.records.length, batch.emptyFetches);
-          try {
-            if (batch.records.length > 0 || batch.oversized.length > 0) {
-              const next = await this.#process(batch.records, batch.oversized, reservation);
-              // At most one settle in the background per poller: bounded records in flight.
-              await settling;
-              settling = next.settling;
-            }
-          } finally {
-            collector.done();
+          if (batch.records.length > 0 || batch.oversized.length > 0) {
+            handedOff = true;
+            const run = this.#process(batch.records, batch.oversized, capacity).finally(
+              capacity.release,
+            );
+            const task: Promise<void> = run
+              .catch((err: unknown) => {
+                // Depth 1 awaits `run` below and backs off there; pipelined batches log here.
+                if (depth > 1)
+                  this.#o.logger.error(
+                    { err: (err as Error).message },
+                    'handling a batch failed; its records will be redelivered',
+                  );
+              })
+              .finally(() => pending.delete(task));
+            pending.add(task);
+            // Ordered: the lane's batch must be settled before its next window opens.
+            if (depth === 1) await run;
           }
+          collector.done();
         } catch (err) {
           failures += 1;
           this.#o.metrics.pollingErrors.inc({ mapping: this.name });
@@ -370,15 +408,40 @@ export class MappingRunner {
           this.#o.logger.warn({ err: (err as Error).message, retryInMs: delayMs }, 'poll failed');
           await sleep(delayMs, undefined, { signal }).catch(() => undefined);
         } finally {
-          reservation.release();
+          if (!handedOff) capacity.release();
         }
       }
     } finally {
-      await settling;
+      await Promise.allSettled(pending);
       // Records held for a next batch that will not come go back to the source now.
       const carry = collector.takeBuffered();
       if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
     }
+  }
+
+  /**
+   * One unit of the mapping's maximum concurrency, then one of the function's (engine and
+   * reserved ceilings). Both are released together, once the batch's invoke has returned.
+   */
+  async #reserveCapacity(signal: AbortSignal): Promise<Capacity> {
+    await this.#slots.acquire(signal);
+    let reservation: Reservation;
+    try {
+      reservation = await this.#o.invoker.reserve(this.#settings.functionName, signal);
+    } catch (err) {
+      this.#slots.release();
+      throw err;
+    }
+    let released = false;
+    return {
+      reservation,
+      release: () => {
+        if (released) return;
+        released = true;
+        reservation.release();
+        this.#slots.release();
+      },
+    };
   }
 
   #observe(count: number, emptyFetches: number): void {
@@ -391,8 +454,8 @@ export class MappingRunner {
   async #process(
     records: SourceRecord[],
     oversized: SourceRecord[],
-    reservation: Reservation,
-  ): Promise<{ settling?: Promise<void> }> {
+    capacity: Capacity,
+  ): Promise<void> {
     const m = this.#o.metrics;
     const mapping = this.name;
     m.polled.inc({ mapping }, records.length + oversized.length);
@@ -409,8 +472,9 @@ export class MappingRunner {
       (this.#o.filter === undefined || this.#o.filter(r) ? matched : filteredOut).push(r);
     if (filteredOut.length > 0) m.filteredOut.inc({ mapping }, filteredOut.length);
     if (matched.length === 0) {
+      capacity.release();
       await this.#settle({ succeeded: filteredOut, failed: [], dropped });
-      return {};
+      return;
     }
 
     const lanes = new Set(matched.map((r) => r.lane).filter((l) => l !== ''));
@@ -423,22 +487,18 @@ export class MappingRunner {
       Math.max(0, Date.now() - Math.min(...matched.map((r) => r.timestampMs))) / 1000,
     );
     const heartbeat = this.#startHeartbeat(matched);
-    let settled: Promise<void> | undefined;
-    const finished = () => {
-      clearInterval(heartbeat);
-      for (const lane of lanes) this.#busyLanes.delete(lane);
-      this.#inFlight -= 1;
-      m.inFlightBatches.dec({ mapping });
-    };
     try {
       let result: InvokeResult | undefined;
       try {
-        result = await this.#o.invoker.run(reservation, {
+        result = await this.#o.invoker.run(capacity.reservation, {
           payload: this.#o.connector.buildEvent(matched),
         });
       } catch (err) {
         // The engine could not run the invoke (environment failed to start…): records go back.
         this.#lastResult = `invoke failed: ${(err as Error).message}`;
+      } finally {
+        // The function is free again: the settle below needs no function concurrency.
+        capacity.release();
       }
       m.invoked.inc({ mapping }, matched.length);
       const verdict: BatchVerdict = result
@@ -458,24 +518,18 @@ export class MappingRunner {
           ? await this.#o.failurePolicy(verdict.failed, verdict)
           : { failed: verdict.failed, dropped: [] };
       for (const d of afterPolicy.dropped) m.dropped.inc({ mapping, reason: d.reason });
-      settled = this.#settle({
+      await this.#settle({
         succeeded: [...filteredOut, ...verdict.succeeded],
         failed: afterPolicy.failed,
         dropped: [...dropped, ...afterPolicy.dropped],
       });
     } finally {
-      // Unordered records: the poller fetches its next batch while this one settles (a delete
-      // round trip off the hot path; the records stay invisible until then). Ordered lanes stay
-      // busy until their records are settled, so the next batch of a lane sees the outcome.
-      if (settled && lanes.size === 0) settled = settled.finally(finished);
-      else {
-        await settled;
-        settled = undefined;
-        finished();
-      }
+      // Lanes stay busy until their records are settled, so a lane's next batch sees the outcome.
+      clearInterval(heartbeat);
+      for (const lane of lanes) this.#busyLanes.delete(lane);
+      this.#inFlight -= 1;
+      m.inFlightBatches.dec({ mapping });
     }
-    // Wrapped: an async function returning a bare promise would wait for it.
-    return settled ? { settling: settled } : {};
   }
 
   #startHeartbeat(records: SourceRecord[]): NodeJS.Timeout | undefined {
@@ -507,8 +561,12 @@ export class MappingRunner {
     }
   }
 
+  #concurrencyLimit(s: RunnerSettings): number {
+    return s.maximumConcurrency ?? Number.POSITIVE_INFINITY;
+  }
+
   #scalingFor(s: RunnerSettings): ScalingSettings {
-    const max = s.maximumConcurrency ?? 1250;
+    const max = Math.min(s.maximumConcurrency ?? 1250, this.#o.scaling?.maximum ?? 1250);
     return { ...defaultScaling(max), ...this.#o.scaling, maximum: max };
   }
 

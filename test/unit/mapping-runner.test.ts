@@ -114,3 +114,101 @@ describe('MappingRunner: batching, filtering and results', () => {
     expect(h.runner.status().pollers).toBeLessThanOrEqual(3);
   });
 });
+
+describe('MappingRunner: pipelining', () => {
+  /** A function that holds every batch until the test lets it go. */
+  function gatedHandler() {
+    const waiting: (() => void)[] = [];
+    return {
+      handler: () =>
+        new Promise<null>((resolve) => {
+          waiting.push(() => resolve(null));
+        }),
+      get held() {
+        return waiting.length;
+      },
+      releaseAll() {
+        for (const go of waiting.splice(0)) go();
+      },
+    };
+  }
+
+  it('one poller of an unordered mapping receives its next batch while the previous one runs', async () => {
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 2, maximumConcurrency: 4 },
+      runner: { scaling: { initial: 1, minimum: 1, maximum: 1 } },
+    });
+    h.source.push(bodies(8));
+    await h.runner.start();
+    // Depth 2: the poller hands off batch 1, fetches batch 2 while batch 1 is held.
+    await until(() => gate.held === 2, 'two batches held by one poller');
+    expect(h.runner.status().pollers).toBe(1);
+    // …and no third: a poller keeps at most two batches between hand-off and settle.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(gate.held).toBe(2);
+    expect(h.batches).toHaveLength(2);
+    while (h.source.size > 0 || gate.held > 0) {
+      gate.releaseAll();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(h.seenIds()).toHaveLength(8);
+  });
+
+  it('pipelining never takes the mapping past maximumConcurrency', async () => {
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 1, maximumConcurrency: 3 },
+      runner: { scaling: { initial: 3, minimum: 3, maximum: 3 } },
+    });
+    h.source.push(bodies(10));
+    await h.runner.start();
+    await until(() => gate.held === 3, 'three batches held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Three pollers could hold six batches at depth 2; the mapping's ceiling keeps it at three.
+    expect(gate.held).toBe(3);
+    expect(h.batches).toHaveLength(3);
+    while (h.source.size > 0 || gate.held > 0) {
+      gate.releaseAll();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(h.peak).toBe(3);
+  });
+
+  it('a pipelineDepth of 1 turns fetch-ahead off', async () => {
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 2, maximumConcurrency: 4 },
+      runner: { scaling: { initial: 1, minimum: 1, maximum: 1 }, pipelineDepth: 1 },
+    });
+    h.source.push(bodies(4));
+    await h.runner.start();
+    await until(() => gate.held === 1, 'one batch held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(gate.held).toBe(1);
+    expect(h.batches).toHaveLength(1);
+    while (h.source.size > 0 || gate.held > 0) {
+      gate.releaseAll();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  });
+
+  it('ordered mappings never fetch ahead of an unsettled batch', async () => {
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 2, maximumConcurrency: 4, ordered: true },
+      runner: { scaling: { initial: 1, minimum: 1, maximum: 1 } },
+    });
+    // Three lanes: an unordered poller would fetch lane b while lane a's batch is held.
+    for (const lane of ['a', 'b', 'c']) h.source.push(bodies(2, lane), { lane });
+    await h.runner.start();
+    await until(() => gate.held === 1, 'one batch held');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(gate.held).toBe(1);
+    while (h.source.size > 0 || gate.held > 0) {
+      gate.releaseAll();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(h.seenIds()).toHaveLength(6);
+  });
+});
