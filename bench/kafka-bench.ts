@@ -29,6 +29,7 @@ import type { SettleOutcome } from '../src/connectors/types.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
+import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
@@ -243,13 +244,20 @@ async function main(): Promise<void> {
   const rawWork: number[] = [];
   const b100: number[] = [];
   const b500: number[] = [];
+  /** Runs one lane and prints its CPU split (engine / functions / broker). */
+  const metered = async (lane: string, run: () => Promise<number>): Promise<number> => {
+    const meter = startCpuMeter();
+    const rate = await run();
+    process.stderr.write(`  ${lane}: ${round(rate, 0)} rec/s; ${describeCpu(meter(), RECORDS)}\n`);
+    return rate;
+  };
   for (let i = 0; i < ROUNDS; i++) {
-    rawRates.push(await raw(topic));
-    rawWork.push(await raw(topic, true));
-    b100.push(await throughput(topic, 100));
-    b500.push(await throughput(topic, 500));
+    rawRates.push(await metered('raw', () => raw(topic)));
+    rawWork.push(await metered('raw + event work', () => raw(topic, true)));
+    b100.push(await metered('engine b100', () => throughput(topic, 100)));
+    b500.push(await metered('engine b500', () => throughput(topic, 500)));
   }
-  rawRates.push(await raw(topic));
+  rawRates.push(await metered('raw', () => raw(topic)));
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
