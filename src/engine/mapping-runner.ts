@@ -379,26 +379,30 @@ export class MappingRunner {
           );
           failures = 0;
           this.#observe(batch.records.length, batch.emptyFetches);
-          if (batch.records.length > 0 || batch.oversized.length > 0) {
-            handedOff = true;
-            const run = this.#process(batch.records, batch.oversized, capacity).finally(
-              capacity.release,
-            );
-            const task: Promise<void> = run
-              .catch((err: unknown) => {
-                // Depth 1 awaits `run` below and backs off there; pipelined batches log here.
-                if (depth > 1)
-                  this.#o.logger.error(
-                    { err: (err as Error).message },
-                    'handling a batch failed; its records will be redelivered',
-                  );
-              })
-              .finally(() => pending.delete(task));
-            pending.add(task);
-            // Ordered: the lane's batch must be settled before its next window opens.
-            if (depth === 1) await run;
+          try {
+            if (batch.records.length > 0 || batch.oversized.length > 0) {
+              handedOff = true;
+              const run = this.#process(batch.records, batch.oversized, capacity).finally(
+                capacity.release,
+              );
+              const task: Promise<void> = run
+                .catch((err: unknown) => {
+                  // Depth 1 awaits `run` below and backs off there; pipelined batches log here.
+                  if (depth > 1)
+                    this.#o.logger.error(
+                      { err: (err as Error).message },
+                      'handling a batch failed; its records will be redelivered',
+                    );
+                })
+                .finally(() => pending.delete(task));
+              pending.add(task);
+              // Ordered: the lane's batch must be settled before its next window opens.
+              if (depth === 1) await run;
+            }
+          } finally {
+            // Opens the poller's next window (even after a failed batch: never a stuck lane).
+            collector.done();
           }
-          collector.done();
         } catch (err) {
           failures += 1;
           this.#o.metrics.pollingErrors.inc({ mapping: this.name });

@@ -212,3 +212,35 @@ describe('MappingRunner: pipelining', () => {
     expect(h.seenIds()).toHaveLength(6);
   });
 });
+
+describe('MappingRunner: a failing failure path', () => {
+  it('an ordered poller whose batch handling throws backs off and keeps polling its lane', async () => {
+    let policyCalls = 0;
+    let invokes = 0;
+    h = createRunnerHarness(
+      async () => {
+        invokes += 1;
+        if (invokes === 1) throw new Error('first batch fails');
+        return null;
+      },
+      {
+        settings: { batchSize: 2, ordered: true, maximumConcurrency: 1 },
+        source: { visibilityTimeoutMs: 200 },
+        runner: {
+          scaling: { initial: 1, minimum: 1, maximum: 1 },
+          failurePolicy: (failed) => {
+            policyCalls += 1;
+            if (policyCalls === 1) throw new Error('destination unreachable');
+            return { failed, dropped: [] };
+          },
+        },
+      },
+    );
+    const ids = h.source.push(bodies(4, 'x'), { lane: 'a' });
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'lane drained after the failure path threw');
+    expect(policyCalls).toBe(1);
+    // The first batch came back (visibility) and was delivered again: nothing lost.
+    expect(new Set(h.seenIds())).toEqual(new Set(ids));
+  });
+});
