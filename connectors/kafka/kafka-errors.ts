@@ -18,6 +18,12 @@ const AUTHZ_TYPES = new Set([
   'CLUSTER_AUTHORIZATION_FAILED',
 ]);
 const NOT_FOUND_TYPES = new Set(['UNKNOWN_TOPIC_OR_PARTITION']);
+/**
+ * Node's TLS errors as kafkajs passes them on: an untrusted or self-signed broker certificate, a
+ * name mismatch, or an alert from a broker that refused our client certificate.
+ */
+const TLS_FAILURE =
+  /unable to verify the first certificate|unable to get (?:local )?issuer certificate|self[- ]signed certificate[^:]*|certificate has expired|Hostname\/IP does not match certificate's altnames[^:]*|alert (?:bad certificate|certificate required|unknown ca|handshake failure)|wrong version number/i;
 
 /** Error names and broker error types found on the error or its causes. */
 function signatures(error: unknown): { names: string[]; types: string[]; text: string } {
@@ -62,6 +68,13 @@ export function translateKafkaError(
     const message = `PROBLEM: Topic not found: ${where.topic} on ${where.brokers}`;
     // Retryable: the topic may be created after sluice starts.
     return make(message, true, { ok: false, reason: 'EVENT_SOURCE_NOT_FOUND', detail: message });
+  }
+  // Before the connection check: kafkajs reports a failed TLS handshake as a connection error, but
+  // a certificate the broker refuses (mTLS) or one we cannot verify is a credentials problem.
+  const tls = TLS_FAILURE.exec(text);
+  if (tls) {
+    const message = `TLS with Kafka brokers ${where.brokers} failed (${operation}): ${tls[0]}`;
+    return make(message, true, { ok: false, reason: 'EVENT_SOURCE_AUTHN_ERROR', detail: message });
   }
   if (
     names.some((n) => n === 'KafkaJSConnectionError' || n === 'KafkaJSBrokerNotFound') ||

@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { kafkaTlsFiles } from './kafka-tls.ts';
 import { classPathOf, resolveMaven } from './maven.ts';
 import { brokerDir, logFile } from './paths.ts';
 import {
@@ -33,13 +35,27 @@ const START_TIMEOUT_MS = 120_000;
 const FORMAT_TIMEOUT_MS = 60_000;
 const HEAP_OPTS = ['-Xms256m', '-Xmx768m'];
 
-/** The SASL/PLAIN listener and its one user, for connector tests that must authenticate. */
+/**
+ * The SASL_PLAINTEXT listener and its one user, for connector tests that must authenticate. The
+ * same name and password work with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
+ */
 export const KAFKA_SASL = {
   brokers: [`${HOST}:${SASL_PORT}`],
   mechanism: 'plain',
   username: 'sluice',
   password: 'sluice-secret',
 } as const;
+
+/** TLS listeners: server certificate only, and one that requires a client certificate. */
+export const KAFKA_TLS = {
+  brokers: [`${HOST}:19095`],
+  mtlsBrokers: [`${HOST}:19096`],
+} as const;
+
+const SCRAM_USERS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+  '--add-scram',
+  `${mechanism}=[name=${KAFKA_SASL.username},password=${KAFKA_SASL.password}]`,
+]);
 
 const confDir = fileURLToPath(new URL('./conf/', import.meta.url));
 const artifact = { groupId: 'org.apache.kafka', artifactId: 'kafka_2.13', version: KAFKA_VERSION };
@@ -64,13 +80,38 @@ function javaBin(): string {
   return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
-/** Writes server.properties with this machine's data dir; returns its path. */
-function writeServerConfig(): string {
-  const home = brokerDir('kafka');
+/** server.properties with this machine's data and TLS dirs. */
+function serverConfig(): string {
   const template = readFileSync(join(confDir, 'kafka-server.properties'), 'utf8');
-  const file = join(home, 'server.properties');
-  writeFileSync(file, template.replaceAll('${LOG_DIRS}', brokerDir('kafka', 'data')));
+  return template
+    .replaceAll('${LOG_DIRS}', brokerDir('kafka', 'data'))
+    .replaceAll('${TLS_DIR}', kafkaTlsFiles().dir);
+}
+
+/** Writes server.properties; returns its path. */
+function writeServerConfig(text: string): string {
+  const file = join(brokerDir('kafka'), 'server.properties');
+  writeFileSync(file, text);
   return file;
+}
+
+/**
+ * What the data dir was formatted for: the config and the format arguments. A broker cache from an
+ * older launcher (no SCRAM users, other listeners) is stopped, wiped and formatted again rather than
+ * reused with settings the tests do not expect.
+ */
+function configVersion(text: string): string {
+  return createHash('sha256').update(text).update(SCRAM_USERS.join(' ')).digest('hex');
+}
+
+const versionFile = (): string => join(brokerDir('kafka'), 'config-version');
+
+function formattedVersion(): string | undefined {
+  try {
+    return readFileSync(versionFile(), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function jvmArgs(lib: string): string[] {
@@ -83,15 +124,33 @@ function jvmArgs(lib: string): string[] {
   ];
 }
 
-/** Formats the KRaft data dir on first start only (formatting twice is an error). */
-async function formatStorage(lib: string, config: string): Promise<void> {
-  if (existsSync(join(brokerDir('kafka', 'data'), 'meta.properties'))) return;
+/**
+ * Formats the KRaft data dir on first start only (formatting twice is an error), or again when the
+ * config version changed. SCRAM credentials are part of the format: they live in the metadata log.
+ */
+async function formatStorage(lib: string, config: string, version: string): Promise<void> {
+  const data = brokerDir('kafka', 'data');
+  if (existsSync(join(data, 'meta.properties'))) {
+    if (formattedVersion() === version) return;
+    rmSync(data, { recursive: true, force: true });
+    brokerDir('kafka', 'data');
+  }
   try {
     await execFileAsync(
       javaBin(),
-      [...jvmArgs(lib), 'kafka.tools.StorageTool', 'format', '-t', CLUSTER_ID, '-c', config],
+      [
+        ...jvmArgs(lib),
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        CLUSTER_ID,
+        '-c',
+        config,
+        ...SCRAM_USERS,
+      ],
       { timeout: FORMAT_TIMEOUT_MS },
     );
+    writeFileSync(versionFile(), `${version}\n`);
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new BrokerStartError(
@@ -109,13 +168,20 @@ export const kafkaLauncher: BrokerLauncher = {
   },
 
   async start() {
+    const text = serverConfig();
+    const version = configVersion(text);
+    let pid = readPid('kafka');
+    // Ours but formatted for other settings: stop it; the data dir is formatted again below.
+    if (pid !== undefined && formattedVersion() !== version) {
+      await stopPid('kafka', 30_000);
+      pid = undefined;
+    }
     if (await metadataAnswers()) return endpoint(false);
     // A broker we launched earlier may still be starting: wait for it instead of racing it.
-    let pid = readPid('kafka');
     if (pid === undefined) {
       const lib = await resolveMaven({ ...artifact, extras });
-      const config = writeServerConfig();
-      await formatStorage(lib, config);
+      const config = writeServerConfig(text);
+      await formatStorage(lib, config, version);
       pid = spawnDetached('kafka', javaBin(), [...jvmArgs(lib), 'kafka.Kafka', config], {
         cwd: brokerDir('kafka'),
       });

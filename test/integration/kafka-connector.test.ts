@@ -1,4 +1,11 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig, loadConfigFromString } from '../../src/config/load-config.ts';
+import type { SluiceConfig } from '../../src/config/types.ts';
+import { kafkaConfig } from '../../src/destinations/connections.ts';
 import {
   KafkaConnector,
   KafkaFailureSink,
@@ -10,12 +17,19 @@ import type { Connector, SourceRecord } from '../../src/connectors/types.ts';
 import { isSluiceError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
-import { KAFKA_SASL } from '../brokers/kafka.ts';
+import { KAFKA_SASL, KAFKA_TLS } from '../brokers/kafka.ts';
+import { kafkaTlsFiles } from '../brokers/kafka-tls.ts';
 import {
   describeConnectorConformance,
   type ConformanceHarness,
 } from '../conformance/connector-conformance.ts';
-import { kafkaClient, kafkaFixture, NO_RETRY_LIMITS, TEST_TUNING } from './kafka-harness.ts';
+import {
+  kafkaClient,
+  kafkaFixture,
+  NO_RETRY_LIMITS,
+  TEST_TUNING,
+  type KafkaFixture,
+} from './kafka-harness.ts';
 
 const valueOf = (record: SourceRecord): string =>
   Buffer.from((record.event as { value?: string }).value ?? '', 'base64').toString('utf8');
@@ -66,6 +80,23 @@ async function collect(
     }
   }
   return out;
+}
+
+/** A started connector of the fixture's topic on a client built from a config's connection. */
+function openFromConfig(f: KafkaFixture, config: SluiceConfig, name: string) {
+  const c = config.connections[name];
+  if (c?.type !== 'kafka') throw new Error(`no kafka connection ${name}`);
+  const client = new Kafka({
+    ...kafkaConfig(c, silentLogger()),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 3000,
+  });
+  return f.open({
+    client: new KafkajsSourceClient(client),
+    consumerGroupId: uniqueName(name),
+    bootstrapServers: c.bootstrapServers,
+  });
 }
 
 describe('kafka connector', () => {
@@ -167,6 +198,75 @@ describe('kafka connector', () => {
     const connector = await f.open({ client: new KafkajsSourceClient(client) });
     expect(connector.health().ok).toBe(true);
     expect((await collect(connector, 1)).map(valueOf)).toEqual(['secret-1']);
+  });
+
+  it('authenticates with SASL/SCRAM-SHA-256 and SCRAM-SHA-512 from YAML, password from env', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['scram-1']);
+    const config = loadConfigFromString(
+      ['256', '512']
+        .map(
+          (bits) =>
+            `  scram-${bits}: { type: kafka, bootstrapServers: [${KAFKA_SASL.brokers[0]}], ` +
+            `sasl: { mechanism: scram-sha-${bits}, username: ${KAFKA_SASL.username}, password: '\${KAFKA_PASSWORD}' } }`,
+        )
+        .join('\n')
+        .replace(/^/, 'connections:\n'),
+      { env: { KAFKA_PASSWORD: KAFKA_SASL.password } },
+    );
+    for (const name of ['scram-256', 'scram-512']) {
+      // A group per mechanism, so each one reads the record from the start.
+      const connector = await openFromConfig(f, config, name);
+      expect(connector.health().ok).toBe(true);
+      expect((await collect(connector, 1)).map(valueOf)).toEqual(['scram-1']);
+      await connector.stop();
+    }
+  });
+
+  it('TLS and mTLS from a YAML connection: PEM paths relative to the config file', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['over-tls']);
+    const tls = kafkaTlsFiles();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-tls-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'certs'));
+    copyFileSync(tls.caFile, join(dir, 'certs', 'ca.pem'));
+    copyFileSync(tls.clientCertFile, join(dir, 'certs', 'client.pem'));
+    copyFileSync(tls.clientKeyFile, join(dir, 'certs', 'client.key'));
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      [
+        'connections:',
+        `  tls: { type: kafka, bootstrapServers: [${KAFKA_TLS.brokers[0]}], ssl: { ca: certs/ca.pem } }`,
+        `  mtls:`,
+        `    type: kafka`,
+        `    bootstrapServers: [${KAFKA_TLS.mtlsBrokers[0]}]`,
+        '    ssl: { ca: certs/ca.pem, cert: certs/client.pem, key: certs/client.key }',
+        `  mtls-no-cert: { type: kafka, bootstrapServers: [${KAFKA_TLS.mtlsBrokers[0]}], ssl: { ca: certs/ca.pem } }`,
+        `  untrusted: { type: kafka, bootstrapServers: [${KAFKA_TLS.brokers[0]}], ssl: true }`,
+        '',
+      ].join('\n'),
+    );
+    const config = await loadConfig(file, {});
+    const open = (name: string) => openFromConfig(f, config, name);
+    for (const name of ['tls', 'mtls']) {
+      const connector = await open(name);
+      expect(connector.health().ok).toBe(true);
+      expect((await collect(connector, 1)).map(valueOf)).toEqual(['over-tls']);
+      await connector.stop();
+    }
+    // The mTLS listener refuses a client without a certificate; an unknown CA is refused by us.
+    for (const name of ['mtls-no-cert', 'untrusted']) {
+      const error = await open(name).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isSluiceError(error, 'CONNECTOR')).toBe(true);
+      expect(String((error as Error).message)).toContain('TLS with Kafka brokers');
+    }
   });
 
   it('bad credentials, a missing topic and unreachable brokers leave health not ok', async () => {

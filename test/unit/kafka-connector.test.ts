@@ -12,6 +12,7 @@ import type {
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { KafkaFailureSink } from '../../connectors/kafka/kafka-failure-sink.ts';
 import { encodeRetryMetadata } from '../../connectors/kafka/kafka-failure-policy.ts';
+import { translateKafkaError } from '../../connectors/kafka/kafka-errors.ts';
 import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
@@ -214,5 +215,41 @@ describe('kafka connector (fake client)', () => {
     ];
     await client.assign([0, 1]);
     expect(await connector.backlog()).toBe(60);
+  });
+});
+
+describe('kafka error translation', () => {
+  const where = { brokers: '127.0.0.1:9093', topic: 't' };
+  /** kafkajs's shape: a retries-exceeded error whose originalError is the connection error. */
+  const wrapped = (message: string) => {
+    const connection = Object.assign(new Error(`Connection error: ${message}`), {
+      name: 'KafkaJSConnectionError',
+    });
+    return Object.assign(new Error(connection.message), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      originalError: connection,
+    });
+  };
+
+  it.each([
+    'unable to verify the first certificate',
+    'self-signed certificate in certificate chain',
+    'C00C45C3A07F0000:error:0A000412:SSL routines:ssl3_read_bytes:ssl/tls alert bad certificate:../deps/openssl',
+    'C0:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required',
+    "Hostname/IP does not match certificate's altnames: IP: 10.0.0.1 is not in the cert's list",
+  ])('a TLS failure (%s) is an authentication error, not an unreachable broker', (message) => {
+    const { health, error } = translateKafkaError(wrapped(message), 'connect', where);
+    expect(health.reason).toBe('EVENT_SOURCE_AUTHN_ERROR');
+    expect(error.message).toContain('TLS with Kafka brokers 127.0.0.1:9093 failed');
+    expect(error.canRetry).toBe(true);
+  });
+
+  it('a refused connection stays EVENT_SOURCE_UNREACHABLE', () => {
+    const { health } = translateKafkaError(
+      wrapped('connect ECONNREFUSED 127.0.0.1:9093'),
+      'connect',
+      where,
+    );
+    expect(health.reason).toBe('EVENT_SOURCE_UNREACHABLE');
   });
 });
