@@ -23,6 +23,22 @@ export interface KafkaTlsFiles {
 
 const DAYS = '3650';
 
+/** Debian's openssl CLI, installed like rabbitmq-server when it is missing and we are root. */
+function ensureOpenssl(): void {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'pipe' });
+    return;
+  } catch {
+    // Not installed: below.
+  }
+  if (process.getuid?.() !== 0)
+    throw new BrokerStartError('kafka', "openssl is missing; install Debian's openssl package");
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+  execFileSync('apt-get', [...lock, 'update', '-qq'], { env, stdio: 'pipe' });
+  execFileSync('apt-get', [...lock, 'install', '-y', '-qq', 'openssl'], { env, stdio: 'pipe' });
+}
+
 function openssl(dir: string, args: string[]): void {
   try {
     execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -82,7 +98,9 @@ export function kafkaTlsFiles(): KafkaTlsFiles {
     clientCertFile: join(dir, 'client.pem'),
     clientKeyFile: join(dir, 'client.key'),
   };
-  if (existsSync(files.brokerKeystoreFile) && existsSync(files.clientKeyFile)) return files;
+  // Written last: when it exists, everything else does.
+  if (existsSync(files.brokerKeystoreFile)) return files;
+  ensureOpenssl();
   openssl(dir, [
     'req',
     '-x509',
