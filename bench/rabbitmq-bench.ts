@@ -34,6 +34,8 @@ const ROUNDS = Number(process.env.BENCH_RMQ_ROUNDS ?? 3);
 const BATCH = Number(process.env.BENCH_RMQ_BATCH ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
 const PREFETCH = BATCH * CONCURRENCY;
+/** Lanes to run (one alone is for profiling); the report needs both. */
+const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
 const BODY = Buffer.from(JSON.stringify({ type: 'order', pad: 'x'.repeat(200) }));
 
 async function fill(conn: ChannelModel, queue: string): Promise<void> {
@@ -130,14 +132,18 @@ async function main(): Promise<void> {
   const engine: number[] = [];
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      await fill(conn, queue);
-      let meter = startCpuMeter();
-      raw.push(await rawRound(conn, queue));
-      process.stderr.write(`  raw: ${describeCpu(meter(), MESSAGES)}\n`);
-      await fill(conn, queue);
-      meter = startCpuMeter();
-      engine.push(await engineRound(queue, invoker, fn));
-      process.stderr.write(`  engine: ${describeCpu(meter(), MESSAGES)}\n`);
+      if (LANES.has('raw')) {
+        await fill(conn, queue);
+        const meter = startCpuMeter();
+        raw.push(await rawRound(conn, queue));
+        process.stderr.write(`  raw: ${describeCpu(meter(), MESSAGES)}\n`);
+      }
+      if (LANES.has('engine')) {
+        await fill(conn, queue);
+        const meter = startCpuMeter();
+        engine.push(await engineRound(queue, invoker, fn));
+        process.stderr.write(`  engine: ${describeCpu(meter(), MESSAGES)}\n`);
+      }
     }
   } finally {
     await admin.deleteQueue(queue).catch(() => undefined);
