@@ -39,6 +39,8 @@ const RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 300_000);
 const ROUNDS = Number(process.env.BENCH_KAFKA_ROUNDS ?? 2);
 const LATENCY_SECONDS = Number(process.env.BENCH_KAFKA_LATENCY_SECONDS ?? 10);
 const PARTITIONS = 6;
+/** Lanes to run (`raw,work,b100,b500`); one alone is for profiling and writes no report. */
+const LANES = new Set((process.env.BENCH_KAFKA_LANES ?? 'raw,work,b100,b500').split(','));
 const VALUE = JSON.stringify({ pad: 'x'.repeat(100) });
 const kafka = () =>
   new Kafka({ clientId: 'sluice-bench', brokers: BROKERS, logLevel: logLevel.NOTHING });
@@ -252,14 +254,18 @@ async function main(): Promise<void> {
     return rate;
   };
   for (let i = 0; i < ROUNDS; i++) {
-    rawRates.push(await metered('raw', () => raw(topic)));
-    rawWork.push(await metered('raw + event work', () => raw(topic, true)));
-    b100.push(await metered('engine b100', () => throughput(topic, 100)));
-    b500.push(await metered('engine b500', () => throughput(topic, 500)));
+    if (LANES.has('raw')) rawRates.push(await metered('raw', () => raw(topic)));
+    if (LANES.has('work')) rawWork.push(await metered('raw + event work', () => raw(topic, true)));
+    if (LANES.has('b100')) b100.push(await metered('engine b100', () => throughput(topic, 100)));
+    if (LANES.has('b500')) b500.push(await metered('engine b500', () => throughput(topic, 500)));
   }
-  rawRates.push(await metered('raw', () => raw(topic)));
+  if (LANES.has('raw')) rawRates.push(await metered('raw', () => raw(topic)));
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
+  if ([rawRates, rawWork, b100, b500].some((lane) => lane.length === 0)) {
+    process.stderr.write('some lanes skipped (BENCH_KAFKA_LANES): no report written\n');
+    return;
+  }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const floor = mean(rawRates);
   const workFloor = mean(rawWork);

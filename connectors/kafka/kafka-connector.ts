@@ -277,7 +277,7 @@ export class KafkaConnector implements Connector {
     if (!log || batch.isStale() || this.#stopping) return;
     log.highWatermark = BigInt(batch.highWatermark);
     const records = batch.messages.map((m) =>
-      toSourceRecord(batch.topic, batch.partition, m, log.epoch),
+      toSourceRecord(batch.topic, batch.partition, m, log.epoch, lane),
     );
     if (log.accept(records) > 0) this.#waiters.notify();
     if (

@@ -50,6 +50,8 @@ export interface KafkaHandle {
   json: string;
   /** Assignment epoch of the partition when fetched: settles of an older epoch are stale. */
   epoch: number;
+  /** Set by the partition's log while the record is handed out (see offset-tracker.ts). */
+  settleState?: 'pending' | 'done' | 'failed' | undefined;
 }
 
 export const EVENT_SOURCE = 'SelfManagedKafka';
@@ -90,39 +92,64 @@ export function toKafkaEventRecord(
 }
 
 /**
+ * A fetched Kafka record as the engine sees it. A class rather than an object literal: the id and
+ * the event object are built on first read only (batchItemFailures matching, filters, failure
+ * paths) — the hot path needs just the JSON, and ~20k buffered records per partition would
+ * otherwise each hold a closure, an id string and an object graph for the GC.
+ */
+class KafkaSourceRecord implements SourceRecord {
+  readonly lane: string;
+  readonly handle: KafkaHandle;
+  readonly sizeBytes: number;
+  readonly timestampMs: number;
+  #id: string | undefined;
+  #event: Record<string, unknown> | undefined;
+
+  constructor(lane: string, handle: KafkaHandle, timestampMs: number) {
+    this.lane = lane;
+    this.handle = handle;
+    this.sizeBytes = Buffer.byteLength(handle.json);
+    this.timestampMs = timestampMs;
+  }
+
+  get id(): string {
+    this.#id ??= `${this.lane}@${this.handle.offset}`;
+    return this.#id;
+  }
+
+  get event(): Record<string, unknown> {
+    this.#event ??= JSON.parse(this.handle.json) as Record<string, unknown>;
+    return this.#event;
+  }
+}
+
+/**
  * A `SourceRecord` for one fetched message. Filters read its event record: the filter stage
- * decodes `value` (base64 → UTF-8 → JSON) on its own, and only when a pattern names it.
+ * decodes `value` (base64 → UTF-8 → JSON) on its own, and only when a pattern names it. `lane`
+ * is `laneOf(topic, partition)`, passed in by callers that convert a whole fetched batch.
  */
 export function toSourceRecord(
   topic: string,
   partition: number,
   message: KafkaMessageLike,
   epoch: number,
+  lane: string = laneOf(topic, partition),
 ): SourceRecord {
-  const json = kafkaEventRecordJson(topic, partition, message);
   const handle: KafkaHandle = {
     topic,
     partition,
     offset: BigInt(message.offset),
     key: message.key,
-    json,
+    json: kafkaEventRecordJson(topic, partition, message),
     epoch,
+    settleState: undefined,
   };
   const timestampMs = Number(message.timestamp);
-  let event: Record<string, unknown> | undefined;
-  return {
-    id: recordIdOf(topic, partition, message.offset),
-    lane: laneOf(topic, partition),
-    // Built on first read only (filters, failure paths): the hot path needs just the JSON, and
-    // ~20k buffered records per partition would otherwise each hold an object graph for the GC.
-    get event(): Record<string, unknown> {
-      event ??= JSON.parse(json) as Record<string, unknown>;
-      return event;
-    },
-    sizeBytes: Buffer.byteLength(json),
-    timestampMs: Number.isFinite(timestampMs) ? timestampMs : Date.now(),
+  return new KafkaSourceRecord(
+    lane,
     handle,
-  };
+    Number.isFinite(timestampMs) ? timestampMs : Date.now(),
+  );
 }
 
 /** JSON numbers as `JSON.stringify` writes them (NaN and ±Infinity become null). */
