@@ -133,6 +133,14 @@ describe('MappingRunner: pipelining', () => {
     };
   }
 
+  /** Lets every held batch go until the source is empty. */
+  async function drain(gate: ReturnType<typeof gatedHandler>): Promise<void> {
+    while ((h?.source.size ?? 0) > 0 || gate.held > 0) {
+      gate.releaseAll();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   it('one poller of an unordered mapping receives its next batch while the previous one runs', async () => {
     const gate = gatedHandler();
     h = createRunnerHarness(gate.handler, {
@@ -148,10 +156,7 @@ describe('MappingRunner: pipelining', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(2);
     expect(h.batches).toHaveLength(2);
-    while (h.source.size > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await drain(gate);
     expect(h.seenIds()).toHaveLength(8);
   });
 
@@ -168,10 +173,7 @@ describe('MappingRunner: pipelining', () => {
     // Three pollers could hold six batches at depth 2; the mapping's ceiling keeps it at three.
     expect(gate.held).toBe(3);
     expect(h.batches).toHaveLength(3);
-    while (h.source.size > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await drain(gate);
     expect(h.peak).toBe(3);
   });
 
@@ -187,10 +189,7 @@ describe('MappingRunner: pipelining', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     expect(h.batches).toHaveLength(1);
-    while (h.source.size > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await drain(gate);
   });
 
   it('ordered mappings never fetch ahead of an unsettled batch', async () => {
@@ -205,10 +204,7 @@ describe('MappingRunner: pipelining', () => {
     await until(() => gate.held === 1, 'one batch held');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
-    while (h.source.size > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await drain(gate);
     expect(h.seenIds()).toHaveLength(6);
   });
 });
