@@ -30,6 +30,7 @@ import { MappingRunner } from '../src/engine/mapping-runner.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
+import { DeliveryCount } from './lib/delivery-count.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
@@ -74,7 +75,7 @@ async function raw(topic: string, withEventWork = false): Promise<number> {
   const consumer = kafka().consumer({ groupId: unique('bench-raw'), maxWaitTimeInMs: 250 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
+  const count = new DeliveryCount();
   let started = 0;
   await new Promise<void>((resolve, reject) => {
     consumer
@@ -90,20 +91,23 @@ async function raw(topic: string, withEventWork = false): Promise<number> {
               JSON.parse(Buffer.from(event).toString('utf8'));
             }
           }
-          seen += batch.messages.length;
-          if (seen >= RECORDS) resolve();
+          count.add(batch.messages.map((m) => `${batch.partition}@${m.offset}`));
+          if (count.unique >= RECORDS) resolve();
         },
       })
       .catch(reject);
   });
   const seconds = (performance.now() - started) / 1000;
   await consumer.disconnect();
+  if (count.duplicates > 0) process.stderr.write(`  raw lane: ${count.duplicates} duplicates\n`);
   return RECORDS / seconds;
 }
 
 interface EngineRun {
   runner: MappingRunner;
+  /** Distinct records settled (each once at least). */
   settled: () => number;
+  duplicates: () => number;
   latenciesMs: number[];
   firstSettleAt: () => number;
   /** Starts one warm environment per partition (the most batches in flight) before timing. */
@@ -139,7 +143,7 @@ function engine(
       logger,
     }),
   });
-  let settled = 0;
+  const count = new DeliveryCount();
   let firstSettleAt = 0;
   const latenciesMs: number[] = [];
   const settle = connector.settle.bind(connector);
@@ -147,7 +151,7 @@ function engine(
     await settle(outcome);
     const now = Date.now();
     if (firstSettleAt === 0) firstSettleAt = performance.now();
-    settled += outcome.succeeded.length;
+    count.add(outcome.succeeded.map((r) => r.id));
     if (measureLatency) for (const r of outcome.succeeded) latenciesMs.push(now - r.timestampMs);
   };
   const runner = new MappingRunner({
@@ -172,7 +176,8 @@ function engine(
   });
   return {
     runner,
-    settled: () => settled,
+    settled: () => count.unique,
+    duplicates: () => count.duplicates,
     latenciesMs,
     firstSettleAt: () => firstSettleAt,
     warm: () => pool.provision('noop', PARTITIONS),
@@ -191,6 +196,8 @@ async function throughput(topic: string, batchSize: number): Promise<number> {
   await run.runner.start();
   while (run.settled() < RECORDS) await sleep(20);
   const seconds = (performance.now() - run.firstSettleAt()) / 1000;
+  if (run.duplicates() > 0)
+    process.stderr.write(`  engine b${batchSize}: ${run.duplicates()} duplicates\n`);
   await run.stop();
   // The first batch is not timed (as the raw consumer's first batch): count the rest.
   return (RECORDS - batchSize) / seconds;

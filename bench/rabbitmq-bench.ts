@@ -23,6 +23,7 @@ import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
+import { DeliveryCount } from './lib/delivery-count.ts';
 import { round } from './lib/stats.ts';
 
 const URL_ =
@@ -36,6 +37,8 @@ const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
 const PREFETCH = BATCH * CONCURRENCY;
 /** Lanes to run (one alone is for profiling); the report needs both. */
 const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
+/** Messages settled per lane by messageId: a round ends when each was handled once. */
+const counts = { raw: new DeliveryCount(), engine: new DeliveryCount() };
 const BODY = Buffer.from(JSON.stringify({ type: 'order', pad: 'x'.repeat(200) }));
 
 async function fill(conn: ChannelModel, queue: string): Promise<void> {
@@ -52,13 +55,13 @@ async function fill(conn: ChannelModel, queue: string): Promise<void> {
 async function rawRound(conn: ChannelModel, queue: string): Promise<number> {
   const ch = await conn.createChannel();
   await ch.prefetch(PREFETCH);
-  let n = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
     void ch.consume(queue, (msg) => {
       if (!msg) return;
       ch.ack(msg);
-      if (++n === MESSAGES) resolve();
+      counts.raw.add([String(msg.properties.messageId)]);
+      if (counts.raw.unique === MESSAGES) resolve();
     });
   });
   const seconds = (performance.now() - start) / 1000;
@@ -104,15 +107,15 @@ async function engineRound(queue: string, invoker: Invoker, fn: string): Promise
     // Start at full concurrency: the comparison is steady-state throughput, not ramp-up.
     scaling: { initial: CONCURRENCY },
   });
+  const count = counts.engine;
+  const settle = bundle.connector.settle.bind(bundle.connector);
+  bundle.connector.settle = async (outcome) => {
+    await settle(outcome);
+    count.add(outcome.succeeded.map((r) => r.id));
+  };
   const start = performance.now();
   await runner.start();
-  for (;;) {
-    const settled = (await metrics.settled.get()).values.find(
-      (v) => v.labels.outcome === 'succeeded',
-    );
-    if ((settled?.value ?? 0) >= MESSAGES) break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  while (count.unique < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - start) / 1000;
   await runner.stop(5000);
   await connections.stop();
@@ -130,19 +133,28 @@ async function main(): Promise<void> {
   await pool.provision(fn, CONCURRENCY);
   const raw: number[] = [];
   const engine: number[] = [];
+  const duplicates = { raw: 0, engine: 0 };
   try {
     for (let r = 0; r < ROUNDS; r++) {
+      counts.raw = new DeliveryCount();
+      counts.engine = new DeliveryCount();
       if (LANES.has('raw')) {
         await fill(conn, queue);
         const meter = startCpuMeter();
         raw.push(await rawRound(conn, queue));
-        process.stderr.write(`  raw: ${describeCpu(meter(), MESSAGES)}\n`);
+        process.stderr.write(
+          `  raw: ${describeCpu(meter(), MESSAGES)}; ${counts.raw.duplicates} duplicates\n`,
+        );
+        duplicates.raw += counts.raw.duplicates;
       }
       if (LANES.has('engine')) {
         await fill(conn, queue);
         const meter = startCpuMeter();
         engine.push(await engineRound(queue, invoker, fn));
-        process.stderr.write(`  engine: ${describeCpu(meter(), MESSAGES)}\n`);
+        process.stderr.write(
+          `  engine: ${describeCpu(meter(), MESSAGES)}; ${counts.engine.duplicates} duplicates\n`,
+        );
+        duplicates.engine += counts.engine.duplicates;
       }
     }
   } finally {
@@ -161,6 +173,7 @@ async function main(): Promise<void> {
     rawMessagesPerSecond: raw.map((v) => round(v, 0)),
     engineMessagesPerSecond: engine.map((v) => round(v, 0)),
     engineToRawPercent: round((bestEngine / bestRaw) * 100, 1),
+    duplicates,
   };
   const table = [
     `### RabbitMQ connector throughput (${data.fingerprint.cpu}, Node ${process.version})`,

@@ -27,6 +27,7 @@ import type { Invoker } from '../src/invoker/invoker.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
+import { DeliveryCount } from './lib/delivery-count.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
@@ -78,6 +79,8 @@ interface Rates {
   steady: number;
   /** Records/s for the whole round, tail included. */
   whole: number;
+  /** Records settled more than once (the round ends when every record was settled once). */
+  duplicates: number;
 }
 
 /**
@@ -102,7 +105,7 @@ class Progress {
     if (this.#at90 === 0 && this.#done >= this.#total * 0.9) this.#at90 = performance.now();
     if (this.#atEnd === 0 && this.#done >= this.#total) this.#atEnd = performance.now();
   }
-  rates(): Rates {
+  rates(): Omit<Rates, 'duplicates'> {
     const seconds = (t: number) => (t - this.#startedAt) / 1000;
     return {
       steady: (this.#total * 0.9) / seconds(this.#at90),
@@ -118,11 +121,11 @@ class Progress {
  */
 async function rawRound(queueUrl: string): Promise<Rates> {
   const progress = new Progress(MESSAGES);
-  let deleted = 0;
+  const count = new DeliveryCount();
   let finish = () => undefined as void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const loop = async () => {
-    while (deleted < MESSAGES) {
+    while (count.unique < MESSAGES) {
       const out = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
@@ -140,21 +143,22 @@ async function rawRound(queueUrl: string): Promise<Rates> {
           Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
-      deleted += messages.length;
-      progress.add(messages.length);
-      if (deleted >= MESSAGES) finish();
+      const before = count.unique;
+      count.add(messages.map((m) => m.MessageId ?? ''));
+      progress.add(count.unique - before);
+      if (count.unique >= MESSAGES) finish();
     }
   };
   progress.start();
   const loops = Array.from({ length: LOOPS }, loop);
   await done;
-  const rates = progress.rates();
+  const rates = { ...progress.rates(), duplicates: count.duplicates };
   await Promise.allSettled(loops);
   return rates;
 }
 
 /** Counts records deleted at the source, so a round ends when all N are settled. */
-function counting(c: SqsConnector, onSucceeded: (n: number) => void): Connector {
+function counting(c: SqsConnector, onSucceeded: (ids: string[]) => void): Connector {
   // Delegates explicitly: the connector's methods use private fields, so no prototype tricks.
   return {
     kind: c.kind,
@@ -166,7 +170,7 @@ function counting(c: SqsConnector, onSucceeded: (n: number) => void): Connector 
     buildEvent: (records) => c.buildEvent(records),
     settle: async (outcome: SettleOutcome) => {
       await c.settle(outcome);
-      onSucceeded(outcome.succeeded.length);
+      onSucceeded(outcome.succeeded.map((r) => r.id));
     },
     heartbeat: (records) => c.heartbeat(records),
     health: () => c.health(),
@@ -176,7 +180,7 @@ function counting(c: SqsConnector, onSucceeded: (n: number) => void): Connector 
 
 async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number): Promise<Rates> {
   const progress = new Progress(MESSAGES);
-  let settled = 0;
+  const count = new DeliveryCount();
   let finish = () => undefined as void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const sqsConnector = new SqsConnector({ mapping: { source: { queueUrl } }, client: sqs });
@@ -196,10 +200,11 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
       windowMode: 'caller',
       idleWaitMs: WAIT_SECONDS * 1000,
     },
-    connector: counting(sqsConnector, (n) => {
-      settled += n;
-      progress.add(n);
-      if (settled >= MESSAGES) finish();
+    connector: counting(sqsConnector, (ids) => {
+      const before = count.unique;
+      count.add(ids);
+      progress.add(count.unique - before);
+      if (count.unique >= MESSAGES) finish();
     }),
     invoker,
     logger: silentLogger(),
@@ -210,7 +215,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
   progress.start();
   await runner.start();
   await done;
-  const rates = progress.rates();
+  const rates = { ...progress.rates(), duplicates: count.duplicates };
   await runner.stop(5000);
   // Let the receives the stop cut off expire at the broker before the next lane fills the queue.
   await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000 + 500));
@@ -266,7 +271,7 @@ async function main(): Promise<void> {
         lanes[name].results.push(rates);
         lanes[name].cpu.push(cpu);
         process.stderr.write(
-          `round ${r + 1} ${name}: ${round(rates.steady, 0)}/s steady, ${round(rates.whole, 0)}/s whole; ${cpu}\n`,
+          `round ${r + 1} ${name}: ${round(rates.steady, 0)}/s steady, ${round(rates.whole, 0)}/s whole, ${rates.duplicates} duplicates; ${cpu}\n`,
         );
       }
     }
@@ -289,6 +294,7 @@ async function main(): Promise<void> {
         {
           steadyRecordsPerSecond: lane.results.map((x) => round(x.steady, 0)),
           wholeRoundRecordsPerSecond: lane.results.map((x) => round(x.whole, 0)),
+          duplicates: lane.results.map((x) => x.duplicates),
           cpu: lane.cpu,
         },
       ]),
