@@ -113,7 +113,8 @@ class KafkaSourceRecord implements SourceRecord {
   }
 
   get id(): string {
-    this.#id ??= `${this.lane}@${this.handle.offset}`;
+    const { topic, partition, offset } = this.handle;
+    this.#id ??= recordIdOf(topic, partition, offset);
     return this.#id;
   }
 
