@@ -70,7 +70,8 @@ export function buildKafkaBundle(
     client: new KafkajsSourceClient(deps.connections.kafka(mapping.source.connection)),
     failureSink,
     metrics: kafkaMetricsFor(deps.metricsRegistry),
-    tuning: { ...tuningFromEnv(), ...deps.tuning },
+    // Defaults < the operator's environment < this mapping's YAML < the caller's (tests).
+    tuning: { ...tuningFromEnv(), ...mappingTuning(mapping), ...deps.tuning },
     logger,
   });
   return {
@@ -78,6 +79,15 @@ export function buildKafkaBundle(
     failurePolicy: (failed, verdict) => connector.applyFailurePolicy(failed, verdict),
     identify: identifyKafkaItem,
     idleWaitMs: KAFKA_IDLE_WAIT_MS,
+  };
+}
+
+/** The mapping's own tuning keys, where it sets them. */
+function mappingTuning(mapping: KafkaMappingConfig): Partial<KafkaTuning> {
+  const { sessionTimeoutMs, heartbeatIntervalMs } = mapping.source;
+  return {
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
   };
 }
 

@@ -142,6 +142,11 @@ export class KafkaConnector implements Connector {
     );
   }
 
+  /** The client and buffer settings in force (defaults, environment and mapping merged). */
+  get tuning(): Readonly<KafkaTuning> {
+    return this.#t;
+  }
+
   async fetch(request: FetchRequest): Promise<SourceRecord[]> {
     if (request.max <= 0) return [];
     const deadline = this.#now() + request.waitMs;

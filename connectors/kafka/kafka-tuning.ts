@@ -14,7 +14,7 @@ export interface KafkaTuning {
   maxBytesPerPartition: number;
   /**
    * Records buffered per partition before its fetching pauses (resumes below half). Default
-   * 2000; memory per partition stays within this plus one fetch (`maxBytesPerPartition`).
+   * 20 000; memory per partition stays within this plus one fetch (`maxBytesPerPartition`).
    */
   bufferRecords: number;
   /** Bytes buffered per partition before its fetching pauses. Default 8 MiB. */
@@ -44,8 +44,9 @@ export function resolveTuning(overrides: Partial<KafkaTuning> | undefined): Kafk
 }
 
 /**
- * Operator overrides from the environment, for what the YAML has no key for yet:
- * `SLUICE_KAFKA_SESSION_TIMEOUT_MS`, `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
+ * Operator defaults from the environment for every Kafka mapping that does not set its own
+ * `source.sessionTimeoutMs` / `source.heartbeatIntervalMs`: `SLUICE_KAFKA_SESSION_TIMEOUT_MS`,
+ * `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
  */
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<KafkaTuning> {
   const out: Partial<KafkaTuning> = {};

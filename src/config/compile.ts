@@ -188,6 +188,8 @@ function compileMapping(
           startingPosition: position,
           startingPositionTimestampMs:
             position === 'AT_TIMESTAMP' && stamp !== undefined ? timestampMs(stamp) : undefined,
+          sessionTimeoutMs: s.sessionTimeoutMs,
+          heartbeatIntervalMs: s.heartbeatIntervalMs,
         },
         maximumRetryAttempts: retries(m.maximumRetryAttempts, onFailure !== undefined),
         maximumRecordAgeMs: age < 0 ? Infinity : secondsToMs(age),

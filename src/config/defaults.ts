@@ -72,6 +72,10 @@ export const LOG_FORMATS = ['json', 'pretty'] as const;
 
 export const KAFKA_DEFAULT_CLIENT_ID = 'sluice';
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+/** Kafka consumer group session: the brokers' default group.min/max.session.timeout.ms. */
+export const KAFKA_SESSION_TIMEOUT_MS = { min: 6000, max: 1_800_000, default: 30_000 } as const;
+/** Kafka heartbeat cadence; must also stay below the session timeout. */
+export const KAFKA_HEARTBEAT_INTERVAL_MS = { min: 100, max: 600_000, default: 3000 } as const;
 
 export type SourceType = 'sqs' | 'kafka' | 'rabbitmq';
 

@@ -189,6 +189,17 @@ export interface SourceOptions {
   startingPosition?: string;
   /** Kafka with `AT_TIMESTAMP`: ISO 8601 time or epoch seconds, not in the future. */
   startingPositionTimestamp?: string | number;
+  /**
+   * Kafka: the consumer group session timeout, 6000–1800000 ms. Default 30000. How long the group
+   * waits before a crashed sluice's partitions go to another member; sluice heartbeats while
+   * functions run, so it does not bound batch duration. Overrides `SLUICE_KAFKA_SESSION_TIMEOUT_MS`.
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Kafka: heartbeat cadence, 100–600000 ms and below `sessionTimeoutMs`. Default 3000 (at most a
+   * third of the session timeout). Overrides `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
+   */
+  heartbeatIntervalMs?: number;
   /** RabbitMQ: the queue. */
   queue?: string;
   /** RabbitMQ: the virtual host. Default `/`. */

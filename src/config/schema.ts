@@ -264,7 +264,7 @@ const connectionSchema: Schema = {
 };
 
 const sourceSchema = obj(
-  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp). RabbitMQ: queue, virtualHost.',
+  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs. RabbitMQ: queue, virtualHost.',
   {
     connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
     queueUrl: str('SQS: queue URL (.fifo = FIFO queue).', {
@@ -290,6 +290,20 @@ const sourceSchema = obj(
       description: 'Kafka AT_TIMESTAMP: ISO 8601 time or epoch seconds.',
       'x-expected': 'an ISO 8601 time or epoch seconds',
     },
+    sessionTimeoutMs: int(
+      d.KAFKA_SESSION_TIMEOUT_MS.min,
+      d.KAFKA_SESSION_TIMEOUT_MS.max,
+      'ms',
+      'Kafka: consumer group session timeout — how long a crashed sluice keeps its partitions. Default 30000.',
+      d.KAFKA_SESSION_TIMEOUT_MS.default,
+    ),
+    heartbeatIntervalMs: int(
+      d.KAFKA_HEARTBEAT_INTERVAL_MS.min,
+      d.KAFKA_HEARTBEAT_INTERVAL_MS.max,
+      'ms',
+      'Kafka: consumer heartbeat cadence, below the session timeout. Default 3000.',
+      d.KAFKA_HEARTBEAT_INTERVAL_MS.default,
+    ),
     queue: str('RabbitMQ: queue name.', { minLength: 1, maxLength: 255 }),
     virtualHost: str('RabbitMQ: virtual host. Default /.', { default: d.DEFAULT_VIRTUAL_HOST }),
   },

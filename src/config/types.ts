@@ -174,6 +174,10 @@ export interface KafkaMappingConfig extends MappingConfigBase {
     startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
     /** Epoch ms, set for `AT_TIMESTAMP` only. */
     startingPositionTimestampMs: number | undefined;
+    /** Group session timeout; undefined = the environment's or 30 000 ms. */
+    sessionTimeoutMs: number | undefined;
+    /** Heartbeat cadence; undefined = the environment's or 3000 ms. */
+    heartbeatIntervalMs: number | undefined;
   };
   /**
    * Retries of a failed batch; `Infinity` = until it succeeds or the records expire (Lambda's −1).

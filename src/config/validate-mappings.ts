@@ -20,6 +20,8 @@ const SOURCE_KEYS: Record<d.SourceType, { required: string; keys: string[] }> = 
       'consumerGroupId',
       'startingPosition',
       'startingPositionTimestamp',
+      'sessionTimeoutMs',
+      'heartbeatIntervalMs',
     ],
   },
   rabbitmq: { required: 'queue', keys: ['connection', 'queue', 'virtualHost'] },
@@ -69,6 +71,14 @@ function checkSource(
     );
   }
   if (type !== 'kafka') return;
+  const session = num(source.sessionTimeoutMs);
+  const heartbeat = num(source.heartbeatIntervalMs);
+  if (heartbeat !== undefined && heartbeat >= (session ?? d.KAFKA_SESSION_TIMEOUT_MS.default)) {
+    problems.add(
+      [...base, 'source', 'heartbeatIntervalMs'],
+      `must be below the session timeout (${session ?? d.KAFKA_SESSION_TIMEOUT_MS.default} ms${session === undefined ? ', the default' : ''}), got ${heartbeat}`,
+    );
+  }
   const position = source.startingPosition;
   const stamp = source.startingPositionTimestamp;
   if (position === 'AT_TIMESTAMP' && stamp === undefined) {

@@ -178,6 +178,38 @@ describe('config: mappings', () => {
     );
   });
 
+  it('Kafka: session timeout and heartbeat — ranges, heartbeat below the session, Kafka only', () => {
+    const problems = problemsOf(
+      mapping(
+        '    source: { connection: kafka, topic: t, sessionTimeoutMs: 5000, heartbeatIntervalMs: 9000 }',
+      ),
+    );
+    expect(problemAt(problems, 'mappings[0].source.sessionTimeoutMs').message).toBe(
+      'must be an integer from 6000 to 1800000 (ms), got 5000',
+    );
+    const slow = problemsOf(
+      mapping('    source: { connection: kafka, topic: t, heartbeatIntervalMs: 30000 }'),
+    );
+    expect(problemAt(slow, 'mappings[0].source.heartbeatIntervalMs').message).toBe(
+      'must be below the session timeout (30000 ms, the default), got 30000',
+    );
+    const sqs = problemsOf(
+      mapping(`    source: { connection: sqs, queueUrl: '${QUEUE}', sessionTimeoutMs: 10000 }`),
+    );
+    expect(problemAt(sqs, 'mappings[0].source.sessionTimeoutMs').message).toContain(
+      'is a kafka source key, but connection sqs is sqs',
+    );
+    const ok = load(
+      mapping(
+        '    source: { connection: kafka, topic: t, sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000 }',
+      ),
+    );
+    expect(ok.mappings[0]?.source).toMatchObject({
+      sessionTimeoutMs: 10000,
+      heartbeatIntervalMs: 1000,
+    });
+  });
+
   it('mapping names are unique', () => {
     const text = yaml(
       ...HEAD,
