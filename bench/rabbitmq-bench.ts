@@ -81,6 +81,7 @@ async function engineRound(queue: string, invoker: Invoker, fn: string): Promise
     filters: [],
     reportBatchItemFailures: false,
     maximumConcurrency: CONCURRENCY,
+    pollers: undefined,
     source: { connection: 'rmq', queue, virtualHost: '/' },
     maximumRetryAttempts: Number.POSITIVE_INFINITY,
     onFailure: undefined,

@@ -147,6 +147,16 @@ function retries(value: number | undefined, hasDestination: boolean): number {
   return hasDestination ? d.RETRIES_CAP_WITH_DESTINATION : Infinity;
 }
 
+/** Provisioned pollers: the minimum defaults to the source's lowest, the maximum to 200. */
+function compilePollers(
+  p: MappingOptions['provisionedPollerConfig'],
+  rules: d.SourceRules,
+): MappingConfig['pollers'] {
+  if (p === undefined || rules.minMinimumPollers === undefined) return undefined;
+  const minimum = p.minimumPollers ?? rules.minMinimumPollers;
+  return { minimum, maximum: p.maximumPollers ?? Math.max(d.MAXIMUM_POLLERS.default, minimum) };
+}
+
 function compileMapping(
   m: MappingOptions,
   connections: Record<string, ConnectionConfig>,
@@ -163,6 +173,7 @@ function compileMapping(
     filters: compileFilters(m),
     reportBatchItemFailures: (m.functionResponseTypes ?? []).includes('ReportBatchItemFailures'),
     maximumConcurrency: m.scalingConfig?.maximumConcurrency ?? rules.defaultMaximumConcurrency,
+    pollers: compilePollers(m.provisionedPollerConfig, rules),
   };
   const scope = { sourceConnection: { name: connection.name, type } };
   const onFailure = destination(m.destinationConfig?.onFailure, scope);

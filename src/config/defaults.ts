@@ -92,6 +92,8 @@ export interface SourceRules {
   retryControls: boolean;
   /** Kafka only: `maximumRecordAgeInSeconds`, `bisectBatchOnFunctionError`. */
   recordAgeAndBisect: boolean;
+  /** Lowest `provisionedPollerConfig.minimumPollers`; undefined = the source has no such mode. */
+  minMinimumPollers: number | undefined;
 }
 
 export const SOURCE_RULES: Record<SourceType, SourceRules> = {
@@ -102,6 +104,7 @@ export const SOURCE_RULES: Record<SourceType, SourceRules> = {
     defaultMaximumConcurrency: undefined,
     retryControls: false,
     recordAgeAndBisect: false,
+    minMinimumPollers: 2,
   },
   kafka: {
     defaultBatchSize: 100,
@@ -110,6 +113,7 @@ export const SOURCE_RULES: Record<SourceType, SourceRules> = {
     defaultMaximumConcurrency: undefined,
     retryControls: true,
     recordAgeAndBisect: true,
+    minMinimumPollers: 1,
   },
   rabbitmq: {
     defaultBatchSize: 100,
@@ -119,6 +123,8 @@ export const SOURCE_RULES: Record<SourceType, SourceRules> = {
     defaultMaximumConcurrency: 1,
     retryControls: true,
     recordAgeAndBisect: false,
+    // One consumer per mapping: concurrency is the knob (scalingConfig.maximumConcurrency).
+    minMinimumPollers: undefined,
   },
 };
 
@@ -128,6 +134,9 @@ export const SQS_FIFO_MAX_BATCH = 10;
 export const SQS_BATCH_WITHOUT_WINDOW_MAX = 10;
 export const WINDOW_S = { min: 0, max: 300 } as const;
 export const MAX_CONCURRENCY = { max: 1000 } as const;
+/** `provisionedPollerConfig` (Lambda's provisioned mode): pollers are the receive loops. */
+export const MINIMUM_POLLERS = { min: 1, max: 200 } as const;
+export const MAXIMUM_POLLERS = { min: 1, max: 2000, default: 200 } as const;
 export const MAPPING_RETRIES = { min: -1, max: 10000, default: -1 } as const;
 /** With infinite retries and an onFailure destination, Lambda caps retries at this. */
 export const RETRIES_CAP_WITH_DESTINATION = 10;

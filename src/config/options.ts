@@ -165,6 +165,14 @@ export interface MappingOptions {
   functionResponseTypes?: string[];
   /** Concurrent batches of this mapping: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset. */
   scalingConfig?: { maximumConcurrency?: number };
+  /**
+   * SQS and Kafka: Lambda's provisioned mode — the receive loops (pollers) of this mapping, kept
+   * between `minimumPollers` (SQS 2–200, Kafka 1–200) and `maximumPollers` (1–2000, default 200,
+   * ≥ minimumPollers). Pollers start at the minimum and grow while polls come back full. Batches in
+   * flight stay capped by `scalingConfig.maximumConcurrency`. Kafka pollers beyond the partition
+   * count receive nothing and are scaled away. Default: unset (start at 5, scale 2–1250).
+   */
+  provisionedPollerConfig?: { minimumPollers?: number; maximumPollers?: number };
   /** Kafka/RabbitMQ: retries of a failed batch, −1 (until the records expire) … 10000. Default −1. */
   maximumRetryAttempts?: number;
   /** Kafka: seconds before a record is given up, −1 (never) or 60–604800. Default −1. */

@@ -363,6 +363,23 @@ const mappingSchema = obj(
         'Concurrent batches: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset.',
       ),
     }),
+    provisionedPollerConfig: obj(
+      "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",
+      {
+        minimumPollers: int(
+          d.MINIMUM_POLLERS.min,
+          d.MINIMUM_POLLERS.max,
+          '',
+          'Pollers always running: SQS 2–200, Kafka 1–200.',
+        ),
+        maximumPollers: int(
+          d.MAXIMUM_POLLERS.min,
+          d.MAXIMUM_POLLERS.max,
+          '',
+          'Most pollers. Default 200 when minimumPollers is set.',
+        ),
+      },
+    ),
     maximumRetryAttempts: int(
       d.MAPPING_RETRIES.min,
       d.MAPPING_RETRIES.max,

@@ -156,6 +156,8 @@ interface MappingConfigBase {
   reportBatchItemFailures: boolean;
   /** Undefined = only the function and engine ceilings apply. RabbitMQ default 1. */
   maximumConcurrency: number | undefined;
+  /** `provisionedPollerConfig`: receive loops kept between these; undefined = scaled 2–1250. */
+  pollers: { minimum: number; maximum: number } | undefined;
 }
 
 export interface SqsMappingConfig extends MappingConfigBase {

@@ -186,6 +186,7 @@ function checkSourceOnly(
       `must be an integer from ${rules.minMaximumConcurrency} to ${d.MAX_CONCURRENCY.max} for ${article(type)} source, got ${concurrency}`,
     );
   }
+  checkPollers(base, m, type, problems);
   const kafkaOnly = ['maximumRecordAgeInSeconds', 'bisectBatchOnFunctionError'];
   const retryKeys = ['maximumRetryAttempts', 'destinationConfig'];
   for (const key of [...retryKeys, ...kafkaOnly]) {
@@ -199,6 +200,37 @@ function checkSourceOnly(
     problems.add([...base, key], `is not supported for ${article(type)} source: ${why}`, {
       target: 'key',
     });
+  }
+}
+
+/** `provisionedPollerConfig`: SQS and Kafka only, source minimum, minimum ≤ maximum. */
+function checkPollers(base: PathSegment[], m: Obj, type: d.SourceType, problems: Problems): void {
+  const config = objAt(m, 'provisionedPollerConfig');
+  if (config === undefined) return;
+  const path = [...base, 'provisionedPollerConfig'];
+  const lowest = d.SOURCE_RULES[type].minMinimumPollers;
+  if (lowest === undefined) {
+    problems.add(
+      path,
+      `is not supported for ${article(type)} source: it has one consumer per mapping; use scalingConfig.maximumConcurrency for parallel batches`,
+      { target: 'key' },
+    );
+    return;
+  }
+  const minimum = num(config.minimumPollers);
+  const maximum = num(config.maximumPollers);
+  if (minimum !== undefined && minimum < lowest) {
+    problems.add(
+      [...path, 'minimumPollers'],
+      `must be an integer from ${lowest} to ${d.MINIMUM_POLLERS.max} for ${article(type)} source, got ${minimum}`,
+    );
+  }
+  const effectiveMinimum = minimum ?? lowest;
+  if (maximum !== undefined && maximum < effectiveMinimum) {
+    problems.add(
+      [...path, 'maximumPollers'],
+      `must be at least minimumPollers (${effectiveMinimum}${minimum === undefined ? ', the default' : ''}), got ${maximum}`,
+    );
   }
 }
 

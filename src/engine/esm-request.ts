@@ -18,6 +18,7 @@ export interface EsmRequest {
   FilterCriteria?: { Filters?: { Pattern?: string }[] };
   FunctionResponseTypes?: string[];
   ScalingConfig?: { MaximumConcurrency?: number };
+  ProvisionedPollerConfig?: { MinimumPollers?: number; MaximumPollers?: number };
   Topics?: string[];
   Queues?: string[];
   StartingPosition?: string;
@@ -127,6 +128,18 @@ function commonOptions(name: string, req: EsmRequest): Record<string, unknown> {
     ...(req.ScalingConfig?.MaximumConcurrency === undefined
       ? {}
       : { scalingConfig: { maximumConcurrency: req.ScalingConfig.MaximumConcurrency } }),
+    ...(req.ProvisionedPollerConfig
+      ? {
+          provisionedPollerConfig: {
+            ...(req.ProvisionedPollerConfig.MinimumPollers === undefined
+              ? {}
+              : { minimumPollers: req.ProvisionedPollerConfig.MinimumPollers }),
+            ...(req.ProvisionedPollerConfig.MaximumPollers === undefined
+              ? {}
+              : { maximumPollers: req.ProvisionedPollerConfig.MaximumPollers }),
+          },
+        }
+      : {}),
     ...(req.MaximumRetryAttempts === undefined
       ? {}
       : { maximumRetryAttempts: req.MaximumRetryAttempts }),

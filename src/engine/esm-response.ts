@@ -57,6 +57,11 @@ export function toEsmConfiguration(
     out.FilterCriteria = { Filters: m.filters.map((f) => ({ Pattern: f.pattern })) };
   if (m.maximumConcurrency !== undefined)
     out.ScalingConfig = { MaximumConcurrency: m.maximumConcurrency };
+  if (m.pollers)
+    out.ProvisionedPollerConfig = {
+      MinimumPollers: m.pollers.minimum,
+      MaximumPollers: m.pollers.maximum,
+    };
   if (m.type === 'kafka') {
     const conn = config.connections[m.source.connection];
     out.Topics = [m.source.topic];

@@ -81,6 +81,7 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
     maximumBatchingWindowMs: m.maximumBatchingWindowMs,
     reportBatchItemFailures: m.reportBatchItemFailures,
     maximumConcurrency: m.maximumConcurrency,
+    pollers: m.pollers,
     ordered:
       m.type === 'sqs'
         ? m.source.fifo
@@ -234,6 +235,7 @@ export class MappingManager {
       maximumBatchingWindowMs: s.maximumBatchingWindowMs,
       reportBatchItemFailures: s.reportBatchItemFailures,
       maximumConcurrency: s.maximumConcurrency,
+      pollers: s.pollers,
     });
     return response;
   }
@@ -306,6 +308,14 @@ function mappingToOptions(m: MappingConfig): Record<string, unknown> {
     ...(m.reportBatchItemFailures ? { functionResponseTypes: ['ReportBatchItemFailures'] } : {}),
     ...(m.maximumConcurrency !== undefined
       ? { scalingConfig: { maximumConcurrency: m.maximumConcurrency } }
+      : {}),
+    ...(m.pollers
+      ? {
+          provisionedPollerConfig: {
+            minimumPollers: m.pollers.minimum,
+            maximumPollers: m.pollers.maximum,
+          },
+        }
       : {}),
   };
   switch (m.type) {

@@ -27,6 +27,11 @@ export interface RunnerSettings {
   reportBatchItemFailures: boolean;
   /** Most batches in flight (scalingConfig.maximumConcurrency); undefined = engine/function ceilings. */
   maximumConcurrency: number | undefined;
+  /**
+   * Provisioned pollers (receive loops): start at `minimum`, never fewer, never more than `maximum`
+   * (nor than maximumConcurrency). Undefined = Lambda's default shape (start 5, scale 2–1250).
+   */
+  pollers?: { minimum: number; maximum: number } | undefined;
   /** Ordered lanes (SQS FIFO, Kafka, RabbitMQ with concurrency 1): stop at the first failure. */
   ordered: boolean;
   windowMode: CollectSettings['windowMode'];
@@ -570,8 +575,15 @@ export class MappingRunner {
   }
 
   #scalingFor(s: RunnerSettings): ScalingSettings {
-    const max = Math.min(s.maximumConcurrency ?? 1250, this.#o.scaling?.maximum ?? 1250);
-    return { ...defaultScaling(max), ...this.#o.scaling, maximum: max };
+    const max = Math.min(
+      s.maximumConcurrency ?? 1250,
+      s.pollers?.maximum ?? 1250,
+      this.#o.scaling?.maximum ?? 1250,
+    );
+    const provisioned = s.pollers
+      ? { initial: Math.min(s.pollers.minimum, max), minimum: Math.min(s.pollers.minimum, max) }
+      : {};
+    return { ...defaultScaling(max), ...provisioned, ...this.#o.scaling, maximum: max };
   }
 
   #transition(to: MappingState, reason: string): void {

@@ -148,9 +148,31 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     await sendMessages(sqs, firstQueue.url, ['via-api']);
     await until(() => bodiesSeen().has('via-api'), 'API-created mapping delivers');
 
-    await lambda.send(new UpdateEventSourceMappingCommand({ UUID: first, BatchSize: 8 }));
+    await lambda.send(
+      new UpdateEventSourceMappingCommand({
+        UUID: first,
+        BatchSize: 8,
+        ProvisionedPollerConfig: { MinimumPollers: 3, MaximumPollers: 6 },
+      }),
+    );
     const got = await lambda.send(new GetEventSourceMappingCommand({ UUID: first }));
-    expect(got).toMatchObject({ UUID: first, BatchSize: 8, State: 'Enabled' });
+    expect(got).toMatchObject({
+      UUID: first,
+      BatchSize: 8,
+      State: 'Enabled',
+      ProvisionedPollerConfig: { MinimumPollers: 3, MaximumPollers: 6 },
+    });
+    await expect(
+      lambda.send(
+        new UpdateEventSourceMappingCommand({
+          UUID: first,
+          ProvisionedPollerConfig: { MinimumPollers: 1 },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      message: expect.stringContaining('provisionedPollerConfig.minimumPollers'),
+    });
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: first, Enabled: false }));
     await until(async () => (await stateOf(lambda, first)) === 'Disabled', 'Disabled');

@@ -210,6 +210,48 @@ describe('config: mappings', () => {
     });
   });
 
+  it('provisionedPollerConfig: SQS and Kafka only, source minimums, minimum ≤ maximum, defaults', () => {
+    const sqs = problemsOf(
+      mapping(
+        `    source: { connection: sqs, queueUrl: '${QUEUE}' }`,
+        '    provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 2500 }',
+      ),
+    );
+    expect(problemAt(sqs, 'mappings[0].provisionedPollerConfig.minimumPollers').message).toBe(
+      'must be an integer from 2 to 200 for an sqs source, got 1',
+    );
+    expect(problemAt(sqs, 'mappings[0].provisionedPollerConfig.maximumPollers').message).toBe(
+      'must be an integer from 1 to 2000, got 2500',
+    );
+    const inverted = problemsOf(
+      mapping(
+        '    source: { connection: kafka, topic: t }',
+        '    provisionedPollerConfig: { minimumPollers: 8, maximumPollers: 4 }',
+      ),
+    );
+    expect(problemAt(inverted, 'mappings[0].provisionedPollerConfig.maximumPollers').message).toBe(
+      'must be at least minimumPollers (8), got 4',
+    );
+    const rabbit = problemsOf(
+      mapping(
+        '    source: { connection: rabbit, queue: q }',
+        '    provisionedPollerConfig: { minimumPollers: 2 }',
+      ),
+    );
+    expect(problemAt(rabbit, 'mappings[0].provisionedPollerConfig').message).toContain(
+      'use scalingConfig.maximumConcurrency',
+    );
+    const kafka = load(
+      mapping(
+        '    source: { connection: kafka, topic: t }',
+        '    provisionedPollerConfig: { minimumPollers: 1 }',
+      ),
+    );
+    expect(kafka.mappings[0]?.pollers).toEqual({ minimum: 1, maximum: 200 });
+    const unset = load(mapping('    source: { connection: kafka, topic: t }'));
+    expect(unset.mappings[0]?.pollers).toBeUndefined();
+  });
+
   it('mapping names are unique', () => {
     const text = yaml(
       ...HEAD,

@@ -240,3 +240,31 @@ describe('MappingRunner: a failing failure path', () => {
     expect(new Set(h.seenIds())).toEqual(new Set(ids));
   });
 });
+
+describe('MappingRunner: provisioned pollers', () => {
+  it('starts at minimumPollers, keeps them while idle, and grows no further than maximumPollers', async () => {
+    h = createRunnerHarness(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return null;
+      },
+      {
+        settings: { batchSize: 1, pollers: { minimum: 3, maximum: 4 } },
+        runner: { scaling: { intervalMs: 10, stepUp: 5 } },
+      },
+    );
+    await h.runner.start();
+    await until(() => h?.runner.status().pollers === 3, 'three pollers at start');
+    // Idle (every poll empty): the scaler shrinks towards the minimum, which is 3 here.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(h.runner.status().pollers).toBe(3);
+    // Busy: full polls make it grow, up to 4 and no further.
+    let peakPollers = 0;
+    h.source.push(bodies(200));
+    while (h.source.size > 0) {
+      peakPollers = Math.max(peakPollers, h.runner.status().pollers);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(peakPollers).toBe(4);
+  });
+});
