@@ -47,6 +47,7 @@ export class KafkaConnector implements Connector {
   readonly kind = 'kafka';
   readonly #o: KafkaConnectorOptions;
   readonly #t: KafkaTuning;
+  #maxLanes: number | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #servers: string;
@@ -134,12 +135,18 @@ export class KafkaConnector implements Connector {
       throw this.#failed(translateKafkaError(err, 'join group', where));
     }
     this.#running = true;
+    this.#maxLanes = partitions.length;
     this.#health = { ok: true };
     this.#logger.info(
       { partitions: partitions.length, startingPosition: this.#o.startingPosition },
       `Kafka source started: at most ${partitions.length} batches in flight for this mapping ` +
         '(one per partition), whatever its concurrency settings',
     );
+  }
+
+  /** The topic's partitions, as read by `start()`: one batch in flight each, at most. */
+  get maxLanes(): number | undefined {
+    return this.#maxLanes;
   }
 
   /** The client and buffer settings in force (defaults, environment and mapping merged). */

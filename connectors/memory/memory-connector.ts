@@ -23,6 +23,8 @@ export interface MemoryConnectorOptions {
   heartbeatIntervalMs?: number;
   /** Make unsettled records visible on `stop()`. Default true (as the SQS connector). */
   releaseOnStop?: boolean;
+  /** Reported as `maxLanes` once started (a partitioned source, like Kafka). Default none. */
+  maxLanes?: number;
 }
 
 /** The record each message becomes in the event (`{"Records":[…]}`), SQS-like. */
@@ -55,6 +57,10 @@ export class MemoryConnector implements Connector {
     this.heartbeatIntervalMs =
       options.heartbeatIntervalMs ??
       Math.max(1, Math.floor(options.source.visibilityTimeoutMs / 3));
+  }
+
+  get maxLanes(): number | undefined {
+    return this.#started ? this.#options.maxLanes : undefined;
   }
 
   get stopped(): boolean {

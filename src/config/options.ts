@@ -169,8 +169,8 @@ export interface MappingOptions {
    * SQS and Kafka: Lambda's provisioned mode — the receive loops (pollers) of this mapping, kept
    * between `minimumPollers` (SQS 2–200, Kafka 1–200) and `maximumPollers` (1–2000, default 200,
    * ≥ minimumPollers). Pollers start at the minimum and grow while polls come back full. Batches in
-   * flight stay capped by `scalingConfig.maximumConcurrency`. Kafka pollers beyond the partition
-   * count receive nothing and are scaled away. Default: unset (start at 5, scale 2–1250).
+   * flight stay capped by `scalingConfig.maximumConcurrency`. Kafka pollers are also capped at the
+   * topic's partition count (Lambda's rule). Default: unset (start at 5, scale 2–1250).
    */
   provisionedPollerConfig?: { minimumPollers?: number; maximumPollers?: number };
   /** Kafka/RabbitMQ: retries of a failed batch, −1 (until the records expire) … 10000. Default −1. */

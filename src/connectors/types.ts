@@ -80,6 +80,11 @@ export interface Connector {
    */
   heartbeat?(records: readonly SourceRecord[]): Promise<void>;
   readonly heartbeatIntervalMs?: number;
+  /**
+   * Most batches the source can have in flight at once, known after `start()` (Kafka: the
+   * topic's partitions). Pollers above it would only ever poll empty; the runner caps them here.
+   */
+  readonly maxLanes?: number | undefined;
   /** Approximate records waiting at the source (backlog gauge), if the source can tell. */
   backlog?(): Promise<number | undefined>;
   health(): ConnectorHealth;

@@ -288,6 +288,8 @@ export class MappingRunner {
   }
 
   #startScaling(): void {
+    // The source is started now: a lane limit it reports (Kafka partitions) caps the pollers.
+    this.#scaling = this.#scalingFor(this.#settings);
     this.#pollerTarget = this.#scaling.initial;
     this.#reconcilePollers();
     clearInterval(this.#scaler);
@@ -575,10 +577,14 @@ export class MappingRunner {
   }
 
   #scalingFor(s: RunnerSettings): ScalingSettings {
-    const max = Math.min(
-      s.maximumConcurrency ?? 1250,
-      s.pollers?.maximum ?? 1250,
-      this.#o.scaling?.maximum ?? 1250,
+    const max = Math.max(
+      1,
+      Math.min(
+        s.maximumConcurrency ?? 1250,
+        s.pollers?.maximum ?? 1250,
+        this.#o.scaling?.maximum ?? 1250,
+        this.#o.connector.maxLanes ?? 1250,
+      ),
     );
     const provisioned = s.pollers
       ? { initial: Math.min(s.pollers.minimum, max), minimum: Math.min(s.pollers.minimum, max) }

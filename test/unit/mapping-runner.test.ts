@@ -242,6 +242,29 @@ describe('MappingRunner: a failing failure path', () => {
 });
 
 describe('MappingRunner: provisioned pollers', () => {
+  it("never runs more pollers than the source's lanes (Kafka partitions)", async () => {
+    h = createRunnerHarness(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return null;
+      },
+      {
+        settings: { batchSize: 1, pollers: { minimum: 4, maximum: 10 } },
+        runner: { scaling: { intervalMs: 10, stepUp: 5 } },
+        maxLanes: 2,
+      },
+    );
+    h.source.push(bodies(100));
+    await h.runner.start();
+    let peakPollers = 0;
+    while (h.source.size > 0) {
+      peakPollers = Math.max(peakPollers, h.runner.status().pollers);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // The minimum of 4 is capped too: two lanes can never feed more than two pollers.
+    expect(peakPollers).toBe(2);
+  });
+
   it('starts at minimumPollers, keeps them while idle, and grows no further than maximumPollers', async () => {
     h = createRunnerHarness(
       async () => {

@@ -38,11 +38,16 @@ export interface RunnerHarnessOptions {
   runner?: Partial<Omit<MappingRunnerOptions, 'settings' | 'connector' | 'invoker'>>;
   /** Function concurrency ceiling (reserved concurrency). Default 50. */
   reserved?: number;
+  /** The connector reports this lane limit once started (a partitioned source). */
+  maxLanes?: number;
 }
 
 export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnessOptions = {}) {
   const source = new MemorySource(options.source);
-  const connector = new MemoryConnector({ source });
+  const connector = new MemoryConnector({
+    source,
+    ...(options.maxLanes === undefined ? {} : { maxLanes: options.maxLanes }),
+  });
   const metrics = new EngineMetrics();
   /** Every batch the function saw, in the order invokes started. */
   const batches: SeenRecord[][] = [];
