@@ -143,9 +143,7 @@ async function rawRound(queueUrl: string): Promise<Rates> {
           Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
-      const before = count.unique;
-      count.add(messages.map((m) => m.MessageId ?? ''));
-      progress.add(count.unique - before);
+      progress.add(count.add(messages.map((m) => m.MessageId ?? '')));
       if (count.unique >= MESSAGES) finish();
     }
   };
@@ -201,9 +199,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
       idleWaitMs: WAIT_SECONDS * 1000,
     },
     connector: counting(sqsConnector, (ids) => {
-      const before = count.unique;
-      count.add(ids);
-      progress.add(count.unique - before);
+      progress.add(count.add(ids));
       if (count.unique >= MESSAGES) finish();
     }),
     invoker,

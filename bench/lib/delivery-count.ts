@@ -6,11 +6,14 @@ export class DeliveryCount {
   readonly #seen = new Set<string>();
   #total = 0;
 
-  add(ids: Iterable<string>): void {
+  /** Records the ids; returns how many were new. */
+  add(ids: Iterable<string>): number {
+    const before = this.#seen.size;
     for (const id of ids) {
       this.#total += 1;
       this.#seen.add(id);
     }
+    return this.#seen.size - before;
   }
 
   /** Distinct records settled. */

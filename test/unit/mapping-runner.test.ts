@@ -242,6 +242,16 @@ describe('MappingRunner: a failing failure path', () => {
 });
 
 describe('MappingRunner: provisioned pollers', () => {
+  /** The most pollers seen while the source still held records. */
+  async function peakPollersUntilDrained(): Promise<number> {
+    let peak = 0;
+    while ((h?.source.size ?? 0) > 0) {
+      peak = Math.max(peak, h?.runner.status().pollers ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return peak;
+  }
+
   it("never runs more pollers than the source's lanes (Kafka partitions)", async () => {
     h = createRunnerHarness(
       async () => {
@@ -256,11 +266,7 @@ describe('MappingRunner: provisioned pollers', () => {
     );
     h.source.push(bodies(100));
     await h.runner.start();
-    let peakPollers = 0;
-    while (h.source.size > 0) {
-      peakPollers = Math.max(peakPollers, h.runner.status().pollers);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const peakPollers = await peakPollersUntilDrained();
     // The minimum of 4 is capped too: two lanes can never feed more than two pollers.
     expect(peakPollers).toBe(2);
   });
@@ -282,12 +288,8 @@ describe('MappingRunner: provisioned pollers', () => {
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(h.runner.status().pollers).toBe(3);
     // Busy: full polls make it grow, up to 4 and no further.
-    let peakPollers = 0;
     h.source.push(bodies(200));
-    while (h.source.size > 0) {
-      peakPollers = Math.max(peakPollers, h.runner.status().pollers);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const peakPollers = await peakPollersUntilDrained();
     expect(peakPollers).toBe(4);
   });
 });
