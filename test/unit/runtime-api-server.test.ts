@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   RuntimeApiServer,
@@ -281,6 +282,39 @@ describe('runtime API server', () => {
     await call(server.address, 'GET', '/2018-06-01/runtime/invocation/next');
     const again = await call(server.address, 'GET', '/2018-06-01/runtime/invocation/next');
     expect(again.status).toBe(403);
+  });
+
+  it('takes a result and the next poll pipelined on one connection (the Node runtime does)', async () => {
+    const { server, outcomes } = await startServer();
+    const [host, port] = server.address.split(':');
+    const socket = connect({ host, port: Number(port) });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    try {
+      server.dispatch(invocation('req-p1', '{"n":1}'));
+      socket.write('GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => received.endsWith('{"n":1}'));
+      received = '';
+      // The result and the next poll in one write, before any answer.
+      socket.write(
+        'POST /2018-06-01/runtime/invocation/req-p1/response HTTP/1.1\r\nHost: x\r\n' +
+          'Content-Length: 4\r\n\r\n"ok"' +
+          'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
+      await until(() => outcomes.length === 1 && received.includes('202'));
+      expect(outcomes[0]?.requestId).toBe('req-p1');
+      expect(outcomes[0]?.outcome).toMatchObject({ kind: 'response' });
+      // The held poll answers the next invocation on the same connection, after the 202.
+      server.dispatch(invocation('req-p2', '{"n":2}'));
+      await until(() => received.endsWith('{"n":2}'));
+      expect(received.indexOf('HTTP/1.1 202')).toBe(0);
+      expect(received.toLowerCase()).toContain('lambda-runtime-aws-request-id: req-p2');
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('registers an extension and delivers INVOKE and SHUTDOWN events', async () => {

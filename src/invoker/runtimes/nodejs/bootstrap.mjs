@@ -21,6 +21,7 @@ if (process.argv[2] === '--sluice-spare') {
 }
 const client = createRuntimeClient(env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001');
 const BASE = '/2018-06-01/runtime';
+const NEXT_PATH = `${BASE}/invocation/next`;
 const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 
 /** Request id of the invoke in flight (printed on console lines; `undefined` during init). */
@@ -99,8 +100,9 @@ function fail(error) {
   }
 }
 
-async function nextInvocation() {
-  const next = await call('GET', `${BASE}/invocation/next`);
+/** @param pendingNext the next-invocation request already sent with the last result, if any */
+async function nextInvocation(pendingNext) {
+  const next = await (pendingNext ?? call('GET', NEXT_PATH));
   const headers = next.headers;
   const requestId = headers['lambda-runtime-aws-request-id'];
   const deadlineMs = Number(headers['lambda-runtime-deadline-ms']);
@@ -114,7 +116,8 @@ async function nextInvocation() {
     done = true;
     beforeExitAction = undefined;
     currentFinish = undefined;
-    void postResult(requestId, error, result).then(after ?? (() => void nextInvocation()));
+    if (after) void postResult(requestId, error, result).then(after);
+    else void nextInvocation(postResultThenNext(requestId, error, result));
   };
   currentFinish = finish;
 
@@ -181,26 +184,36 @@ function parseJsonHeader(value) {
   }
 }
 
-async function postResult(requestId, error, result) {
+/** The result as a Runtime API post: `[path, body, headers]`. */
+function resultRequest(requestId, error, result) {
   const path = `${BASE}/invocation/${encodeURIComponent(requestId)}`;
   if (error !== null && error !== undefined) {
     const body = toRapidResponse(error);
-    await call('POST', `${path}/error`, JSON.stringify(body), {
-      [ERROR_TYPE_HEADER]: body.errorType,
-    });
-    return;
+    return [`${path}/error`, JSON.stringify(body), { [ERROR_TYPE_HEADER]: body.errorType }];
   }
-  let body;
   try {
-    body = JSON.stringify(result === undefined ? null : result) ?? 'null';
+    return [`${path}/response`, JSON.stringify(result === undefined ? null : result) ?? 'null'];
   } catch {
     const failure = toRapidResponse(new JSONStringifyError());
-    await call('POST', `${path}/error`, JSON.stringify(failure), {
-      [ERROR_TYPE_HEADER]: failure.errorType,
-    });
-    return;
+    return [`${path}/error`, JSON.stringify(failure), { [ERROR_TYPE_HEADER]: failure.errorType }];
   }
-  await call('POST', `${path}/response`, body);
+}
+
+/** Posts the result; the process is about to exit, so no next invocation is asked for. */
+async function postResult(requestId, error, result) {
+  const [path, body, headers] = resultRequest(requestId, error, result);
+  await call('POST', path, body, headers);
+}
+
+/** Posts the result and asks for the next invocation in one write; returns the next's promise. */
+function postResultThenNext(requestId, error, result) {
+  const [path, body, headers] = resultRequest(requestId, error, result);
+  const [posted, next] = client.postThenNext(path, body, headers, NEXT_PATH);
+  const nextOrExit = next.catch((error) => apiGone('GET', NEXT_PATH, error));
+  return posted.then(
+    () => nextOrExit,
+    (error) => apiGone('POST', path, error),
+  );
 }
 
 async function postInitError(error) {
@@ -216,12 +229,12 @@ async function postInitError(error) {
 
 /** One call to the Runtime API; a broken API means the environment is gone, so exit. */
 function call(method, path, body, headers) {
-  return client.call(method, path, body, headers).catch((error) => {
-    process.stderr.write(
-      `sluice runtime: Runtime API ${method} ${path} failed: ${error.message}\n`,
-    );
-    process.exit(1);
-  });
+  return client.call(method, path, body, headers).catch((error) => apiGone(method, path, error));
+}
+
+function apiGone(method, path, error) {
+  process.stderr.write(`sluice runtime: Runtime API ${method} ${path} failed: ${error.message}\n`);
+  process.exit(1);
 }
 
 /** console.* write `ISO\trequestId\tLEVEL\tmessage`, one record per line (newlines become \r). */
