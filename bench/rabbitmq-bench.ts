@@ -39,6 +39,8 @@ const PREFETCH = BATCH * CONCURRENCY;
 const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
 /** Messages settled per lane by messageId: a round ends when each was handled once. */
 const counts = { raw: new DeliveryCount(), engine: new DeliveryCount() };
+/** Batches settled by the engine lane in the current round (the mean batch size is printed). */
+const batches = { engine: 0 };
 const BODY = Buffer.from(JSON.stringify({ type: 'order', pad: 'x'.repeat(200) }));
 
 async function fill(conn: ChannelModel, queue: string): Promise<void> {
@@ -111,6 +113,7 @@ async function engineRound(queue: string, invoker: Invoker, fn: string): Promise
   const count = counts.engine;
   const settle = bundle.connector.settle.bind(bundle.connector);
   bundle.connector.settle = async (outcome) => {
+    batches.engine += 1;
     await settle(outcome);
     count.add(outcome.succeeded.map((r) => r.id));
   };
@@ -150,10 +153,12 @@ async function main(): Promise<void> {
       }
       if (LANES.has('engine')) {
         await fill(conn, queue);
+        batches.engine = 0;
         const meter = startCpuMeter();
         engine.push(await engineRound(queue, invoker, fn));
         process.stderr.write(
-          `  engine: ${describeCpu(meter(), MESSAGES)}; ${counts.engine.duplicates} duplicates\n`,
+          `  engine: ${describeCpu(meter(), MESSAGES)}; ${counts.engine.duplicates} duplicates; ` +
+            `mean batch ${round(MESSAGES / Math.max(1, batches.engine), 1)}\n`,
         );
         duplicates.engine += counts.engine.duplicates;
       }

@@ -25,6 +25,8 @@ export interface MemoryConnectorOptions {
   releaseOnStop?: boolean;
   /** Reported as `maxLanes` once started (a partitioned source, like Kafka). Default none. */
   maxLanes?: number;
+  /** Reported as `collectsOneAtATime` (a shared push buffer, like RabbitMQ). Default false. */
+  collectsOneAtATime?: boolean;
 }
 
 /** The record each message becomes in the event (`{"Records":[…]}`), SQS-like. */
@@ -57,6 +59,10 @@ export class MemoryConnector implements Connector {
     this.heartbeatIntervalMs =
       options.heartbeatIntervalMs ??
       Math.max(1, Math.floor(options.source.visibilityTimeoutMs / 3));
+  }
+
+  get collectsOneAtATime(): boolean {
+    return this.#options.collectsOneAtATime ?? false;
   }
 
   get maxLanes(): number | undefined {

@@ -85,6 +85,8 @@ interface Buffered {
 
 export class RabbitMqConnector implements Connector {
   readonly kind = 'rabbitmq';
+  /** Deliveries land in one buffer: batches are gathered one after another (see Connector). */
+  readonly collectsOneAtATime = true;
   readonly #o: RabbitMqConnectorOptions;
   readonly #identity: RmqQueueIdentity;
   readonly #logger: Logger;

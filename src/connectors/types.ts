@@ -85,6 +85,14 @@ export interface Connector {
    * topic's partitions). Pollers above it would only ever poll empty; the runner caps them here.
    */
   readonly maxLanes?: number | undefined;
+  /**
+   * The source pushes into one buffer that every poller fetches from (RabbitMQ). Pollers then
+   * gather their batches one after another: gathering in parallel would split the stream
+   * between half-full batches, each waiting ~N× longer to fill, while the broker's prefetch is
+   * spent on records sitting in them. Invokes still run in parallel. Default false (SQS pollers
+   * each make their own receive calls; Kafka lanes are partitions).
+   */
+  readonly collectsOneAtATime?: boolean;
   /** Approximate records waiting at the source (backlog gauge), if the source can tell. */
   backlog?(): Promise<number | undefined>;
   health(): ConnectorHealth;

@@ -7,7 +7,7 @@ import { CountingSemaphore } from '../invoker/counting-semaphore.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { InvokeResult } from '../invoker/types.ts';
 import type { MappingMetrics } from '../observability/mapping-metrics.ts';
-import { BatchCollector, type CollectSettings } from './batch-collector.ts';
+import { BatchCollector, type CollectedBatch, type CollectSettings } from './batch-collector.ts';
 import { judgeBatch, type BatchVerdict } from './batch-result.ts';
 import { assertTransition, type MappingState } from './mapping-state.ts';
 import {
@@ -123,6 +123,8 @@ export class MappingRunner {
   readonly #busyLanes = new Set<string>();
   /** The mapping's maximum concurrency: batches being fetched or invoked, across pollers. */
   readonly #slots: CountingSemaphore;
+  /** One poller gathers a batch at a time when the connector asks for it (`collectsOneAtATime`). */
+  readonly #collectGate = new CountingSemaphore(1);
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
@@ -373,17 +375,7 @@ export class MappingRunner {
         }
         let handedOff = false;
         try {
-          const s = this.#settings;
-          const batch = await collector.collect(
-            {
-              batchSize: s.batchSize,
-              windowMs: s.maximumBatchingWindowMs,
-              windowMode: s.windowMode,
-              idleWaitMs: s.idleWaitMs ?? 20_000,
-            },
-            signal,
-            this.#busyLanes,
-          );
+          const batch = await this.#collect(collector, signal);
           failures = 0;
           this.#observe(batch.records.length, batch.emptyFetches);
           try {
@@ -427,6 +419,29 @@ export class MappingRunner {
       // Records held for a next batch that will not come go back to the source now.
       const carry = collector.takeBuffered();
       if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
+    }
+  }
+
+  async #collect(collector: BatchCollector, signal: AbortSignal): Promise<CollectedBatch> {
+    const s = this.#settings;
+    const settings: CollectSettings = {
+      batchSize: s.batchSize,
+      windowMs: s.maximumBatchingWindowMs,
+      windowMode: s.windowMode,
+      idleWaitMs: s.idleWaitMs ?? 20_000,
+    };
+    if (!this.#o.connector.collectsOneAtATime)
+      return collector.collect(settings, signal, this.#busyLanes);
+    try {
+      await this.#collectGate.acquire(signal);
+    } catch {
+      // Stopping while queued: hand back what this poller still holds, like an aborted collect.
+      return collector.collect(settings, signal, this.#busyLanes);
+    }
+    try {
+      return await collector.collect(settings, signal, this.#busyLanes);
+    } finally {
+      this.#collectGate.release();
     }
   }
 

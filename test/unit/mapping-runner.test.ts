@@ -209,6 +209,56 @@ describe('MappingRunner: pipelining', () => {
   });
 });
 
+describe('MappingRunner: sources with one shared buffer', () => {
+  /** Most fetch calls that were in progress at once while the queue drained. */
+  async function peakConcurrentFetches(collectsOneAtATime: boolean): Promise<number> {
+    h = createRunnerHarness(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return null;
+      },
+      {
+        // A window longer than the test: a batch is released only when full.
+        settings: { batchSize: 5, maximumConcurrency: 4, maximumBatchingWindowMs: 60_000 },
+        runner: { scaling: { initial: 4, minimum: 4, maximum: 4 } },
+        collectsOneAtATime,
+      },
+    );
+    const connector = h.connector;
+    const fetch = connector.fetch.bind(connector);
+    let fetching = 0;
+    let peak = 0;
+    connector.fetch = async (request) => {
+      fetching += 1;
+      peak = Math.max(peak, fetching);
+      try {
+        return await fetch(request);
+      } finally {
+        fetching -= 1;
+      }
+    };
+    await h.runner.start();
+    // Records trickle in one at a time, as deliveries do from a broker.
+    for (let i = 0; i < 40; i++) {
+      h.source.push([`t${i}`]);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await until(() => h?.source.size === 0 && h.seenIds().length === 40, 'all 40 handled');
+    expect(h.batches.every((batch) => batch.length === 5)).toBe(true);
+    // Invokes overlap either way: only gathering is one at a time.
+    expect(h.peak).toBeGreaterThan(1);
+    return peak;
+  }
+
+  it('gathers one batch at a time when the connector asks, invoking in parallel still', async () => {
+    expect(await peakConcurrentFetches(true)).toBe(1);
+  });
+
+  it('otherwise pollers gather in parallel (what the gate prevents)', async () => {
+    expect(await peakConcurrentFetches(false)).toBeGreaterThan(1);
+  });
+});
+
 describe('MappingRunner: a failing failure path', () => {
   it('an ordered poller whose batch handling throws backs off and keeps polling its lane', async () => {
     let policyCalls = 0;

@@ -40,6 +40,8 @@ export interface RunnerHarnessOptions {
   reserved?: number;
   /** The connector reports this lane limit once started (a partitioned source). */
   maxLanes?: number;
+  /** The connector asks for one poller at a time to gather a batch (a shared push buffer). */
+  collectsOneAtATime?: boolean;
 }
 
 export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnessOptions = {}) {
@@ -47,6 +49,9 @@ export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnes
   const connector = new MemoryConnector({
     source,
     ...(options.maxLanes === undefined ? {} : { maxLanes: options.maxLanes }),
+    ...(options.collectsOneAtATime === undefined
+      ? {}
+      : { collectsOneAtATime: options.collectsOneAtATime }),
   });
   const metrics = new EngineMetrics();
   /** Every batch the function saw, in the order invokes started. */
