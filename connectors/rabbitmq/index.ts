@@ -11,6 +11,7 @@ export {
   formatAmqpTimestamp,
   queueKey,
   recordId,
+  rmqEventRecordJson,
   toRmqEventRecord,
   toSourceRecord,
   QUORUM_DELIVERY_COUNT,

@@ -182,27 +182,84 @@ export interface ToSourceRecordOptions {
   nowMs: number;
 }
 
+/** JSON of a `text()` value: `null`, or the string as `JSON.stringify` writes it. */
+function jsonText(value: unknown): string {
+  const t = text(value);
+  return t === null ? 'null' : JSON.stringify(t);
+}
+
+/** JSON of an `int()` value. */
+function jsonInt(value: unknown): string {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * `JSON.stringify(toRmqEventRecord(delivery))`, written directly: the same bytes and key order
+ * without building the intermediate objects (base64 needs no escaping; strings and headers go
+ * through `JSON.stringify`). Every delivery pays this, so it is on the hot path.
+ */
+export function rmqEventRecordJson(delivery: AmqpDelivery): string {
+  const p = delivery.properties;
+  const headers =
+    p.headers && Object.keys(p.headers).length > 0
+      ? JSON.stringify(convertHeaders(p.headers))
+      : 'null';
+  const timestamp =
+    typeof p.timestamp === 'number' ? JSON.stringify(formatAmqpTimestamp(p.timestamp)) : 'null';
+  return (
+    `{"basicProperties":{"contentType":${jsonText(p.contentType)}` +
+    `,"contentEncoding":${jsonText(p.contentEncoding)},"headers":${headers}` +
+    `,"deliveryMode":${jsonInt(p.deliveryMode)},"priority":${jsonInt(p.priority)}` +
+    `,"correlationId":${jsonText(p.correlationId)},"replyTo":${jsonText(p.replyTo)}` +
+    `,"expiration":${jsonText(p.expiration)},"messageId":${jsonText(p.messageId)}` +
+    `,"timestamp":${timestamp},"type":${jsonText(p.type)},"userId":${jsonText(p.userId)}` +
+    `,"appId":${jsonText(p.appId)},"clusterId":${jsonText(p.clusterId)}` +
+    `,"bodySize":${delivery.content.length}}` +
+    `,"redelivered":${delivery.fields.redelivered ? 'true' : 'false'}` +
+    `,"data":"${delivery.content.toString('base64')}"}`
+  );
+}
+
+/**
+ * A `SourceRecord` for one delivery. Its event is parsed back from the JSON only when something
+ * reads it (a filter pattern, a failure record): most batches never need the object.
+ */
+class RmqSourceRecord implements SourceRecord {
+  readonly id: string;
+  readonly lane: string;
+  readonly sizeBytes: number;
+  readonly timestampMs: number;
+  readonly handle: RmqHandle;
+  #event: Record<string, unknown> | undefined;
+
+  constructor(id: string, lane: string, handle: RmqHandle, timestampMs: number) {
+    this.id = id;
+    this.lane = lane;
+    this.handle = handle;
+    this.sizeBytes = Buffer.byteLength(handle.json);
+    this.timestampMs = timestampMs;
+  }
+
+  get event(): Record<string, unknown> {
+    this.#event ??= JSON.parse(this.handle.json) as Record<string, unknown>;
+    return this.#event;
+  }
+}
+
 export function toSourceRecord(delivery: AmqpDelivery, o: ToSourceRecordOptions): SourceRecord {
-  const event = toRmqEventRecord(delivery);
-  const json = JSON.stringify(event);
+  const headers = delivery.properties.headers;
   const handle: RmqHandle = {
     session: o.session,
     deliveryTag: delivery.fields.deliveryTag,
     delivery,
-    attemptsBefore: attemptsBefore(delivery.properties.headers),
-    json,
+    attemptsBefore: headers ? attemptsBefore(headers) : 0,
+    json: rmqEventRecordJson(delivery),
   };
   const ts = delivery.properties.timestamp;
-  return {
-    id: recordId(delivery),
-    lane: o.lane,
-    event,
-    sizeBytes: Buffer.byteLength(json),
-    // record-filter decodes `data` (base64 → JSON) itself, only when a pattern names it.
-    // AMQP timestamps are whole seconds and optional: the receive time is the better clock.
-    timestampMs: typeof ts === 'number' && ts > 0 ? Math.min(ts * 1000, o.nowMs) : o.nowMs,
-    handle,
-  };
+  // record-filter decodes `data` (base64 → JSON) itself, only when a pattern names it.
+  // AMQP timestamps are whole seconds and optional: the receive time is the better clock.
+  const timestampMs = typeof ts === 'number' && ts > 0 ? Math.min(ts * 1000, o.nowMs) : o.nowMs;
+  return new RmqSourceRecord(recordId(delivery), o.lane, handle, timestampMs);
 }
 
 export function rmqHandleOf(record: SourceRecord): RmqHandle {

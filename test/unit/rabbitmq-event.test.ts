@@ -6,6 +6,8 @@ import {
   formatAmqpTimestamp,
   queueKey,
   recordId,
+  rmqEventRecordJson,
+  toRmqEventRecord,
   toSourceRecord,
   type AmqpDelivery,
 } from '../../connectors/rabbitmq/index.ts';
@@ -27,6 +29,36 @@ function delivery(
 const identity = { queue: 'pizzaQueue', virtualHost: '/', eventSourceArn: 'arn:aws:mq:x' };
 
 describe('aws:rmq event shape', () => {
+  it('writes each record JSON directly, byte for byte what JSON.stringify of the record gives', () => {
+    const cases: AmqpDelivery[] = [
+      delivery('{"a":1}'),
+      delivery('', { messageId: 'm-1', deliveryMode: 2, priority: 0, timestamp: 1_700_000_000 }),
+      delivery('ünïcødé "quoted" \\ body', {
+        contentType: 'application/json',
+        contentEncoding: 'gzip',
+        correlationId: 'c"1\n',
+        replyTo: Buffer.from('reply-ü'),
+        expiration: '60000',
+        messageId: 'm-\u2028',
+        type: 't',
+        userId: 'guest',
+        appId: 'app',
+        clusterId: 'cl',
+        headers: { s: 'ab', n: 1.5, big: 10n, list: ['x', 2], table: { inner: Buffer.from([7]) } },
+        priority: Number.NaN,
+      }),
+      delivery('x', { headers: {}, deliveryMode: Number.POSITIVE_INFINITY, timestamp: 0 }),
+    ];
+    cases[1]!.fields.redelivered = true;
+    for (const d of cases) {
+      const json = rmqEventRecordJson(d);
+      expect(json).toBe(JSON.stringify(toRmqEventRecord(d)));
+      const record = toSourceRecord(d, { session: 1, lane: '', nowMs: 5 });
+      expect(record.event).toEqual(JSON.parse(json));
+      expect(record.sizeBytes).toBe(Buffer.byteLength(json));
+    }
+  });
+
   it('formats AMQP timestamps like Lambda (Java MEDIUM, UTC)', () => {
     expect(formatAmqpTimestamp(2021)).toBe('Jan 1, 1970, 12:33:41 AM');
     expect(formatAmqpTimestamp(Date.UTC(2024, 6, 4, 13, 5, 9) / 1000)).toBe(
