@@ -1,12 +1,16 @@
 /**
  * RabbitMQ connector throughput (issue 7): messages/s through the whole engine (connector →
- * MappingRunner → Invoker → a no-op Node function → ack) as a % of a raw amqplib consumer (same
- * prefetch, manual ack per message) on the same queue in the same run. Target ≥ 90%.
+ * MappingRunner → Invoker → a no-op Node function → ack) as a % of a raw amqplib consumer (prefetch,
+ * manual ack per message) on the same queue in the same run. Target ≥ 90%.
  *
- * Rounds alternate raw / engine on one queue refilled before each round; the best round of each
- * counts (the least disturbed by the machine). Needs a RabbitMQ: `npm run brokers -- up`, or set
- * SLUICE_BENCH_RABBITMQ_URL. Env: BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (3),
- * BENCH_RMQ_BATCH (100), BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default).
+ * Lanes: the raw consumer, then the engine at each batch size of BENCH_RMQ_BATCHES (default 100 —
+ * Lambda's default for Amazon MQ — and 500), alternating round by round on one queue refilled
+ * before each lane; a warm-up round is discarded and medians are reported. The raw consumer's
+ * prefetch is the largest engine lane's (batchSize × maximumConcurrency), so it is never the one
+ * starved. Needs a RabbitMQ: `npm run brokers -- up`, or set SLUICE_BENCH_RABBITMQ_URL. Env:
+ * BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (5), BENCH_RMQ_BATCHES (100,500),
+ * BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default), BENCH_RMQ_LANES
+ * (raw,engine: one alone is for profiling).
  */
 import { noopInvoker } from './lib/noop-invoker.ts';
 import { DestinationFactory } from '../src/destinations/destination-factory.ts';
@@ -24,17 +28,20 @@ import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
 import { DeliveryCount } from './lib/delivery-count.ts';
-import { round } from './lib/stats.ts';
+import { round, summarize } from './lib/stats.ts';
 
 const URL_ =
   process.env.SLUICE_BENCH_RABBITMQ_URL ??
   process.env.SLUICE_TEST_RABBITMQ_URL ??
   'amqp://guest:guest@127.0.0.1:5682';
 const MESSAGES = Number(process.env.BENCH_RMQ_MESSAGES ?? 50_000);
-const ROUNDS = Number(process.env.BENCH_RMQ_ROUNDS ?? 3);
-const BATCH = Number(process.env.BENCH_RMQ_BATCH ?? 100);
+const ROUNDS = Number(process.env.BENCH_RMQ_ROUNDS ?? 5);
+const BATCHES = (process.env.BENCH_RMQ_BATCHES ?? process.env.BENCH_RMQ_BATCH ?? '100,500')
+  .split(',')
+  .map(Number);
 const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
-const PREFETCH = BATCH * CONCURRENCY;
+const WINDOW_MS = Number(process.env.BENCH_RMQ_WINDOW_MS ?? 500);
+const PREFETCH = Math.max(...BATCHES) * CONCURRENCY;
 /** Lanes to run (one alone is for profiling); the report needs both. */
 const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
 /** Messages settled per lane by messageId: a round ends when each was handled once. */
@@ -71,15 +78,20 @@ async function rawRound(conn: ChannelModel, queue: string): Promise<number> {
   return MESSAGES / seconds;
 }
 
-async function engineRound(queue: string, invoker: Invoker, fn: string): Promise<number> {
+async function engineRound(
+  queue: string,
+  invoker: Invoker,
+  fn: string,
+  batchSize: number,
+): Promise<number> {
   const logger = silentLogger();
   const mapping: RabbitMqMappingConfig = {
     type: 'rabbitmq',
     name: 'bench',
     functionName: fn,
     enabled: true,
-    batchSize: BATCH,
-    maximumBatchingWindowMs: Number(process.env.BENCH_RMQ_WINDOW_MS ?? 500),
+    batchSize,
+    maximumBatchingWindowMs: WINDOW_MS,
     filters: [],
     reportBatchItemFailures: false,
     maximumConcurrency: CONCURRENCY,
@@ -136,28 +148,34 @@ async function main(): Promise<void> {
   // Warm environments so cold starts are not measured.
   await pool.provision(fn, CONCURRENCY);
   const raw: number[] = [];
-  const engine: number[] = [];
+  const engine = new Map<number, number[]>(BATCHES.map((b) => [b, []]));
   const duplicates = { raw: 0, engine: 0 };
   try {
-    for (let r = 0; r < ROUNDS; r++) {
-      counts.raw = new DeliveryCount();
-      counts.engine = new DeliveryCount();
+    // Round 0 warms the broker, the JIT and the environments; it is not reported.
+    for (let r = 0; r <= ROUNDS; r++) {
       if (LANES.has('raw')) {
+        counts.raw = new DeliveryCount();
         await fill(conn, queue);
         const meter = startCpuMeter();
-        raw.push(await rawRound(conn, queue));
+        const rate = await rawRound(conn, queue);
+        if (r > 0) raw.push(rate);
         process.stderr.write(
-          `  raw: ${describeCpu(meter(), MESSAGES)}; ${counts.raw.duplicates} duplicates\n`,
+          `  round ${r} raw: ${round(rate, 0)}/s; ${describeCpu(meter(), MESSAGES)}; ` +
+            `${counts.raw.duplicates} duplicates\n`,
         );
         duplicates.raw += counts.raw.duplicates;
       }
-      if (LANES.has('engine')) {
-        await fill(conn, queue);
+      if (!LANES.has('engine')) continue;
+      for (const batchSize of BATCHES) {
+        counts.engine = new DeliveryCount();
         batches.engine = 0;
+        await fill(conn, queue);
         const meter = startCpuMeter();
-        engine.push(await engineRound(queue, invoker, fn));
+        const rate = await engineRound(queue, invoker, fn, batchSize);
+        if (r > 0) engine.get(batchSize)?.push(rate);
         process.stderr.write(
-          `  engine: ${describeCpu(meter(), MESSAGES)}; ${counts.engine.duplicates} duplicates; ` +
+          `  round ${r} b${batchSize}: ${round(rate, 0)}/s; ${describeCpu(meter(), MESSAGES)}; ` +
+            `${counts.engine.duplicates} duplicates; ` +
             `mean batch ${round(MESSAGES / Math.max(1, batches.engine), 1)}\n`,
         );
         duplicates.engine += counts.engine.duplicates;
@@ -168,28 +186,44 @@ async function main(): Promise<void> {
     await conn.close().catch(() => undefined);
     await pool.stop();
   }
-  const bestRaw = Math.max(...raw);
-  const bestEngine = Math.max(...engine);
+  if (raw.length === 0 || !LANES.has('engine')) {
+    process.stderr.write('some lanes skipped (BENCH_RMQ_LANES): no report written\n');
+    return;
+  }
+  const median = (v: number[]) => summarize(v).p50;
+  const rawMedian = median(raw);
+  const lanes = BATCHES.map((batchSize) => {
+    const rates = engine.get(batchSize) ?? [];
+    return {
+      batchSize,
+      messagesPerSecond: rates.map((v) => round(v, 0)),
+      median: round(median(rates), 0),
+      percentOfRaw: round((median(rates) / rawMedian) * 100, 1),
+    };
+  });
   const data = {
     fingerprint: fingerprint(),
     messages: MESSAGES,
-    batchSize: BATCH,
+    rounds: ROUNDS,
     maximumConcurrency: CONCURRENCY,
-    prefetch: PREFETCH,
+    prefetchRaw: PREFETCH,
     rawMessagesPerSecond: raw.map((v) => round(v, 0)),
-    engineMessagesPerSecond: engine.map((v) => round(v, 0)),
-    engineToRawPercent: round((bestEngine / bestRaw) * 100, 1),
+    rawMedian: round(rawMedian, 0),
+    engine: lanes,
     duplicates,
   };
   const table = [
     `### RabbitMQ connector throughput (${data.fingerprint.cpu}, Node ${process.version})`,
     '',
-    `${MESSAGES} messages of ${BODY.length} B per round, ${ROUNDS} rounds, prefetch ${PREFETCH}; engine: batchSize ${BATCH}, maximumConcurrency ${CONCURRENCY}, no-op Node function.`,
+    `${MESSAGES} messages of ${BODY.length} B per lane and round, ${ROUNDS} rounds after a warm-up (lanes alternate), medians; raw prefetch ${PREFETCH}; engine: maximumConcurrency ${CONCURRENCY}, prefetch batchSize × ${CONCURRENCY}, window ${WINDOW_MS} ms, no-op Node function.`,
     '',
-    '| Consumer | best msg/s | rounds | Ratio | Target |',
+    '| Consumer | median msg/s | rounds | vs raw | Target |',
     '|---|---|---|---|---|',
-    `| Raw amqplib (manual ack per message) | ${round(bestRaw, 0)} | ${data.rawMessagesPerSecond.join(', ')} | 100% | |`,
-    `| sluice engine (connector → runner → invoke → ack) | ${round(bestEngine, 0)} | ${data.engineMessagesPerSecond.join(', ')} | ${data.engineToRawPercent}% | ≥ 90% |`,
+    `| Raw amqplib (manual ack per message) | ${data.rawMedian} | ${data.rawMessagesPerSecond.join(', ')} | 100% | |`,
+    ...lanes.map(
+      (l) =>
+        `| sluice engine, batch ${l.batchSize} (connector → runner → invoke → ack) | ${l.median} | ${l.messagesPerSecond.join(', ')} | ${l.percentOfRaw}% | ≥ 90% |`,
+    ),
   ].join('\n');
   report('rabbitmq', data, table);
 }
