@@ -11,6 +11,8 @@ interface ProcSample {
   ppid: number;
   comm: string;
   ticks: number;
+  /** CPU of children that ended and were reaped (cutime + cstime). */
+  reapedTicks: number;
 }
 
 export interface CpuSplit {
@@ -42,6 +44,7 @@ function snapshot(): Map<number, ProcSample> {
         ppid: Number(fields[1]),
         comm,
         ticks: Number(fields[11]) + Number(fields[12]),
+        reapedTicks: Number(fields[13]) + Number(fields[14]),
       });
     } catch {
       // The process ended between readdir and read.
@@ -62,6 +65,16 @@ export function startCpuMeter(): () => CpuSplit {
       if (pid === process.pid) split.selfSeconds += delta;
       else if (now.ppid === process.pid) split.childrenSeconds += delta;
       else split.others[now.comm] = (split.others[now.comm] ?? 0) + delta;
+    }
+    // Function processes that ended inside the measurement (a lane that stops its pool before the
+    // meter is read) are gone from /proc; their whole CPU is in this process's reaped-children
+    // time. Those already running at the start had part of it before: take that part off.
+    const self = { before: before.get(process.pid), after: after.get(process.pid) };
+    if (self.before && self.after) {
+      let ticks = self.after.reapedTicks - self.before.reapedTicks;
+      for (const [pid, then] of before)
+        if (then.ppid === process.pid && !after.has(pid)) ticks -= then.ticks;
+      split.childrenSeconds += Math.max(0, ticks) / TICKS_PER_SECOND;
     }
     return split;
   };
