@@ -83,6 +83,13 @@ export class RuntimeApiServer {
   private phase: RuntimePhase = 'init';
   private registrationOpen = true;
   private waitingNext: ServerResponse | undefined;
+  /** Connection the held `/next` came on (a queued pipelined response has no socket yet). */
+  private waitingNextSocket: Socket | undefined;
+  /**
+   * A 202 held back because the runtime pipelined its next poll behind the result: it goes out
+   * just ahead of the next event, so the runtime wakes once per invoke instead of twice.
+   */
+  private heldAccept: ServerResponse | undefined;
   private queued: RuntimeInvocation | undefined;
   private current: CurrentInvocation | undefined;
   /** Ids whose result is in: a second post for them is a 403, an unknown id a 400. */
@@ -144,10 +151,18 @@ export class RuntimeApiServer {
     return this.extensions.broadcast(event);
   }
 
+  /** Sends a held-back 202 (see `heldAccept`). */
+  private releaseHeldAccept(): void {
+    const res = this.heldAccept;
+    this.heldAccept = undefined;
+    if (res) replyAccepted(res);
+  }
+
   /** Closes the server and drops every held connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.phase = 'closed';
+      this.releaseHeldAccept();
       this.waitingNext?.destroy();
       this.waitingNext = undefined;
       this.extensions.releaseAll();
@@ -206,6 +221,7 @@ export class RuntimeApiServer {
     }
     this.current = undefined;
     this.waitingNext = res;
+    this.waitingNextSocket = req.socket;
     res.once('close', () => {
       if (this.waitingNext === res) this.waitingNext = undefined;
     });
@@ -223,6 +239,7 @@ export class RuntimeApiServer {
     this.waitingNext = undefined;
     this.queued = undefined;
     this.current = { invocation, posted: false };
+    this.releaseHeldAccept();
     res.writeHead(200, {
       ...nextInvocationHeaders(invocation),
       'Content-Length': invocation.payload.length,
@@ -262,7 +279,14 @@ export class RuntimeApiServer {
         reply(res, requestTooLarge());
       } else {
         outcome = outcomeOf(req, kind, body);
-        replyAccepted(res);
+        // Pipelined: the runtime already asked for the next invocation on this connection, so it
+        // is not waiting for the 202 (a runtime that waits never has a poll held here).
+        if (this.waitingNext && this.waitingNextSocket === req.socket) {
+          this.releaseHeldAccept();
+          this.heldAccept = res;
+        } else {
+          replyAccepted(res);
+        }
       }
       this.options.listener.onInvocationOutcome?.(requestId, outcome);
     });
