@@ -247,12 +247,11 @@ class RmqSourceRecord implements SourceRecord {
 }
 
 export function toSourceRecord(delivery: AmqpDelivery, o: ToSourceRecordOptions): SourceRecord {
-  const headers = delivery.properties.headers;
   const handle: RmqHandle = {
     session: o.session,
     deliveryTag: delivery.fields.deliveryTag,
     delivery,
-    attemptsBefore: headers ? attemptsBefore(headers) : 0,
+    attemptsBefore: attemptsBefore(delivery.properties.headers),
     json: rmqEventRecordJson(delivery),
   };
   const ts = delivery.properties.timestamp;
