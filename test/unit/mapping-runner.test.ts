@@ -212,9 +212,13 @@ describe('MappingRunner: pipelining', () => {
 describe('MappingRunner: sources with one shared buffer', () => {
   /** Most fetch calls that were in progress at once while the queue drained. */
   async function peakConcurrentFetches(collectsOneAtATime: boolean): Promise<number> {
+    // Every batch is held until all records are in, so invokes overlap whatever the machine's
+    // speed: the concurrency slots fill with held batches.
+    let letGo = () => undefined as void;
+    const trickleDone = new Promise<void>((resolve) => (letGo = resolve));
     h = createRunnerHarness(
       async () => {
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await trickleDone;
         return null;
       },
       {
@@ -243,6 +247,7 @@ describe('MappingRunner: sources with one shared buffer', () => {
       h.source.push([`t${i}`]);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+    letGo();
     await until(() => h?.source.size === 0 && h.seenIds().length === 40, 'all 40 handled');
     expect(h.batches.every((batch) => batch.length === 5)).toBe(true);
     // Invokes overlap either way: only gathering is one at a time.
