@@ -10,7 +10,8 @@
  * starved. Needs a RabbitMQ: `npm run brokers -- up`, or set SLUICE_BENCH_RABBITMQ_URL. Env:
  * BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (5), BENCH_RMQ_BATCHES (100,500),
  * BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default), BENCH_RMQ_LANES
- * (raw,engine: one alone is for profiling).
+ * (raw,engine: one alone is for profiling), BENCH_PIN=1 (the broker on a CPU of its own, see
+ * lib/pin-cpus.ts; writes results/rabbitmq-pinned.*).
  */
 import { noopInvoker } from './lib/noop-invoker.ts';
 import { DestinationFactory } from '../src/destinations/destination-factory.ts';
@@ -29,6 +30,7 @@ import { report } from './lib/results.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
 import { DeliveryCount } from './lib/delivery-count.ts';
 import { round, summarize } from './lib/stats.ts';
+import { pinBrokerApart } from './lib/pin-cpus.ts';
 
 const URL_ =
   process.env.SLUICE_BENCH_RABBITMQ_URL ??
@@ -139,6 +141,16 @@ async function engineRound(
 }
 
 async function main(): Promise<void> {
+  // Before anything is spawned: function processes inherit this process's CPUs.
+  const pin = pinBrokerApart('beam.smp');
+  try {
+    await measure(pin.label);
+  } finally {
+    pin.restore();
+  }
+}
+
+async function measure(placement: string): Promise<void> {
   const conn = await connect(URL_);
   const admin = await conn.createChannel();
   const queue = `bench-${Date.now().toString(36)}`;
@@ -211,11 +223,12 @@ async function main(): Promise<void> {
     rawMedian: round(rawMedian, 0),
     engine: lanes,
     duplicates,
+    placement,
   };
   const table = [
     `### RabbitMQ connector throughput (${data.fingerprint.cpu}, Node ${process.version})`,
     '',
-    `${MESSAGES} messages of ${BODY.length} B per lane and round, ${ROUNDS} rounds after a warm-up (lanes alternate), medians; raw prefetch ${PREFETCH}; engine: maximumConcurrency ${CONCURRENCY}, prefetch batchSize × ${CONCURRENCY}, window ${WINDOW_MS} ms, no-op Node function.`,
+    `${MESSAGES} messages of ${BODY.length} B per lane and round, ${ROUNDS} rounds after a warm-up (lanes alternate), medians; raw prefetch ${PREFETCH}; engine: maximumConcurrency ${CONCURRENCY}, prefetch batchSize × ${CONCURRENCY}, window ${WINDOW_MS} ms, no-op Node function; ${placement}.`,
     '',
     '| Consumer | median msg/s | rounds | vs raw | Target |',
     '|---|---|---|---|---|',
@@ -225,7 +238,7 @@ async function main(): Promise<void> {
         `| sluice engine, batch ${l.batchSize} (connector → runner → invoke → ack) | ${l.median} | ${l.messagesPerSecond.join(', ')} | ${l.percentOfRaw}% | ≥ 90% |`,
     ),
   ].join('\n');
-  report('rabbitmq', data, table);
+  report(process.env.BENCH_PIN === '1' ? 'rabbitmq-pinned' : 'rabbitmq', data, table);
 }
 
 await main();
