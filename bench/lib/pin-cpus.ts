@@ -44,16 +44,28 @@ export function pinBrokerApart(brokerComm: string): { label: string; restore: ()
     process.stderr.write(`BENCH_PIN: taskset failed (${(error as Error).message}); not pinned\n`);
     return none;
   }
+  let pinned = true;
+  const restore = () => {
+    if (!pinned) return;
+    pinned = false;
+    for (const pid of [...brokers, process.pid]) {
+      try {
+        setAffinity(pid, all);
+      } catch {
+        // The broker may have stopped meanwhile.
+      }
+    }
+  };
+  // The brokers outlive the bench (the launcher reuses them): never leave one on a single CPU.
+  process.once('exit', restore);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      restore();
+      process.exit(130);
+    });
+  }
   return {
     label: `${brokerComm} pinned to CPU 1, this process and its functions to CPU 0`,
-    restore: () => {
-      for (const pid of [...brokers, process.pid]) {
-        try {
-          setAffinity(pid, all);
-        } catch {
-          // The broker may have stopped meanwhile.
-        }
-      }
-    },
+    restore,
   };
 }
