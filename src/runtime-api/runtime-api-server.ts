@@ -83,8 +83,6 @@ export class RuntimeApiServer {
   private phase: RuntimePhase = 'init';
   private registrationOpen = true;
   private waitingNext: ServerResponse | undefined;
-  /** Connection the held `/next` came on (a queued pipelined response has no socket yet). */
-  private waitingNextSocket: Socket | undefined;
   /**
    * A 202 held back because the runtime pipelined its next poll behind the result: it goes out
    * just ahead of the next event, so the runtime wakes once per invoke instead of twice.
@@ -221,7 +219,6 @@ export class RuntimeApiServer {
     }
     this.current = undefined;
     this.waitingNext = res;
-    this.waitingNextSocket = req.socket;
     res.once('close', () => {
       if (this.waitingNext === res) this.waitingNext = undefined;
     });
@@ -281,7 +278,8 @@ export class RuntimeApiServer {
         outcome = outcomeOf(req, kind, body);
         // Pipelined: the runtime already asked for the next invocation on this connection, so it
         // is not waiting for the 202 (a runtime that waits never has a poll held here).
-        if (this.waitingNext && this.waitingNextSocket === req.socket) {
+        // (`res.socket` of a queued pipelined response is still null: compare the requests'.)
+        if (this.waitingNext?.req.socket === req.socket) {
           this.releaseHeldAccept();
           this.heldAccept = res;
         } else {

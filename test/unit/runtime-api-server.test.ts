@@ -65,6 +65,34 @@ function invocation(requestId: string, payload = '{"a":1}'): RuntimeInvocation {
   };
 }
 
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+const NEXT_REQUEST = 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n';
+
+/**
+ * A runtime on a raw connection, as sluice's Node runtime behaves: it takes `requestId`'s event,
+ * then writes its result and its next poll in one write, before any answer. `received()` is what
+ * came back after that write.
+ */
+async function pipelinedRuntime(server: RuntimeApiServer, requestId: string) {
+  const [host, port] = server.address.split(':');
+  const socket = connect({ host, port: Number(port) });
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  server.dispatch(invocation(requestId, '{"n":1}'));
+  socket.write(NEXT_REQUEST);
+  await until(() => received.endsWith('{"n":1}'));
+  received = '';
+  socket.write(
+    `POST /2018-06-01/runtime/invocation/${requestId}/response HTTP/1.1\r\nHost: x\r\n` +
+      'Content-Length: 4\r\n\r\n"ok"' +
+      NEXT_REQUEST,
+  );
+  return { socket, received: () => received };
+}
+
 let servers: RuntimeApiServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.map((s) => s.close()));
@@ -286,37 +314,21 @@ describe('runtime API server', () => {
 
   it('takes a result and the next poll pipelined on one connection (the Node runtime does)', async () => {
     const { server, outcomes } = await startServer();
-    const [host, port] = server.address.split(':');
-    const socket = connect({ host, port: Number(port) });
-    let received = '';
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-    const until = async (check: () => boolean) => {
-      while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-    };
+    const runtime = await pipelinedRuntime(server, 'req-p1');
     try {
-      server.dispatch(invocation('req-p1', '{"n":1}'));
-      socket.write('GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n');
-      await until(() => received.endsWith('{"n":1}'));
-      received = '';
-      // The result and the next poll in one write, before any answer.
-      socket.write(
-        'POST /2018-06-01/runtime/invocation/req-p1/response HTTP/1.1\r\nHost: x\r\n' +
-          'Content-Length: 4\r\n\r\n"ok"' +
-          'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n',
-      );
       await until(() => outcomes.length === 1);
       expect(outcomes[0]?.requestId).toBe('req-p1');
       expect(outcomes[0]?.outcome).toMatchObject({ kind: 'response' });
       // The runtime is not waiting for the 202 (its poll is already in): it is held back and
       // goes out just ahead of the next event, so the runtime wakes once.
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(received).toBe('');
+      expect(runtime.received()).toBe('');
       server.dispatch(invocation('req-p2', '{"n":2}'));
-      await until(() => received.endsWith('{"n":2}'));
-      expect(received.indexOf('HTTP/1.1 202')).toBe(0);
-      expect(received.toLowerCase()).toContain('lambda-runtime-aws-request-id: req-p2');
+      await until(() => runtime.received().endsWith('{"n":2}'));
+      expect(runtime.received().indexOf('HTTP/1.1 202')).toBe(0);
+      expect(runtime.received().toLowerCase()).toContain('lambda-runtime-aws-request-id: req-p2');
     } finally {
-      socket.destroy();
+      runtime.socket.destroy();
     }
   });
 
@@ -336,28 +348,16 @@ describe('runtime API server', () => {
 
   it('sends a held 202 when the environment closes', async () => {
     const { server } = await startServer();
-    const [host, port] = server.address.split(':');
-    const socket = connect({ host, port: Number(port) });
-    let received = '';
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const runtime = await pipelinedRuntime(server, 'req-c1');
     try {
-      server.dispatch(invocation('req-c1', '{"n":1}'));
-      socket.write('GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n');
-      while (!received.endsWith('{"n":1}')) await new Promise((r) => setTimeout(r, 5));
-      received = '';
-      socket.write(
-        'POST /2018-06-01/runtime/invocation/req-c1/response HTTP/1.1\r\nHost: x\r\n' +
-          'Content-Length: 4\r\n\r\n"ok"' +
-          'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n',
-      );
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(received).toBe('');
-      const closed = new Promise((resolve) => socket.once('close', resolve));
+      expect(runtime.received()).toBe('');
+      const closed = new Promise((resolve) => runtime.socket.once('close', resolve));
       await server.close();
       await closed;
-      expect(received.startsWith('HTTP/1.1 202')).toBe(true);
+      expect(runtime.received().startsWith('HTTP/1.1 202')).toBe(true);
     } finally {
-      socket.destroy();
+      runtime.socket.destroy();
     }
   });
 
