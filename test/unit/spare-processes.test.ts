@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveRuntime } from '../../src/invoker/runtimes/runtimes.ts';
 import { canUseSpare } from '../../src/invoker/spare-processes.ts';
-import type { FunctionSpec } from '../../src/invoker/types.ts';
+import { fakeSpec } from './fakes/fake-spec.ts';
 
-const spec = (runtime: string): FunctionSpec => ({
-  name: 'fn',
-  runtime,
-  handler: 'index.handler',
-  codeDir: '/tmp',
-  memorySizeMb: 128,
-  timeoutMs: 3000,
-  environment: {},
-  region: 'us-east-1',
-  accountId: '000000000000',
-  idleTimeoutMs: 60_000,
-});
+const spec = (runtime: string) => fakeSpec('fn', { runtime });
 const node = resolveRuntime(spec('nodejs22.x'), {});
 
 describe('canUseSpare', () => {
