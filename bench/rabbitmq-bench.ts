@@ -43,6 +43,8 @@ const BATCHES = (process.env.BENCH_RMQ_BATCHES ?? process.env.BENCH_RMQ_BATCH ??
   .map(Number);
 const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
 const WINDOW_MS = Number(process.env.BENCH_RMQ_WINDOW_MS ?? 500);
+/** The throughput tuner on (the default, BENCH_RMQ_ADAPTIVE=1) or invokes always at the maximum (0). */
+const ADAPTIVE = process.env.BENCH_RMQ_ADAPTIVE !== '0';
 const PREFETCH = Math.max(...BATCHES) * CONCURRENCY;
 /** Lanes to run (one alone is for profiling); the report needs both. */
 const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
@@ -97,6 +99,7 @@ async function engineRound(
     filters: [],
     reportBatchItemFailures: false,
     maximumConcurrency: CONCURRENCY,
+    adaptiveConcurrency: ADAPTIVE,
     pollers: undefined,
     source: { connection: 'rmq', queue, virtualHost: '/' },
     maximumRetryAttempts: Number.POSITIVE_INFINITY,

@@ -173,6 +173,7 @@ function compileMapping(
     filters: compileFilters(m),
     reportBatchItemFailures: (m.functionResponseTypes ?? []).includes('ReportBatchItemFailures'),
     maximumConcurrency: m.scalingConfig?.maximumConcurrency ?? rules.defaultMaximumConcurrency,
+    adaptiveConcurrency: m.scalingConfig?.adaptiveConcurrency ?? true,
     pollers: compilePollers(m.provisionedPollerConfig, rules),
   };
   const scope = { sourceConnection: { name: connection.name, type } };

@@ -163,8 +163,16 @@ export interface MappingOptions {
   filterCriteria?: { filters?: { pattern: string }[] };
   /** `[ReportBatchItemFailures]` to accept partial batch responses. Default none. */
   functionResponseTypes?: string[];
-  /** Concurrent batches of this mapping: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset. */
-  scalingConfig?: { maximumConcurrency?: number };
+  scalingConfig?: {
+    /** Concurrent batches of this mapping: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset. */
+    maximumConcurrency?: number;
+    /**
+     * Invoke only as many batches at once as raise throughput, measured as the mapping runs (up to
+     * `maximumConcurrency`); false = always the maximum while there is a backlog, as Lambda does.
+     * Default true.
+     */
+    adaptiveConcurrency?: boolean;
+  };
   /**
    * SQS and Kafka: Lambda's provisioned mode — the receive loops (pollers) of this mapping, kept
    * between `minimumPollers` (SQS 2–200, Kafka 1–200) and `maximumPollers` (1–2000, default 200,

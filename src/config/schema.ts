@@ -362,6 +362,10 @@ const mappingSchema = obj(
         '',
         'Concurrent batches: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset.',
       ),
+      adaptiveConcurrency: bool(
+        'Invoke only as many batches at once as raise throughput (up to maximumConcurrency). Default true.',
+        true,
+      ),
     }),
     provisionedPollerConfig: obj(
       "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",

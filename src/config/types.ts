@@ -156,6 +156,8 @@ interface MappingConfigBase {
   reportBatchItemFailures: boolean;
   /** Undefined = only the function and engine ceilings apply. RabbitMQ default 1. */
   maximumConcurrency: number | undefined;
+  /** `scalingConfig.adaptiveConcurrency`: the throughput tuner picks invokes in flight. Default true. */
+  adaptiveConcurrency: boolean;
   /** `provisionedPollerConfig`: receive loops kept between these; undefined = scaled 2–1250. */
   pollers: { minimum: number; maximum: number } | undefined;
 }

@@ -81,6 +81,7 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
     maximumBatchingWindowMs: m.maximumBatchingWindowMs,
     reportBatchItemFailures: m.reportBatchItemFailures,
     maximumConcurrency: m.maximumConcurrency,
+    adaptiveConcurrency: m.adaptiveConcurrency,
     pollers: m.pollers,
     ordered:
       m.type === 'sqs'

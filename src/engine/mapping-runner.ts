@@ -16,6 +16,8 @@ import {
   type ScalingObservation,
   type ScalingSettings,
 } from './scaling-policy.ts';
+import type { TunerSettings } from './concurrency-tuner.ts';
+import { InvokeLimit } from './invoke-limit.ts';
 
 /** The settings of one mapping the runner needs (a view of the compiled mapping config). */
 export interface RunnerSettings {
@@ -37,6 +39,11 @@ export interface RunnerSettings {
   windowMode: CollectSettings['windowMode'];
   /** How long a fetch may wait for a first record; default 20 000 ms (SQS long poll). */
   idleWaitMs?: number;
+  /**
+   * `scalingConfig.adaptiveConcurrency`: invokes in flight follow the throughput tuner, up to
+   * maximumConcurrency (concurrency-tuner.ts). Default true; false = always the maximum.
+   */
+  adaptiveConcurrency?: boolean;
 }
 
 /** Decides whether a record passes the mapping's filters (compiled elsewhere). */
@@ -66,6 +73,8 @@ export interface MappingRunnerOptions {
    * concurrency, which always caps batches in flight.
    */
   scaling?: Partial<ScalingSettings>;
+  /** Throughput tuner overrides (tests use short windows). */
+  tuner?: Partial<TunerSettings>;
   /**
    * Batches one poller of an unordered mapping may have between hand-off and settle; 2 lets it
    * receive its next batch while the previous one is invoked. Ordered mappings always use 1.
@@ -85,6 +94,8 @@ export interface MappingStatus {
   lastProcessingResult: string;
   pollers: number;
   inFlightBatches: number;
+  /** Invokes allowed at once now (the throughput tuner's choice, up to maximumConcurrency). */
+  invokeLimit: number;
   sourceHealthy: boolean;
 }
 
@@ -125,12 +136,26 @@ export class MappingRunner {
   readonly #slots: CountingSemaphore;
   /** One poller gathers a batch at a time when the connector asks for it (`collectsOneAtATime`). */
   readonly #collectGate = new CountingSemaphore(1);
+  /** Invokes in flight: up to the maximum, where the throughput tuner puts it. */
+  readonly #invokeLimit: InvokeLimit;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
     this.#settings = options.settings;
     this.#scaling = this.#scalingFor(options.settings);
     this.#slots = new CountingSemaphore(this.#concurrencyLimit(options.settings));
+    this.#invokeLimit = new InvokeLimit({
+      maximum: this.#concurrencyLimit(options.settings),
+      adaptive: options.settings.adaptiveConcurrency ?? true,
+      ...(options.tuner ? { tuner: options.tuner } : {}),
+      onChange: (limit, state) => {
+        options.metrics.invokeLimit.set({ mapping: this.name }, limit);
+        options.logger.debug(
+          { limit, rates: Object.fromEntries(state.rates) },
+          'invoke concurrency tuned',
+        );
+      },
+    });
   }
 
   get name(): string {
@@ -149,6 +174,7 @@ export class MappingRunner {
       lastProcessingResult: this.#lastResult,
       pollers: this.#pollers.size,
       inFlightBatches: this.#inFlight,
+      invokeLimit: this.#invokeLimit.limit,
       sourceHealthy: this.#sourceReady && this.#o.connector.health().ok,
     };
   }
@@ -197,6 +223,7 @@ export class MappingRunner {
     this.#settings = { ...this.#settings, ...changes };
     this.#scaling = this.#scalingFor(this.#settings);
     this.#slots.setLimit(this.#concurrencyLimit(this.#settings));
+    this.#invokeLimit.setMaximum(this.#invokeMaximum());
     this.#pollerTarget = Math.min(
       Math.max(this.#pollerTarget, this.#scaling.minimum),
       this.#scaling.maximum,
@@ -293,6 +320,9 @@ export class MappingRunner {
     // The source is started now: a lane limit it reports (Kafka partitions) caps the pollers.
     this.#scaling = this.#scalingFor(this.#settings);
     this.#pollerTarget = this.#scaling.initial;
+    this.#invokeLimit.setMaximum(this.#invokeMaximum());
+    this.#invokeLimit.start();
+    this.#o.metrics.invokeLimit.set({ mapping: this.name }, this.#invokeLimit.limit);
     this.#reconcilePollers();
     clearInterval(this.#scaler);
     this.#scaler = setInterval(() => {
@@ -338,6 +368,7 @@ export class MappingRunner {
   async #stopPolling(): Promise<void> {
     clearInterval(this.#scaler);
     clearInterval(this.#backlogTimer);
+    this.#invokeLimit.stop();
     this.#pollerTarget = 0;
     const pollers = [...this.#pollers.values()];
     for (const p of pollers) p.abort.abort();
@@ -475,6 +506,7 @@ export class MappingRunner {
     if (count === 0) o.emptyPolls += Math.max(1, emptyFetches);
     else if (count >= this.#settings.batchSize) o.fullPolls += 1;
     else o.partialPolls += 1;
+    this.#invokeLimit.polled(count, this.#settings.batchSize);
   }
 
   async #process(
@@ -515,6 +547,7 @@ export class MappingRunner {
     const heartbeat = this.#startHeartbeat(matched);
     try {
       let result: InvokeResult | undefined;
+      await this.#invokeLimit.acquire();
       try {
         result = await this.#o.invoker.run(capacity.reservation, {
           payload: this.#o.connector.buildEvent(matched),
@@ -524,6 +557,7 @@ export class MappingRunner {
         this.#lastResult = `invoke failed: ${(err as Error).message}`;
       } finally {
         // The function is free again: the settle below needs no function concurrency.
+        this.#invokeLimit.release();
         capacity.release();
       }
       m.invoked.inc({ mapping }, matched.length);
@@ -534,6 +568,7 @@ export class MappingRunner {
             ...(this.#o.identify ? { identify: this.#o.identify } : {}),
           })
         : { succeeded: [], failed: matched, functionError: true, reason: this.#lastResult };
+      this.#invokeLimit.completed(matched.length, !verdict.functionError);
       if (verdict.functionError) this.#observation.failedBatches += 1;
       else this.#observation.okBatches += 1;
       if (verdict.failed.length > 0) m.failedInvoke.inc({ mapping }, verdict.failed.length);
@@ -589,6 +624,14 @@ export class MappingRunner {
 
   #concurrencyLimit(s: RunnerSettings): number {
     return s.maximumConcurrency ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The tuner's ceiling: maximumConcurrency, and no more lanes than the source has (Kafka). */
+  #invokeMaximum(): number {
+    return Math.min(
+      this.#concurrencyLimit(this.#settings),
+      this.#o.connector.maxLanes ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   #scalingFor(s: RunnerSettings): ScalingSettings {

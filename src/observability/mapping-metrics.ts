@@ -16,6 +16,7 @@ export class MappingMetrics {
   readonly batchWait: Histogram<'mapping'>;
   readonly inFlightBatches: Gauge<'mapping'>;
   readonly concurrency: Gauge<'mapping'>;
+  readonly invokeLimit: Gauge<'mapping'>;
   readonly backlog: Gauge<'mapping'>;
 
   constructor(registry: Registry) {
@@ -85,6 +86,12 @@ export class MappingMetrics {
     this.concurrency = new Gauge({
       name: 'sluice_mapping_pollers',
       help: 'Concurrent pollers (batches the mapping may run at once)',
+      labelNames: ['mapping'],
+      registers,
+    });
+    this.invokeLimit = new Gauge({
+      name: 'sluice_mapping_invoke_limit',
+      help: 'Invokes the mapping may run at once now (the throughput tuner moves it up to maximumConcurrency)',
       labelNames: ['mapping'],
       registers,
     });

@@ -128,6 +128,7 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
     filters: [],
     reportBatchItemFailures: o.reportBatchItemFailures ?? false,
     maximumConcurrency: o.maximumConcurrency,
+    adaptiveConcurrency: true,
     pollers: undefined,
     source: { connection: 'rmq', queue: o.queue, virtualHost: '/' },
     maximumRetryAttempts: o.maximumRetryAttempts ?? Number.POSITIVE_INFINITY,
