@@ -3,12 +3,15 @@
  * MappingRunner → Invoker → a no-op Node function → ack) as a % of a raw amqplib consumer (prefetch,
  * manual ack per message) on the same queue in the same run. Target ≥ 90%.
  *
- * Lanes: the raw consumer, then the engine at each batch size of BENCH_RMQ_BATCHES (default 100 —
- * Lambda's default for Amazon MQ — and 500), alternating round by round on one queue refilled
+ * Lanes: the raw consumer, then the engine at each lane of BENCH_RMQ_BATCHES (default `100,500,100f`:
+ * batch 100 — Lambda's default for Amazon MQ — and 500 with the throughput tuner picking invokes in
+ * flight (scalingConfig.adaptiveConcurrency, the default), and batch 100 with invokes always at
+ * maximumConcurrency as Lambda runs them — an `f` suffix), alternating round by round on one queue refilled
  * before each lane; a warm-up round is discarded and medians are reported. The raw consumer's
  * prefetch is the largest engine lane's (batchSize × maximumConcurrency), so it is never the one
  * starved. Needs a RabbitMQ: `npm run brokers -- up`, or set SLUICE_BENCH_RABBITMQ_URL. Env:
- * BENCH_RMQ_MESSAGES (default 50 000), BENCH_RMQ_ROUNDS (5), BENCH_RMQ_BATCHES (100,500),
+ * BENCH_RMQ_MESSAGES (default 200 000: a round lasts seconds, as the tuner needs a few hundred ms
+ * a level to find its level — it is part of every round), BENCH_RMQ_ROUNDS (5), BENCH_RMQ_BATCHES,
  * BENCH_RMQ_CONCURRENCY (8), BENCH_RMQ_WINDOW_MS (500, Lambda's default), BENCH_RMQ_LANES
  * (raw,engine: one alone is for profiling), BENCH_PIN=1 (the broker on a CPU of its own, see
  * lib/pin-cpus.ts; writes results/rabbitmq-pinned.*).
@@ -36,15 +39,15 @@ const URL_ =
   process.env.SLUICE_BENCH_RABBITMQ_URL ??
   process.env.SLUICE_TEST_RABBITMQ_URL ??
   'amqp://guest:guest@127.0.0.1:5682';
-const MESSAGES = Number(process.env.BENCH_RMQ_MESSAGES ?? 50_000);
+const MESSAGES = Number(process.env.BENCH_RMQ_MESSAGES ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_RMQ_ROUNDS ?? 5);
-const BATCHES = (process.env.BENCH_RMQ_BATCHES ?? process.env.BENCH_RMQ_BATCH ?? '100,500')
+/** Engine lanes: a batch size, `f` = fixed concurrency (adaptiveConcurrency false). */
+const LANE_SPECS = (process.env.BENCH_RMQ_BATCHES ?? process.env.BENCH_RMQ_BATCH ?? '100,500,100f')
   .split(',')
-  .map(Number);
+  .map((spec) => ({ spec, batchSize: Number.parseInt(spec, 10), adaptive: !spec.endsWith('f') }));
+const BATCHES = LANE_SPECS.map((l) => l.batchSize);
 const CONCURRENCY = Number(process.env.BENCH_RMQ_CONCURRENCY ?? 8);
 const WINDOW_MS = Number(process.env.BENCH_RMQ_WINDOW_MS ?? 500);
-/** The throughput tuner on (the default, BENCH_RMQ_ADAPTIVE=1) or invokes always at the maximum (0). */
-const ADAPTIVE = process.env.BENCH_RMQ_ADAPTIVE !== '0';
 const PREFETCH = Math.max(...BATCHES) * CONCURRENCY;
 /** Lanes to run (one alone is for profiling); the report needs both. */
 const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
@@ -52,6 +55,8 @@ const LANES = new Set((process.env.BENCH_RMQ_LANES ?? 'raw,engine').split(','));
 const counts = { raw: new DeliveryCount(), engine: new DeliveryCount() };
 /** Batches settled by the engine lane in the current round (the mean batch size is printed). */
 const batches = { engine: 0 };
+/** Invokes in flight the tuner had settled on when the engine lane's round ended. */
+let endLimit = 0;
 const BODY = Buffer.from(JSON.stringify({ type: 'order', pad: 'x'.repeat(200) }));
 
 async function fill(conn: ChannelModel, queue: string): Promise<void> {
@@ -87,6 +92,7 @@ async function engineRound(
   invoker: Invoker,
   fn: string,
   batchSize: number,
+  adaptive: boolean,
 ): Promise<number> {
   const logger = silentLogger();
   const mapping: RabbitMqMappingConfig = {
@@ -99,7 +105,7 @@ async function engineRound(
     filters: [],
     reportBatchItemFailures: false,
     maximumConcurrency: CONCURRENCY,
-    adaptiveConcurrency: ADAPTIVE,
+    adaptiveConcurrency: adaptive,
     pollers: undefined,
     source: { connection: 'rmq', queue, virtualHost: '/' },
     maximumRetryAttempts: Number.POSITIVE_INFINITY,
@@ -138,6 +144,7 @@ async function engineRound(
   await runner.start();
   while (count.unique < MESSAGES) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - start) / 1000;
+  endLimit = runner.status().invokeLimit;
   await runner.stop(5000);
   await connections.stop();
   return MESSAGES / seconds;
@@ -163,7 +170,7 @@ async function measure(placement: string): Promise<void> {
   // Warm environments so cold starts are not measured.
   await pool.provision(fn, CONCURRENCY);
   const raw: number[] = [];
-  const engine = new Map<number, number[]>(BATCHES.map((b) => [b, []]));
+  const engine = new Map<string, number[]>(LANE_SPECS.map((l) => [l.spec, []]));
   const duplicates = { raw: 0, engine: 0 };
   try {
     // Round 0 warms the broker, the JIT and the environments; it is not reported.
@@ -181,17 +188,18 @@ async function measure(placement: string): Promise<void> {
         duplicates.raw += counts.raw.duplicates;
       }
       if (!LANES.has('engine')) continue;
-      for (const batchSize of BATCHES) {
+      for (const { spec, batchSize, adaptive } of LANE_SPECS) {
         counts.engine = new DeliveryCount();
         batches.engine = 0;
         await fill(conn, queue);
         const meter = startCpuMeter();
-        const rate = await engineRound(queue, invoker, fn, batchSize);
-        if (r > 0) engine.get(batchSize)?.push(rate);
+        const rate = await engineRound(queue, invoker, fn, batchSize, adaptive);
+        if (r > 0) engine.get(spec)?.push(rate);
         process.stderr.write(
-          `  round ${r} b${batchSize}: ${round(rate, 0)}/s; ${describeCpu(meter(), MESSAGES)}; ` +
+          `  round ${r} b${spec}: ${round(rate, 0)}/s; ${describeCpu(meter(), MESSAGES)}; ` +
             `${counts.engine.duplicates} duplicates; ` +
-            `mean batch ${round(MESSAGES / Math.max(1, batches.engine), 1)}\n`,
+            `mean batch ${round(MESSAGES / Math.max(1, batches.engine), 1)}; ` +
+            `invokes at once at the end ${endLimit}\n`,
         );
         duplicates.engine += counts.engine.duplicates;
       }
@@ -207,10 +215,11 @@ async function measure(placement: string): Promise<void> {
   }
   const median = (v: number[]) => summarize(v).p50;
   const rawMedian = median(raw);
-  const lanes = BATCHES.map((batchSize) => {
-    const rates = engine.get(batchSize) ?? [];
+  const lanes = LANE_SPECS.map(({ spec, batchSize, adaptive }) => {
+    const rates = engine.get(spec) ?? [];
     return {
       batchSize,
+      adaptiveConcurrency: adaptive,
       messagesPerSecond: rates.map((v) => round(v, 0)),
       median: round(median(rates), 0),
       percentOfRaw: round((median(rates) / rawMedian) * 100, 1),
@@ -231,14 +240,14 @@ async function measure(placement: string): Promise<void> {
   const table = [
     `### RabbitMQ connector throughput (${data.fingerprint.cpu}, Node ${process.version})`,
     '',
-    `${MESSAGES} messages of ${BODY.length} B per lane and round, ${ROUNDS} rounds after a warm-up (lanes alternate), medians; raw prefetch ${PREFETCH}; engine: maximumConcurrency ${CONCURRENCY}, prefetch batchSize × ${CONCURRENCY}, window ${WINDOW_MS} ms, no-op Node function; ${placement}.`,
+    `${MESSAGES} messages of ${BODY.length} B per lane and round, ${ROUNDS} rounds after a warm-up (lanes alternate), medians; raw prefetch ${PREFETCH}; engine (connector → runner → invoke → ack): maximumConcurrency ${CONCURRENCY}, prefetch batchSize × ${CONCURRENCY}, window ${WINDOW_MS} ms, no-op Node function; ${placement}.`,
     '',
     '| Consumer | median msg/s | rounds | vs raw | Target |',
     '|---|---|---|---|---|',
     `| Raw amqplib (manual ack per message) | ${data.rawMedian} | ${data.rawMessagesPerSecond.join(', ')} | 100% | |`,
     ...lanes.map(
       (l) =>
-        `| sluice engine, batch ${l.batchSize} (connector → runner → invoke → ack) | ${l.median} | ${l.messagesPerSecond.join(', ')} | ${l.percentOfRaw}% | ≥ 90% |`,
+        `| sluice engine, batch ${l.batchSize}, ${l.adaptiveConcurrency ? 'tuned concurrency' : `always ${CONCURRENCY} at once (Lambda)`} | ${l.median} | ${l.messagesPerSecond.join(', ')} | ${l.percentOfRaw}% | ≥ 90% |`,
     ),
   ].join('\n');
   report(process.env.BENCH_PIN === '1' ? 'rabbitmq-pinned' : 'rabbitmq', data, table);

@@ -24,6 +24,11 @@ export interface TunerSettings {
   initial: number;
   /** Length of a measurement window. Default 250 ms. */
   windowMs: number;
+  /**
+   * After a move, invokes started under the old limit finish during this short window, which is
+   * not measured. Default 50 ms.
+   */
+  settleMs: number;
   /** Fewest settled batches a window needs to count; a shorter one is extended. Default 6. */
   minBatches: number;
   /** How much faster the level above must be to move up (0.1 = 10 %). Default 0.1. */
@@ -60,7 +65,7 @@ export interface TunerState {
   window: number;
   /** Figures per level. */
   rates: ReadonlyMap<number, LevelRate>;
-  /** The limit just changed: the next counted window mixes two levels and is skipped. */
+  /** The limit just changed: the next window (`settleMs` long) mixes two levels and is skipped. */
   settling: boolean;
   /** Which neighbour to probe first when both are unmeasured: the way the last move went. */
   heading: 'up' | 'down';
@@ -73,6 +78,7 @@ export function defaultTunerSettings(maximum: number): TunerSettings {
     maximum: max,
     initial: Math.min(5, max),
     windowMs: 250,
+    settleMs: 50,
     minBatches: 6,
     margin: 0.1,
     staleAfterWindows: 24,
@@ -107,8 +113,8 @@ export function tunerStep(state: TunerState, s: TunerSettings, w: TunerWindow): 
   const window = state.window + 1;
   const limit = clamp(state.limit, s);
   if (limit !== state.limit) return moved(state, window, limit);
-  if (!w.saturated || w.batches < s.minBatches || w.elapsedMs <= 0) return { ...state, window };
   if (state.settling) return { ...state, window, settling: false };
+  if (!w.saturated || w.batches < s.minBatches || w.elapsedMs <= 0) return { ...state, window };
 
   const rates = new Map(state.rates);
   const rate = (w.records * 1000) / w.elapsedMs;

@@ -44,6 +44,7 @@ export class InvokeLimit {
   #state: TunerState;
   #counts: WindowCounts;
   #timer: NodeJS.Timeout | undefined;
+  #running = false;
 
   constructor(options: InvokeLimitOptions) {
     this.#o = options;
@@ -90,16 +91,30 @@ export class InvokeLimit {
 
   /** Starts measuring (idempotent). */
   start(): void {
-    if (!this.#o.adaptive || this.#timer) return;
+    if (!this.#o.adaptive || this.#running) return;
+    this.#running = true;
     this.#counts = this.#freshCounts();
-    this.#timer = setInterval(() => this.#tick(), this.#settings.windowMs);
-    this.#timer.unref();
+    this.#schedule();
   }
 
   /** Stops measuring; the limit and what was learned stay for a later start. Idempotent. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#running = false;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    const s = this.#settings;
+    this.#timer = setTimeout(
+      () => {
+        this.#tick();
+        this.#schedule();
+      },
+      this.#state.settling ? s.settleMs : s.windowMs,
+    );
+    this.#timer.unref();
   }
 
   /** A new maximum (mapping updated): learned figures are kept, the limit is clamped. */
@@ -113,8 +128,10 @@ export class InvokeLimit {
   #tick(): void {
     const c = this.#counts;
     const elapsedMs = this.#now() - c.startMs;
-    // Too few batches to say anything: extend the window (slow functions), up to a point.
-    if (c.batches < this.#settings.minBatches && elapsedMs < 20 * this.#settings.windowMs) return;
+    // Too few batches to say anything: extend the window (slow functions), up to a point. A
+    // settling window is skipped whatever it holds.
+    const thin = c.batches < this.#settings.minBatches && elapsedMs < 20 * this.#settings.windowMs;
+    if (thin && !this.#state.settling) return;
     const backlog = c.fullPolls > 0 && c.fullPolls >= c.otherPolls;
     const saturated = (c.acquires > 0 && c.waited * 2 >= c.acquires) || backlog;
     const before = this.#state.limit;
