@@ -163,6 +163,7 @@ function engine(
       maximumBatchingWindowMs: windowMs,
       reportBatchItemFailures: false,
       maximumConcurrency: undefined,
+      adaptiveConcurrency: process.env.BENCH_KAFKA_ADAPTIVE !== '0',
       ordered: true,
       windowMode: 'first-record',
       idleWaitMs: 1000,

@@ -8,7 +8,10 @@
  * medians are reported. Needs an ElasticMQ: `npm run brokers -- up`, or set
  * SLUICE_BENCH_SQS_ENDPOINT. Env: BENCH_SQS_MESSAGES (default 20 000), BENCH_SQS_ROUNDS (3),
  * BENCH_SQS_LOOPS (receive loops = engine pollers, default 10), BENCH_SQS_LANES (default
- * `raw,b10,b100`; one lane alone is for profiling).
+ * `raw,b10,b100,b10f`; one lane alone is for profiling). The engine lanes run with the throughput
+ * tuner (scalingConfig.adaptiveConcurrency, the default) except `b10f`: batch 10 with invokes
+ * always at maximumConcurrency, as Lambda runs them. Rounds last a few seconds (60,000 messages by
+ * default) because the tuner's search for its level is part of every round.
  */
 import { noopInvoker } from './lib/noop-invoker.ts';
 import {
@@ -36,11 +39,11 @@ const ENDPOINT =
   process.env.SLUICE_BENCH_SQS_ENDPOINT ??
   process.env.SLUICE_TEST_SQS_ENDPOINT ??
   'http://127.0.0.1:19324';
-const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 20_000);
+const MESSAGES = Number(process.env.BENCH_SQS_MESSAGES ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_SQS_ROUNDS ?? 3);
 const LOOPS = Number(process.env.BENCH_SQS_LOOPS ?? 10);
 /** Lanes to run (for profiling one of them); the report needs all three. */
-const LANES = new Set((process.env.BENCH_SQS_LANES ?? 'raw,b10,b100').split(','));
+const LANES = new Set((process.env.BENCH_SQS_LANES ?? 'raw,b10,b100,b10f').split(','));
 const BODY = JSON.stringify({ type: 'order', pad: 'x'.repeat(200) });
 const FN = 'sqs-bench-noop';
 /**
@@ -176,7 +179,12 @@ function counting(c: SqsConnector, onSucceeded: (ids: string[]) => void): Connec
   };
 }
 
-async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number): Promise<Rates> {
+async function engineRound(
+  queueUrl: string,
+  invoker: Invoker,
+  batchSize: number,
+  adaptiveConcurrency = true,
+): Promise<Rates> {
   const progress = new Progress(MESSAGES);
   const count = new DeliveryCount();
   let finish = () => undefined as void;
@@ -194,6 +202,7 @@ async function engineRound(queueUrl: string, invoker: Invoker, batchSize: number
       // Receive loops and function concurrency are separate axes (as in Lambda): LOOPS pollers,
       // each receiving its next batch while its previous one is invoked (pipeline depth 2).
       maximumConcurrency: 2 * LOOPS,
+      adaptiveConcurrency,
       ordered: false,
       windowMode: 'caller',
       idleWaitMs: WAIT_SECONDS * 1000,
@@ -245,11 +254,17 @@ async function main(): Promise<void> {
       results: [] as Rates[],
       cpu: [] as string[],
     },
+    b10f: {
+      label: `sluice engine, batch 10, always ${2 * LOOPS} invokes at once allowed (Lambda)`,
+      results: [] as Rates[],
+      cpu: [] as string[],
+    },
   };
   const run = {
     raw: () => rawRound(queueUrl),
     b10: () => engineRound(queueUrl, invoker, 10),
     b100: () => engineRound(queueUrl, invoker, 100),
+    b10f: () => engineRound(queueUrl, invoker, 10, false),
   };
   try {
     // Warm-up (ElasticMQ's JIT, the SDK, the environments): one unmeasured round of raw and engine.
@@ -258,7 +273,7 @@ async function main(): Promise<void> {
     await fill(queueUrl);
     await engineRound(queueUrl, invoker, 10);
     for (let r = 0; r < ROUNDS; r++) {
-      for (const name of ['raw', 'b10', 'b100'] as const) {
+      for (const name of ['raw', 'b10', 'b100', 'b10f'] as const) {
         if (!LANES.has(name)) continue;
         await fill(queueUrl);
         const meter = startCpuMeter();
@@ -299,6 +314,7 @@ async function main(): Promise<void> {
     engineBatch100ToRawPercent: pct(steady('b100'), steady('raw')),
     engineBatch10ToRawWholeRoundPercent: pct(whole('b10'), whole('raw')),
     engineBatch100ToRawWholeRoundPercent: pct(whole('b100'), whole('raw')),
+    engineBatch10FixedToRawPercent: pct(steady('b10f'), steady('raw')),
   };
   const row = (name: keyof typeof lanes) =>
     `| ${lanes[name].label} | ${round(steady(name), 0)} | ${name === 'raw' ? '100' : pct(steady(name), steady('raw'))}% | ${round(whole(name), 0)} (${name === 'raw' ? '100' : pct(whole(name), whole('raw'))}%) | ${lanes[name].cpu.at(-1) ?? ''} | ${name === 'raw' ? '' : '≥ 90%'} |`;
@@ -312,6 +328,7 @@ async function main(): Promise<void> {
     row('raw'),
     row('b10'),
     row('b100'),
+    row('b10f'),
   ].join('\n');
   report('sqs', data, table);
 }
