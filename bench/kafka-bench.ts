@@ -164,6 +164,8 @@ function engine(
       reportBatchItemFailures: false,
       maximumConcurrency: undefined,
       adaptiveConcurrency: process.env.BENCH_KAFKA_ADAPTIVE !== '0',
+      // As the mapping manager sets it for Kafka: every partition at once to start with.
+      initialInvokeConcurrency: Number.POSITIVE_INFINITY,
       ordered: true,
       windowMode: 'first-record',
       idleWaitMs: 1000,

@@ -33,7 +33,7 @@ export interface TunerSettings {
   minBatches: number;
   /** How much faster the level above must be to move up (0.1 = 10 %). Default 0.1. */
   margin: number;
-  /** A level's figure is trusted for this many windows, then measured again. Default 24 (6 s). */
+  /** A level's figure is trusted for this many windows, then measured again. Default 12 (3 s). */
   staleAfterWindows: number;
 }
 
@@ -81,7 +81,7 @@ export function defaultTunerSettings(maximum: number): TunerSettings {
     settleMs: 50,
     minBatches: 6,
     margin: 0.1,
-    staleAfterWindows: 24,
+    staleAfterWindows: 12,
   };
 }
 

@@ -94,7 +94,10 @@ export class InvokeLimit {
     if (!this.#o.adaptive || this.#running) return;
     this.#running = true;
     this.#counts = this.#freshCounts();
-    this.#schedule();
+    // The first window holds the mapping's start (consumer set-up, prefetch filling, pollers
+    // ramping): a whole window, not a settle, passes before the first figure is taken.
+    this.#state = { ...this.#state, settling: true };
+    this.#schedule(this.#settings.windowMs);
   }
 
   /** Stops measuring; the limit and what was learned stay for a later start. Idempotent. */
@@ -104,7 +107,7 @@ export class InvokeLimit {
     this.#timer = undefined;
   }
 
-  #schedule(): void {
+  #schedule(delayMs?: number): void {
     if (!this.#running) return;
     const s = this.#settings;
     this.#timer = setTimeout(
@@ -112,7 +115,7 @@ export class InvokeLimit {
         this.#tick();
         this.#schedule();
       },
-      this.#state.settling ? s.settleMs : s.windowMs,
+      delayMs ?? (this.#state.settling ? s.settleMs : s.windowMs),
     );
     this.#timer.unref();
   }
@@ -154,8 +157,9 @@ export class InvokeLimit {
   }
 
   #settingsFor(maximum: number): TunerSettings {
-    const max = Number.isFinite(maximum) ? maximum : 1250;
-    return { ...defaultTunerSettings(max), ...this.#o.tuner, maximum: Math.max(1, max) };
+    const max = Math.max(1, Number.isFinite(maximum) ? maximum : 1250);
+    const s = { ...defaultTunerSettings(max), ...this.#o.tuner, maximum: max };
+    return { ...s, initial: Math.min(s.initial, max) };
   }
 
   #freshCounts(): WindowCounts {

@@ -90,6 +90,8 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
           ? true
           : (m.maximumConcurrency ?? 1) === 1,
     windowMode: m.type === 'sqs' ? 'caller' : 'first-record',
+    // The throughput tuner starts where Lambda runs the source, then measures its way.
+    initialInvokeConcurrency: { sqs: 5, rabbitmq: 1, kafka: Number.POSITIVE_INFINITY }[m.type],
   };
 }
 

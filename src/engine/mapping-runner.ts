@@ -44,6 +44,11 @@ export interface RunnerSettings {
    * maximumConcurrency (concurrency-tuner.ts). Default true; false = always the maximum.
    */
   adaptiveConcurrency?: boolean;
+  /**
+   * Where the tuner starts, clamped to the maximum: where Lambda runs the source — SQS 5,
+   * RabbitMQ 1, Kafka every partition at once. Default 5.
+   */
+  initialInvokeConcurrency?: number;
 }
 
 /** Decides whether a record passes the mapping's filters (compiled elsewhere). */
@@ -147,7 +152,12 @@ export class MappingRunner {
     this.#invokeLimit = new InvokeLimit({
       maximum: this.#concurrencyLimit(options.settings),
       adaptive: options.settings.adaptiveConcurrency ?? true,
-      ...(options.tuner ? { tuner: options.tuner } : {}),
+      tuner: {
+        ...(options.settings.initialInvokeConcurrency === undefined
+          ? {}
+          : { initial: options.settings.initialInvokeConcurrency }),
+        ...options.tuner,
+      },
       onChange: (limit, state) => {
         options.metrics.invokeLimit.set({ mapping: this.name }, limit);
         options.logger.debug(

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { MappingConfig } from '../../src/config/types.ts';
+import { runnerSettings } from '../../src/engine/mapping-manager.ts';
 import { load, problemAt, problemsOf, RESIZE, yaml } from '../fixtures/config/problems.ts';
 
 // Lines 1–10: a function, three connections and `mappings:`; `mapping()` puts its `name` on
@@ -276,5 +278,40 @@ describe('config: triggers', () => {
       'must not shadow an API route',
     );
     expect(problemAt(problems, 'triggers[1].events[0]').line).toBe(8);
+  });
+});
+
+describe('config: throughput-tuned invoke concurrency', () => {
+  const first = (...lines: string[]) => load(mapping(...lines)).mappings[0] as MappingConfig;
+
+  it('is on by default, off with scalingConfig.adaptiveConcurrency: false', () => {
+    const sqs = `    source: { connection: sqs, queueUrl: ${QUEUE} }`;
+    expect(first(sqs).adaptiveConcurrency).toBe(true);
+    const off = first(
+      sqs,
+      '    scalingConfig: { maximumConcurrency: 20, adaptiveConcurrency: false }',
+    );
+    expect(off).toMatchObject({ adaptiveConcurrency: false, maximumConcurrency: 20 });
+    expect(runnerSettings(off).adaptiveConcurrency).toBe(false);
+  });
+
+  it('a value that is not a boolean is refused where it is written', () => {
+    const p = problemAt(
+      problemsOf(
+        mapping(
+          `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+          '    scalingConfig: { adaptiveConcurrency: sometimes }',
+        ),
+      ),
+      'mappings[0].scalingConfig.adaptiveConcurrency',
+    );
+    expect(p.line).toBe(14);
+  });
+
+  it('starts where Lambda runs each source: SQS 5, RabbitMQ 1, Kafka every partition', () => {
+    const start = (source: string) => runnerSettings(first(source)).initialInvokeConcurrency;
+    expect(start(`    source: { connection: sqs, queueUrl: ${QUEUE} }`)).toBe(5);
+    expect(start('    source: { connection: rabbit, queue: q }')).toBe(1);
+    expect(start('    source: { connection: kafka, topic: t }')).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -82,6 +82,29 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
     }
   });
 
+  it.each([
+    [1, 1],
+    [Number.POSITIVE_INFINITY, 4],
+  ])(
+    'starts at initialInvokeConcurrency %s, clamped to the maximum (%s)',
+    async (initial, held) => {
+      const gate = gatedHandler();
+      h = createRunnerHarness(gate.handler, {
+        settings: { batchSize: 1, maximumConcurrency: 4, initialInvokeConcurrency: initial },
+        runner: { scaling: { initial: 4, minimum: 4 }, tuner: { windowMs: 600_000 } },
+      });
+      h.source.push(bodies(12));
+      await h.runner.start();
+      await until(() => h?.runner.status().inFlightBatches === 4, 'four batches in flight');
+      expect(gate.held).toBe(held);
+      expect(h.runner.status().invokeLimit).toBe(held);
+      while (h.source.size > 0 || gate.held > 0) {
+        gate.releaseAll();
+        await sleep(5);
+      }
+    },
+  );
+
   it('comes down to one invoke at a time when concurrent invokes slow each other down', async () => {
     h = createRunnerHarness(contendedHandler(3), {
       settings: { batchSize: 1, maximumConcurrency: 8 },
