@@ -8,6 +8,18 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** An adaptive limit of at most 8 with 100 ms windows; `moves` lists every limit it moves to. */
+function tuned(): { limit: InvokeLimit; moves: number[] } {
+  const moves: number[] = [];
+  const limit = new InvokeLimit({
+    maximum: 8,
+    adaptive: true,
+    tuner: { windowMs: 100, settleMs: 10 },
+    onChange: (l) => moves.push(l),
+  });
+  return { limit, moves };
+}
+
 /** One window's traffic: `batches` invokes of `records` each, polled full or not. */
 function traffic(limit: InvokeLimit, batches: number, records: number, full: boolean): void {
   for (let i = 0; i < batches; i++) {
@@ -42,13 +54,7 @@ describe('InvokeLimit (the gate the tuner moves)', () => {
   });
 
   it('does not move without a backlog or waiting invokes: the rate says nothing then', async () => {
-    const moves: number[] = [];
-    const limit = new InvokeLimit({
-      maximum: 8,
-      adaptive: true,
-      tuner: { windowMs: 100, settleMs: 10 },
-      onChange: (l) => moves.push(l),
-    });
+    const { limit, moves } = tuned();
     limit.start();
     for (let w = 0; w < 20; w++) {
       traffic(limit, 20, 10, false);
@@ -59,13 +65,7 @@ describe('InvokeLimit (the gate the tuner moves)', () => {
   });
 
   it('with a backlog, probes the level below after skipping the start window', async () => {
-    const moves: number[] = [];
-    const limit = new InvokeLimit({
-      maximum: 8,
-      adaptive: true,
-      tuner: { windowMs: 100, settleMs: 10 },
-      onChange: (l) => moves.push(l),
-    });
+    const { limit, moves } = tuned();
     limit.start();
     // The start window: skipped however busy it is.
     traffic(limit, 20, 10, true);

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import {
+  createRunnerHarness,
+  drain,
+  gatedHandler,
+  until,
+  type RunnerHarness,
+} from './fakes/runner-harness.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -9,20 +15,6 @@ afterEach(async () => {
 
 const bodies = (n: number) => Array.from({ length: n }, (_, i) => `b${i}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A function that holds every batch until the test lets it go. */
-function gatedHandler() {
-  const waiting: (() => void)[] = [];
-  return {
-    handler: () => new Promise<null>((resolve) => waiting.push(() => resolve(null))),
-    get held() {
-      return waiting.length;
-    },
-    releaseAll() {
-      for (const go of waiting.splice(0)) go();
-    },
-  };
-}
 
 /**
  * A function whose invokes slow each other down: each takes `msPerSquare` × (invokes running)²,
@@ -76,10 +68,7 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
     await h.runner.start();
     await until(() => gate.held === 6, 'six invokes running');
     expect(h.runner.status().invokeLimit).toBe(6);
-    while (h.source.size > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await sleep(5);
-    }
+    await drain(h, gate);
   });
 
   it.each([
@@ -98,10 +87,7 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
       await until(() => h?.runner.status().inFlightBatches === 4, 'four batches in flight');
       expect(gate.held).toBe(held);
       expect(h.runner.status().invokeLimit).toBe(held);
-      while (h.source.size > 0 || gate.held > 0) {
-        gate.releaseAll();
-        await sleep(5);
-      }
+      await drain(h, gate);
     },
   );
 

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import {
+  createRunnerHarness,
+  drain,
+  gatedHandler,
+  until,
+  type RunnerHarness,
+} from './fakes/runner-harness.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -116,31 +122,6 @@ describe('MappingRunner: batching, filtering and results', () => {
 });
 
 describe('MappingRunner: pipelining', () => {
-  /** A function that holds every batch until the test lets it go. */
-  function gatedHandler() {
-    const waiting: (() => void)[] = [];
-    return {
-      handler: () =>
-        new Promise<null>((resolve) => {
-          waiting.push(() => resolve(null));
-        }),
-      get held() {
-        return waiting.length;
-      },
-      releaseAll() {
-        for (const go of waiting.splice(0)) go();
-      },
-    };
-  }
-
-  /** Lets every held batch go until the source is empty. */
-  async function drain(gate: ReturnType<typeof gatedHandler>): Promise<void> {
-    while ((h?.source.size ?? 0) > 0 || gate.held > 0) {
-      gate.releaseAll();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   it('one poller of an unordered mapping receives its next batch while the previous one runs', async () => {
     const gate = gatedHandler();
     h = createRunnerHarness(gate.handler, {
@@ -156,7 +137,7 @@ describe('MappingRunner: pipelining', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(2);
     expect(h.batches).toHaveLength(2);
-    await drain(gate);
+    await drain(h, gate);
     expect(h.seenIds()).toHaveLength(8);
   });
 
@@ -173,7 +154,7 @@ describe('MappingRunner: pipelining', () => {
     // Three pollers could hold six batches at depth 2; the mapping's ceiling keeps it at three.
     expect(gate.held).toBe(3);
     expect(h.batches).toHaveLength(3);
-    await drain(gate);
+    await drain(h, gate);
     expect(h.peak).toBe(3);
   });
 
@@ -189,7 +170,7 @@ describe('MappingRunner: pipelining', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     expect(h.batches).toHaveLength(1);
-    await drain(gate);
+    await drain(h, gate);
   });
 
   it('ordered mappings never fetch ahead of an unsettled batch', async () => {
@@ -204,7 +185,7 @@ describe('MappingRunner: pipelining', () => {
     await until(() => gate.held === 1, 'one batch held');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
-    await drain(gate);
+    await drain(h, gate);
     expect(h.seenIds()).toHaveLength(6);
   });
 });

@@ -158,3 +158,30 @@ export function gate(): { wait: Promise<void>; open: () => void } {
   const wait = new Promise<void>((resolve) => (open = resolve));
   return { wait, open };
 }
+
+/** A function that holds every batch until the test lets it go. */
+export function gatedHandler() {
+  const waiting: (() => void)[] = [];
+  return {
+    handler: () =>
+      new Promise<null>((resolve) => {
+        waiting.push(() => resolve(null));
+      }),
+    get held() {
+      return waiting.length;
+    },
+    releaseAll() {
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+export type GatedHandler = ReturnType<typeof gatedHandler>;
+
+/** Lets every held batch go until the harness's source is empty. */
+export async function drain(h: RunnerHarness | undefined, gate: GatedHandler): Promise<void> {
+  while ((h?.source.size ?? 0) > 0 || gate.held > 0) {
+    gate.releaseAll();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
