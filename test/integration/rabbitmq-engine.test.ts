@@ -56,6 +56,33 @@ describe('RabbitMQ mapping through the engine', () => {
     expect(r.runner.status().lastProcessingResult).toBe('OK');
   });
 
+  it('climbs from one invoke at a time to maximumConcurrency when the function is slow', async () => {
+    const q = await queue({ prefix: 'tuned' });
+    const bodies = bodiesOf('s', 6_000);
+    await q.publish(bodies);
+    // 100 ms a batch of 10: one at a time drains 100 messages/s, eight at once 800/s.
+    const r = await run({
+      queue: q.queue,
+      name: q.queue,
+      batchSize: 10,
+      maximumBatchingWindowMs: 0,
+      maximumConcurrency: 8,
+      env: { DELAY_MS: '100' },
+    });
+    // The tuner starts where Lambda runs RabbitMQ: one batch at a time.
+    const levels = [r.runner.status().invokeLimit];
+    await waitFor(() => {
+      levels.push(r.runner.status().invokeLimit);
+      expect(r.processed().length).toBeGreaterThanOrEqual(bodies.length);
+    }, 120_000);
+    await r.stop();
+    expect(levels[0]).toBe(1);
+    expect(Math.max(...levels)).toBe(8);
+    const processed = r.processed();
+    expect(processed).toHaveLength(bodies.length);
+    expect(new Set(processed).size).toBe(bodies.length);
+  });
+
   it('keeps queue order with concurrency 1, also across a failed batch (requeue keeps position)', async () => {
     const q = await queue({ prefix: 'ordered' });
     const bodies = bodiesOf('o', 1500);
