@@ -10,7 +10,7 @@ import {
   SQSClient,
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { SqsConnector, type SqsConnectorOptions } from '../../connectors/sqs/index.ts';
 import type { Connector, FetchRequest, SourceRecord } from '../../src/connectors/types.ts';
 import { isSluiceError } from '../../src/errors.ts';
@@ -417,7 +417,12 @@ describe('sqs connector against ElasticMQ', () => {
   it('reports the backlog as ApproximateNumberOfMessages', async () => {
     const { sqs, queue, connector } = await fixture();
     await publish(sqs, queue, ['b-1', 'b-2', 'b-3']);
-    expect(await connector.backlog()).toBe(3);
+    // The figure is approximate on SQS and ElasticMQ alike: a message sent within the same
+    // millisecond may not be counted yet (seen once in CI: 0 right after the send).
+    await vi.waitFor(async () => expect(await connector.backlog()).toBe(3), {
+      timeout: 5_000,
+      interval: 50,
+    });
   });
 
   it('a missing queue fails start with EVENT_SOURCE_NOT_FOUND naming the queue', async () => {
