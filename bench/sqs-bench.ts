@@ -84,6 +84,8 @@ interface Rates {
   whole: number;
   /** Records settled more than once (the round ends when every record was settled once). */
   duplicates: number;
+  /** Engine lanes: invokes at once the tuner had reached when the round ended. */
+  invokesAtOnceAtEnd?: number;
 }
 
 /**
@@ -220,7 +222,11 @@ async function engineRound(
   progress.start();
   await runner.start();
   await done;
-  const rates = { ...progress.rates(), duplicates: count.duplicates };
+  const rates = {
+    ...progress.rates(),
+    duplicates: count.duplicates,
+    invokesAtOnceAtEnd: runner.status().invokeLimit,
+  };
   await runner.stop(5000);
   // Let the receives the stop cut off expire at the broker before the next lane fills the queue.
   await new Promise((resolve) => setTimeout(resolve, WAIT_SECONDS * 1000 + 500));
@@ -282,7 +288,7 @@ async function main(): Promise<void> {
         lanes[name].results.push(rates);
         lanes[name].cpu.push(cpu);
         process.stderr.write(
-          `round ${r + 1} ${name}: ${round(rates.steady, 0)}/s steady, ${round(rates.whole, 0)}/s whole, ${rates.duplicates} duplicates; ${cpu}\n`,
+          `round ${r + 1} ${name}: ${round(rates.steady, 0)}/s steady, ${round(rates.whole, 0)}/s whole, ${rates.duplicates} duplicates${rates.invokesAtOnceAtEnd === undefined ? '' : `, ${rates.invokesAtOnceAtEnd} invokes at once at the end`}; ${cpu}\n`,
         );
       }
     }
