@@ -4,6 +4,7 @@ import {
   drain,
   gatedHandler,
   until,
+  type BatchHandler,
   type RunnerHarness,
 } from './fakes/runner-harness.ts';
 
@@ -31,6 +32,23 @@ function contendedHandler(msPerSquare: number) {
       running -= 1;
     }
   };
+}
+
+/**
+ * A started runner with a backlog far larger than the test needs, 8 pollers, at most 8 invokes at
+ * once, and short tuner windows; the tuner starts at `initial` (default 5).
+ */
+async function startBacklogged(handler: BatchHandler, initial?: number): Promise<RunnerHarness> {
+  const harness = createRunnerHarness(handler, {
+    settings: { batchSize: 1, maximumConcurrency: 8 },
+    runner: {
+      scaling: { initial: 8, minimum: 8 },
+      tuner: { windowMs: 60, minBatches: 3, ...(initial === undefined ? {} : { initial }) },
+    },
+  });
+  harness.source.push(bodies(100_000));
+  await harness.runner.start();
+  return harness;
 }
 
 describe('MappingRunner: throughput-tuned invoke concurrency', () => {
@@ -92,28 +110,12 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
   );
 
   it('comes down to one invoke at a time when concurrent invokes slow each other down', async () => {
-    h = createRunnerHarness(contendedHandler(3), {
-      settings: { batchSize: 1, maximumConcurrency: 8 },
-      runner: {
-        scaling: { initial: 8, minimum: 8 },
-        tuner: { windowMs: 60, minBatches: 3 },
-      },
-    });
-    h.source.push(bodies(100_000));
-    await h.runner.start();
+    h = await startBacklogged(contendedHandler(3));
     await until(() => h?.runner.status().invokeLimit === 1, 'limit of one', 20_000);
   });
 
   it('climbs to maximumConcurrency when throughput grows with it', async () => {
-    h = createRunnerHarness(() => sleep(15).then(() => null), {
-      settings: { batchSize: 1, maximumConcurrency: 8 },
-      runner: {
-        scaling: { initial: 8, minimum: 8 },
-        tuner: { initial: 1, windowMs: 60, minBatches: 3 },
-      },
-    });
-    h.source.push(bodies(100_000));
-    await h.runner.start();
+    h = await startBacklogged(() => sleep(15).then(() => null), 1);
     await until(() => h?.runner.status().invokeLimit === 8, 'limit of eight', 20_000);
     expect(h.peak).toBe(8);
   });
