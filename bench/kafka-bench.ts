@@ -136,6 +136,10 @@ function engine(
       bisectBatchOnFunctionError: false,
     },
     client: new KafkajsSourceClient(kafka()),
+    // BENCH_KAFKA_COMMIT_INTERVAL_MS=0 commits after every batch (the behaviour before coalescing).
+    ...(process.env.BENCH_KAFKA_COMMIT_INTERVAL_MS === undefined
+      ? {}
+      : { tuning: { commitIntervalMs: Number(process.env.BENCH_KAFKA_COMMIT_INTERVAL_MS) } }),
     failureSink: new KafkaFailureSink({
       destination: undefined,
       functionArn: 'arn',

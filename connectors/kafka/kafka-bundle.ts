@@ -84,10 +84,11 @@ export function buildKafkaBundle(
 
 /** The mapping's own tuning keys, where it sets them. */
 function mappingTuning(mapping: KafkaMappingConfig): Partial<KafkaTuning> {
-  const { sessionTimeoutMs, heartbeatIntervalMs } = mapping.source;
+  const { sessionTimeoutMs, heartbeatIntervalMs, commitIntervalMs } = mapping.source;
   return {
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
   };
 }
 

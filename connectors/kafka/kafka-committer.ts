@@ -1,8 +1,11 @@
 /**
  * Offset commits of one consumer: the latest commit per partition waits in `pending`; `flush` sends
  * everything pending in one call, one call at a time (commits are cumulative, so a later one
- * covers an earlier one). A refused commit (rebalance in progress, fenced generation) stays pending
- * for the next flush unless a newer one replaced it; partitions no longer owned are skipped.
+ * covers an earlier one). `schedule` coalesces: settles arriving within `intervalMs` of each other
+ * share one commit, which is what keeps a busy mapping from writing an OffsetCommit (a write to
+ * the broker's `__consumer_offsets` log) per batch. A refused commit (rebalance in progress,
+ * fenced generation) stays pending for the next flush unless a newer one replaced it; partitions
+ * no longer owned are skipped.
  */
 import type { OffsetCommit } from './kafka-client-adapter.ts';
 
@@ -12,12 +15,15 @@ export interface CommitterOptions {
   canCommit(): boolean;
   owns(lane: string): boolean;
   onRefused(error: Error, lanes: string[]): void;
+  /** Longest a queued commit waits for others to join it, ms; 0 = commit on every settle. */
+  intervalMs: number;
 }
 
 export class OffsetCommitter {
   readonly #o: CommitterOptions;
   readonly #pending = new Map<string, OffsetCommit>();
   #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: CommitterOptions) {
     this.#o = options;
@@ -31,10 +37,28 @@ export class OffsetCommitter {
     this.#pending.delete(lane);
   }
 
-  /** Resolves once everything queued so far was written (or refused and kept pending). */
-  flush(): Promise<void> {
+  /** Flushes within `intervalMs` (at once when it is 0); later calls join the waiting flush. */
+  schedule(): void {
+    if (this.#o.intervalMs <= 0) {
+      void this.flush();
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, this.#o.intervalMs);
+  }
+
+  /**
+   * Resolves once everything queued so far was written (or refused and kept pending).
+   * `evenWhileRebalancing` sends it although a rebalance has begun: the group accepts commits of
+   * the ending generation until it re-forms, and records settled before it need not be redone.
+   */
+  flush(evenWhileRebalancing = false): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#chain = this.#chain.then(async () => {
-      if (this.#pending.size === 0 || !this.#o.canCommit()) return;
+      if (this.#pending.size === 0 || !(evenWhileRebalancing || this.#o.canCommit())) return;
       const batch = [...this.#pending.entries()].filter(([lane]) => this.#o.owns(lane));
       this.#pending.clear();
       if (batch.length === 0) return;
@@ -51,7 +75,6 @@ export class OffsetCommitter {
     return this.#chain;
   }
 }
-
 /** Wakes fetches waiting for records (new data, a rewind, stop) or their own timeout. */
 export class Waiters {
   readonly #waiters = new Set<() => void>();

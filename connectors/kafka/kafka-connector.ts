@@ -75,6 +75,7 @@ export class KafkaConnector implements Connector {
       commit: (offsets) => this.#o.client.commit(offsets),
       canCommit: () => !this.#rebalancing && this.#running,
       owns: (lane) => this.#partitions.has(lane),
+      intervalMs: this.#t.commitIntervalMs,
       onRefused: (err, lanes) => {
         this.#o.metrics?.commitErrors.inc({ mapping: this.#o.name });
         this.#logger.warn(
@@ -121,6 +122,9 @@ export class KafkaConnector implements Connector {
           onBatch: (batch) => this.#onBatch(batch),
           onAssigned: (assignment) => this.#onAssigned(assignment[this.#o.topic] ?? []),
           onRebalancing: () => {
+            // What was settled before the rebalance is committed under the ending generation, so
+            // the partitions' next owners redo only the batches that were in flight.
+            void this.#committer.flush(true);
             this.#rebalancing = true;
           },
           onCrash: (error, restarting) => {
@@ -262,9 +266,10 @@ export class KafkaConnector implements Connector {
       if (requeued > 0) this.#waiters.notify();
     }
     // Asynchronous, like Kafka's commitAsync: the partition's next batch need not wait for the
-    // broker's answer. Commits are serialised and cumulative, so a later one covers an earlier
-    // one; a crash before it lands means a redelivery — the at-least-once case anyway.
-    void this.#committer.flush();
+    // broker's answer. Commits are serialised, cumulative and coalesced (`commitIntervalMs`), so
+    // a later one covers an earlier one; a crash before it lands means a redelivery of at most
+    // that interval's records — the at-least-once case anyway. Stop and rebalances flush first.
+    this.#committer.schedule();
   }
 
   /** Resolves once every commit queued so far has been written (or refused and kept pending). */

@@ -19,6 +19,13 @@ export interface KafkaTuning {
   bufferRecords: number;
   /** Bytes buffered per partition before its fetching pauses. Default 8 MiB. */
   bufferBytes: number;
+  /**
+   * Longest a settled batch's offset waits to be committed together with later ones, ms. Default
+   * 100: a busy mapping writes ~10 commits a second instead of one per batch (each is a write to
+   * the broker's `__consumer_offsets`), and a crash redelivers at most ~100 ms of settled records
+   * beyond the batches in flight. 0 commits after every settle. Stop and rebalances flush at once.
+   */
+  commitIntervalMs: number;
   /** First delay before a failed partition is retried, ms; doubles per attempt. Default 100. */
   retryBaseMs: number;
   /** Longest retry delay, ms. Default 5000. */
@@ -32,6 +39,7 @@ export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
   maxBytesPerPartition: 1024 * 1024,
   bufferRecords: 20_000,
   bufferBytes: 8 * 1024 * 1024,
+  commitIntervalMs: 100,
   retryBaseMs: 100,
   retryMaxMs: 5000,
 };
@@ -45,18 +53,23 @@ export function resolveTuning(overrides: Partial<KafkaTuning> | undefined): Kafk
 
 /**
  * Operator defaults from the environment for every Kafka mapping that does not set its own
- * `source.sessionTimeoutMs` / `source.heartbeatIntervalMs`: `SLUICE_KAFKA_SESSION_TIMEOUT_MS`,
- * `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
+ * `source.sessionTimeoutMs` / `source.heartbeatIntervalMs` / `source.commitIntervalMs`:
+ * `SLUICE_KAFKA_SESSION_TIMEOUT_MS`, `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`,
+ * `SLUICE_KAFKA_COMMIT_INTERVAL_MS` (0 allowed: commit on every settle).
  */
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<KafkaTuning> {
   const out: Partial<KafkaTuning> = {};
-  const read = (name: string): number | undefined => {
+  const read = (name: string, min = 1): number | undefined => {
     const n = Number(env[name]);
-    return env[name] !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= min
+      ? n
+      : undefined;
   };
   const session = read('SLUICE_KAFKA_SESSION_TIMEOUT_MS');
   const heartbeat = read('SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS');
   if (session !== undefined) out.sessionTimeoutMs = session;
   if (heartbeat !== undefined) out.heartbeatIntervalMs = heartbeat;
+  const commitInterval = read('SLUICE_KAFKA_COMMIT_INTERVAL_MS', 0);
+  if (commitInterval !== undefined) out.commitIntervalMs = commitInterval;
   return out;
 }

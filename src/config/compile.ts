@@ -202,6 +202,7 @@ function compileMapping(
             position === 'AT_TIMESTAMP' && stamp !== undefined ? timestampMs(stamp) : undefined,
           sessionTimeoutMs: s.sessionTimeoutMs,
           heartbeatIntervalMs: s.heartbeatIntervalMs,
+          commitIntervalMs: s.commitIntervalMs,
         },
         maximumRetryAttempts: retries(m.maximumRetryAttempts, onFailure !== undefined),
         maximumRecordAgeMs: age < 0 ? Infinity : secondsToMs(age),

@@ -216,6 +216,13 @@ export interface SourceOptions {
    * third of the session timeout). Overrides `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
    */
   heartbeatIntervalMs?: number;
+  /**
+   * Kafka: longest a settled batch's offset waits to be committed together with later ones,
+   * 0–60000 ms. Default 100 (about ten commits a second on a busy mapping instead of one per
+   * batch; a crash redelivers at most that long's settled records beyond the batches in flight).
+   * 0 commits after every batch. Overrides `SLUICE_KAFKA_COMMIT_INTERVAL_MS`.
+   */
+  commitIntervalMs?: number;
   /** RabbitMQ: the queue. */
   queue?: string;
   /** RabbitMQ: the virtual host. Default `/`. */

@@ -264,7 +264,7 @@ const connectionSchema: Schema = {
 };
 
 const sourceSchema = obj(
-  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs. RabbitMQ: queue, virtualHost.',
+  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs, commitIntervalMs. RabbitMQ: queue, virtualHost.',
   {
     connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
     queueUrl: str('SQS: queue URL (.fifo = FIFO queue).', {
@@ -303,6 +303,13 @@ const sourceSchema = obj(
       'ms',
       'Kafka: consumer heartbeat cadence, below the session timeout. Default 3000.',
       d.KAFKA_HEARTBEAT_INTERVAL_MS.default,
+    ),
+    commitIntervalMs: int(
+      d.KAFKA_COMMIT_INTERVAL_MS.min,
+      d.KAFKA_COMMIT_INTERVAL_MS.max,
+      'ms',
+      'Kafka: longest a settled offset waits to be committed with later ones; 0 = a commit per batch. Default 100.',
+      d.KAFKA_COMMIT_INTERVAL_MS.default,
     ),
     queue: str('RabbitMQ: queue name.', { minLength: 1, maxLength: 255 }),
     virtualHost: str('RabbitMQ: virtual host. Default /.', { default: d.DEFAULT_VIRTUAL_HOST }),

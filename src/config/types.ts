@@ -182,6 +182,8 @@ export interface KafkaMappingConfig extends MappingConfigBase {
     sessionTimeoutMs: number | undefined;
     /** Heartbeat cadence; undefined = the environment's or 3000 ms. */
     heartbeatIntervalMs: number | undefined;
+    /** Commit coalescing; undefined = the environment's or 100 ms. */
+    commitIntervalMs: number | undefined;
   };
   /**
    * Retries of a failed batch; `Infinity` = until it succeeds or the records expire (Lambda's −1).

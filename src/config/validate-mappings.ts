@@ -22,6 +22,7 @@ const SOURCE_KEYS: Record<d.SourceType, { required: string; keys: string[] }> = 
       'startingPositionTimestamp',
       'sessionTimeoutMs',
       'heartbeatIntervalMs',
+      'commitIntervalMs',
     ],
   },
   rabbitmq: { required: 'queue', keys: ['connection', 'queue', 'virtualHost'] },

@@ -212,6 +212,28 @@ describe('config: mappings', () => {
     });
   });
 
+  it('Kafka: commitIntervalMs — 0 to 60000, Kafka only, passed through', () => {
+    const late = problemsOf(
+      mapping('    source: { connection: kafka, topic: t, commitIntervalMs: 60001 }'),
+    );
+    expect(problemAt(late, 'mappings[0].source.commitIntervalMs')).toMatchObject({
+      line: 13,
+      message: 'must be an integer from 0 to 60000 (ms), got 60001',
+    });
+    const sqs = problemsOf(
+      mapping(`    source: { connection: sqs, queueUrl: '${QUEUE}', commitIntervalMs: 10 }`),
+    );
+    expect(problemAt(sqs, 'mappings[0].source.commitIntervalMs').message).toContain(
+      'is a kafka source key, but connection sqs is sqs',
+    );
+    for (const value of [0, 250]) {
+      const ok = load(
+        mapping(`    source: { connection: kafka, topic: t, commitIntervalMs: ${value} }`),
+      );
+      expect(ok.mappings[0]?.source).toMatchObject({ commitIntervalMs: value });
+    }
+  });
+
   it('provisionedPollerConfig: SQS and Kafka only, source minimums, minimum ≤ maximum, defaults', () => {
     const sqs = problemsOf(
       mapping(

@@ -16,6 +16,7 @@ describe('kafka bundle', () => {
   it("tuning: a mapping's own keys beat the environment, which beats the defaults", async () => {
     vi.stubEnv('SLUICE_KAFKA_SESSION_TIMEOUT_MS', '20000');
     vi.stubEnv('SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS', '2000');
+    vi.stubEnv('SLUICE_KAFKA_COMMIT_INTERVAL_MS', '0');
     const config = load(
       yaml(
         ...RESIZE,
@@ -24,7 +25,7 @@ describe('kafka bundle', () => {
         'mappings:',
         '  - name: own',
         '    function: resize',
-        '    source: { connection: kafka, topic: t, sessionTimeoutMs: 10000 }',
+        '    source: { connection: kafka, topic: t, sessionTimeoutMs: 10000, commitIntervalMs: 500 }',
         '  - name: inherits',
         '    function: resize',
         '    source: { connection: kafka, topic: t }',
@@ -47,10 +48,22 @@ describe('kafka bundle', () => {
       expect(bundle.connector).toBeInstanceOf(KafkaConnector);
       return (bundle.connector as KafkaConnector).tuning;
     };
-    expect(tuningOf(0)).toMatchObject({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2000 });
-    expect(tuningOf(1)).toMatchObject({ sessionTimeoutMs: 20_000, heartbeatIntervalMs: 2000 });
+    expect(tuningOf(0)).toMatchObject({
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 2000,
+      commitIntervalMs: 500,
+    });
+    expect(tuningOf(1)).toMatchObject({
+      sessionTimeoutMs: 20_000,
+      heartbeatIntervalMs: 2000,
+      commitIntervalMs: 0,
+    });
     vi.unstubAllEnvs();
-    expect(tuningOf(1)).toMatchObject({ sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3000 });
+    expect(tuningOf(1)).toMatchObject({
+      sessionTimeoutMs: 30_000,
+      heartbeatIntervalMs: 3000,
+      commitIntervalMs: 100,
+    });
     await connections.stop();
   });
 });

@@ -2,7 +2,7 @@
  * The Kafka connector's rebalance, back-pressure and commit rules against a fake client at the
  * adapter seam (the real broker runs in test/integration/kafka-*.test.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type {
   CommittedOffset,
   ConsumerHandlers,
@@ -135,6 +135,53 @@ describe('kafka connector (fake client)', () => {
     expect(client.commits).toEqual([]);
     const rest = await fetch(connector);
     expect(rest.every((r) => r.lane !== lane)).toBe(true);
+  });
+
+  it('coalesces the commits of settles within commitIntervalMs into one, latest offsets', async () => {
+    const { client, connector } = await setup({ commitIntervalMs: 20 });
+    await client.assign([0, 1]);
+    await client.deliver(0, 0, 6);
+    await client.deliver(1, 0, 2);
+    for (let i = 0; i < 3; i++) {
+      const batch = await fetch(connector, 3);
+      await connector.settle(ok(batch));
+    }
+    expect(client.commits).toEqual([]); // none yet: they wait for the interval
+    await vi.waitFor(() => expect(client.commits).toHaveLength(1));
+    expect(client.commits[0]).toEqual(
+      expect.arrayContaining([
+        { topic: 't', partition: 0, offset: '6', metadata: null },
+        { topic: 't', partition: 1, offset: '2', metadata: null },
+      ]),
+    );
+  });
+
+  it('commitIntervalMs 0 commits after every settle', async () => {
+    const { client, connector } = await setup({ commitIntervalMs: 0 });
+    await client.assign([0]);
+    await client.deliver(0, 0, 4);
+    await connector.settle(ok(await fetch(connector, 2)));
+    await connector.settle(ok(await fetch(connector, 2)));
+    await connector.flushCommits();
+    expect(client.commits.map((c) => c.map((o) => o.offset))).toEqual([['2'], ['4']]);
+  });
+
+  it('a rebalance and stop write the waiting commit at once, not after the interval', async () => {
+    const { client, connector } = await setup({ commitIntervalMs: 60_000 });
+    await client.assign([0, 1]);
+    await client.deliver(0, 0, 4);
+    await connector.settle(ok(await fetch(connector, 2)));
+    // The rebalance begins: what was settled is committed under the ending generation, so the
+    // partition's next owner redoes only what was in flight.
+    client.handlers?.onRebalancing();
+    await connector.flushCommits();
+    expect(client.commits).toEqual([[{ topic: 't', partition: 0, offset: '2', metadata: null }]]);
+    await client.assign([0, 1]);
+    await connector.settle(ok(await fetch(connector, 2)));
+    await connector.stop();
+    expect(client.commits.at(-1)).toEqual([
+      { topic: 't', partition: 0, offset: '4', metadata: null },
+    ]);
   });
 
   it('restores a previous owner’s retry count from the committed offset metadata', async () => {
