@@ -7,11 +7,12 @@
  * kafkajs's loop keeps heartbeating while batches run for minutes (no rebalance storms from slow
  * functions, kafkajs #447/#1083), and a blocked partition never holds up the others' fetches.
  *
- * Commits are explicit and contiguous, made on settle, fenced by the group generation (a process
- * that lost a partition cannot commit past its new owner). On a rebalance, buffered records of
- * revoked partitions are dropped and settles of their in-flight batches ignored (the new owner
- * redelivers those: the only duplicates); committed offsets are re-read for every assigned
- * partition. Rules: `offset-tracker.ts`, `kafka-failure-policy.ts`.
+ * Commits are explicit and contiguous, queued on settle and written together within
+ * `commitIntervalMs` (at once on stop and when a rebalance begins), fenced by the group generation
+ * (a process that lost a partition cannot commit past its new owner). On a rebalance, buffered
+ * records of revoked partitions are dropped and settles of their in-flight batches ignored (the
+ * new owner redelivers those: the only duplicates); committed offsets are re-read for every
+ * assigned partition. Rules: `offset-tracker.ts`, `kafka-failure-policy.ts`.
  */
 import type { Logger } from 'pino';
 import type {
