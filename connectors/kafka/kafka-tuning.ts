@@ -22,8 +22,9 @@ export interface KafkaTuning {
   /**
    * Longest a settled batch's offset waits to be committed together with later ones, ms. Default
    * 100: a busy mapping writes ~10 commits a second instead of one per batch (each is a write to
-   * the broker's `__consumer_offsets`), and a crash redelivers at most ~100 ms of settled records
-   * beyond the batches in flight. 0 commits after every settle. Stop and rebalances flush at once.
+   * the broker's `__consumer_offsets`); a crash, or a rebalance whose flush loses the race with
+   * kafkajs's re-join, redelivers up to ~100 ms of settled records beyond the batches in flight.
+   * 0 commits after every settle. Stop flushes at once.
    */
   commitIntervalMs: number;
   /** First delay before a failed partition is retried, ms; doubles per attempt. Default 100. */
