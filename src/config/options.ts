@@ -219,7 +219,8 @@ export interface SourceOptions {
   /**
    * Kafka: longest a settled batch's offset waits to be committed together with later ones,
    * 0–60000 ms. Default 100 (about ten commits a second on a busy mapping instead of one per
-   * batch; a crash redelivers at most that long's settled records beyond the batches in flight).
+   * batch; a crash or a rebalance can redeliver up to that long's settled records beyond the
+   * batches in flight).
    * 0 commits after every batch. Overrides `SLUICE_KAFKA_COMMIT_INTERVAL_MS`.
    */
   commitIntervalMs?: number;
