@@ -24,13 +24,13 @@ import {
   KafkaFailureSink,
   KafkajsSourceClient,
 } from '../connectors/kafka/index.ts';
-import { kafkaEventRecordJson } from '../connectors/kafka/kafka-event.ts';
+import { kafkaEventRecordJson, kafkaHandleOf } from '../connectors/kafka/kafka-event.ts';
 import type { SettleOutcome } from '../src/connectors/types.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { MappingMetrics } from '../src/observability/mapping-metrics.ts';
 import { describeCpu, startCpuMeter } from './lib/cpu-meter.ts';
-import { DeliveryCount } from './lib/delivery-count.ts';
+import { OffsetDeliveryCount } from './lib/offset-delivery-count.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';
 import { round, summarize } from './lib/stats.ts';
@@ -75,7 +75,7 @@ async function raw(topic: string, withEventWork = false): Promise<number> {
   const consumer = kafka().consumer({ groupId: unique('bench-raw'), maxWaitTimeInMs: 250 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const count = new DeliveryCount();
+  const count = new OffsetDeliveryCount();
   let started = 0;
   await new Promise<void>((resolve, reject) => {
     consumer
@@ -91,7 +91,7 @@ async function raw(topic: string, withEventWork = false): Promise<number> {
               JSON.parse(Buffer.from(event).toString('utf8'));
             }
           }
-          count.add(batch.messages.map((m) => `${batch.partition}@${m.offset}`));
+          for (const m of batch.messages) count.add(batch.partition, Number(m.offset));
           if (count.unique >= RECORDS) resolve();
         },
       })
@@ -147,7 +147,7 @@ function engine(
       logger,
     }),
   });
-  const count = new DeliveryCount();
+  const count = new OffsetDeliveryCount();
   let firstSettleAt = 0;
   const latenciesMs: number[] = [];
   const settle = connector.settle.bind(connector);
@@ -155,7 +155,10 @@ function engine(
     await settle(outcome);
     const now = Date.now();
     if (firstSettleAt === 0) firstSettleAt = performance.now();
-    count.add(outcome.succeeded.map((r) => r.id));
+    for (const r of outcome.succeeded) {
+      const { partition, offset } = kafkaHandleOf(r);
+      count.add(partition, Number(offset));
+    }
     if (measureLatency) for (const r of outcome.succeeded) latenciesMs.push(now - r.timestampMs);
   };
   const runner = new MappingRunner({
