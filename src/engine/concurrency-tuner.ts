@@ -49,6 +49,13 @@ export interface TunerWindow {
    * batches, no empty polls). Otherwise the rate says nothing about the level.
    */
   saturated: boolean;
+  /**
+   * Batches whose invoke ended in a function error (default 0). A window where at least half of
+   * the batches failed is not a throughput figure: a failing function settles nothing at any
+   * level, and reading that as "slow" would walk the limit down to 1 and leave it there when the
+   * function recovers. Such windows hold the level (the poller's back-off handles the failures).
+   */
+  failedBatches?: number;
 }
 
 export interface LevelRate {
@@ -115,6 +122,7 @@ export function tunerStep(state: TunerState, s: TunerSettings, w: TunerWindow): 
   if (limit !== state.limit) return moved(state, window, limit);
   if (state.settling) return { ...state, window, settling: false };
   if (!w.saturated || w.batches < s.minBatches || w.elapsedMs <= 0) return { ...state, window };
+  if ((w.failedBatches ?? 0) * 2 >= w.batches) return { ...state, window };
 
   const rates = new Map(state.rates);
   const rate = (w.records * 1000) / w.elapsedMs;

@@ -12,6 +12,7 @@ interface WindowCounts {
   startMs: number;
   records: number;
   batches: number;
+  failedBatches: number;
   acquires: number;
   waited: number;
   fullPolls: number;
@@ -81,6 +82,7 @@ export class InvokeLimit {
   completed(records: number, succeeded: boolean): void {
     this.#counts.batches += 1;
     if (succeeded) this.#counts.records += records;
+    else this.#counts.failedBatches += 1;
   }
 
   /** A poll returned `count` records: full ones with no empty ones mean the source has a backlog. */
@@ -141,6 +143,7 @@ export class InvokeLimit {
     this.#state = tunerStep(this.#state, this.#settings, {
       records: c.records,
       batches: c.batches,
+      failedBatches: c.failedBatches,
       elapsedMs,
       saturated,
     });
@@ -167,6 +170,7 @@ export class InvokeLimit {
       startMs: this.#now(),
       records: 0,
       batches: 0,
+      failedBatches: 0,
       acquires: 0,
       waited: 0,
       fullPolls: 0,

@@ -116,6 +116,32 @@ describe('concurrency tuner (throughput-seeking invoke limit)', () => {
     expect(later.state.limit).toBeGreaterThanOrEqual(40);
   });
 
+  it('holds its level through windows where most batches failed, then tunes again', () => {
+    const s = defaultTunerSettings(8);
+    // Tuned for an I/O-bound function: the maximum.
+    let { state } = run(s, ioBound, 30);
+    expect(state.limit).toBe(8);
+    // The function fails every batch (nothing settles at any level) for 40 windows: without the
+    // rule the zero rates would read as "every level is as fast" and walk the limit to 1.
+    for (let i = 0; i < 40; i++) {
+      state = tunerStep(state, s, {
+        records: 0,
+        batches: 50,
+        failedBatches: 50,
+        elapsedMs: s.windowMs,
+        saturated: true,
+      });
+      expect(state.limit).toBe(8);
+    }
+    // Half failing is still not a figure; fewer than half is.
+    const half = { records: 1, batches: 50, elapsedMs: s.windowMs, saturated: true };
+    expect(tunerStep(state, s, { ...half, failedBatches: 25 }).rates).toBe(state.rates);
+    expect(tunerStep(state, s, { ...half, failedBatches: 24 }).rates).not.toBe(state.rates);
+    // Recovered: the stale figures are measured again and the limit stays where it pays.
+    ({ state } = run(s, ioBound, 30, state));
+    expect(state.limit).toBe(8);
+  });
+
   it('clamps a limit above a lowered maximum', () => {
     const s = defaultTunerSettings(8);
     const state: TunerState = { ...initialTunerState(s), limit: 8, settling: false };

@@ -78,6 +78,21 @@ describe('InvokeLimit (the gate the tuner moves)', () => {
     expect(limit.state.rates.get(5)?.rate).toBeCloseTo(2000, -1);
   });
 
+  it('counts failed invokes: a window of mostly failures holds the limit', async () => {
+    const { limit, moves } = tuned();
+    limit.start();
+    await vi.advanceTimersByTimeAsync(100); // the start window
+    for (let w = 0; w < 20; w++) {
+      for (let i = 0; i < 20; i++) {
+        limit.polled(10, 10);
+        limit.completed(10, false);
+      }
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(moves).toEqual([]);
+    expect(limit.state.rates.size).toBe(0);
+  });
+
   it('extends a window with too few batches instead of measuring it', async () => {
     const limit = new InvokeLimit({
       maximum: 8,
