@@ -2,7 +2,7 @@
  * The Kafka connector's rebalance, back-pressure and commit rules against a fake client at the
  * adapter seam (the real broker runs in test/integration/kafka-*.test.ts).
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type {
   CommittedOffset,
   ConsumerHandlers,
@@ -138,16 +138,22 @@ describe('kafka connector (fake client)', () => {
   });
 
   it('coalesces the commits of settles within commitIntervalMs into one, latest offsets', async () => {
-    const { client, connector } = await setup({ commitIntervalMs: 20 });
+    const { client, connector } = await setup({ commitIntervalMs: 100 });
     await client.assign([0, 1]);
     await client.deliver(0, 0, 6);
     await client.deliver(1, 0, 2);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     for (let i = 0; i < 3; i++) {
       const batch = await fetch(connector, 3);
       await connector.settle(ok(batch));
     }
+    await vi.advanceTimersByTimeAsync(99);
     expect(client.commits).toEqual([]); // none yet: they wait for the interval
-    await vi.waitFor(() => expect(client.commits).toHaveLength(1));
+    await vi.advanceTimersByTimeAsync(1);
+    expect(client.commits).toHaveLength(1);
     expect(client.commits[0]).toEqual(
       expect.arrayContaining([
         { topic: 't', partition: 0, offset: '6', metadata: null },
