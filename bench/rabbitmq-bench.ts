@@ -106,6 +106,7 @@ async function engineRound(
     reportBatchItemFailures: false,
     maximumConcurrency: CONCURRENCY,
     adaptiveConcurrency: adaptive,
+    pollerGrowthFactor: 2,
     pollers: undefined,
     source: { connection: 'rmq', queue, virtualHost: '/' },
     maximumRetryAttempts: Number.POSITIVE_INFINITY,

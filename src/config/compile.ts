@@ -174,6 +174,7 @@ function compileMapping(
     reportBatchItemFailures: (m.functionResponseTypes ?? []).includes('ReportBatchItemFailures'),
     maximumConcurrency: m.scalingConfig?.maximumConcurrency ?? rules.defaultMaximumConcurrency,
     adaptiveConcurrency: m.scalingConfig?.adaptiveConcurrency ?? true,
+    pollerGrowthFactor: m.scalingConfig?.pollerGrowthFactor ?? d.POLLER_GROWTH_FACTOR.default,
     pollers: compilePollers(m.provisionedPollerConfig, rules),
   };
   const scope = { sourceConnection: { name: connection.name, type } };

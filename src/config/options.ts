@@ -172,6 +172,13 @@ export interface MappingOptions {
      * Default true.
      */
     adaptiveConcurrency?: boolean;
+    /**
+     * While polls come back full, the receive loops (pollers) are multiplied by
+     * this every second, adding at least 5; 1–10. Default 2 (5, 10, 20, 40…: 300 more pollers in
+     * about 6 s). 1 = Lambda's ramp, +5 a second (300 a minute). Pollers reserve capacity before
+     * they poll, so `maximumConcurrency` and the function's ceilings still bound them.
+     */
+    pollerGrowthFactor?: number;
   };
   /**
    * SQS and Kafka: Lambda's provisioned mode — the receive loops (pollers) of this mapping, kept

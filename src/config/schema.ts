@@ -373,6 +373,15 @@ const mappingSchema = obj(
         'Invoke only as many batches at once as raise throughput (up to maximumConcurrency). Default true.',
         true,
       ),
+      pollerGrowthFactor: {
+        ...num(
+          d.POLLER_GROWTH_FACTOR.min,
+          d.POLLER_GROWTH_FACTOR.max,
+          '',
+          "Pollers are multiplied by this each busy second (at least +5). Default 2; 1 = Lambda's +5 a second.",
+        ),
+        default: d.POLLER_GROWTH_FACTOR.default,
+      },
     }),
     provisionedPollerConfig: obj(
       "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",

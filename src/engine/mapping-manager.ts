@@ -82,6 +82,7 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
     reportBatchItemFailures: m.reportBatchItemFailures,
     maximumConcurrency: m.maximumConcurrency,
     adaptiveConcurrency: m.adaptiveConcurrency,
+    pollerGrowthFactor: m.pollerGrowthFactor,
     pollers: m.pollers,
     ordered:
       m.type === 'sqs'

@@ -49,6 +49,11 @@ export interface RunnerSettings {
    * RabbitMQ 1, Kafka every partition at once. Default 5.
    */
   initialInvokeConcurrency?: number;
+  /**
+   * `scalingConfig.pollerGrowthFactor`: while polls come back full, pollers are multiplied by this
+   * each scaling step (at least +5). Default 2; 1 = Lambda's +5 a second.
+   */
+  pollerGrowthFactor?: number;
 }
 
 /** Decides whether a record passes the mapping's filters (compiled elsewhere). */
@@ -657,7 +662,8 @@ export class MappingRunner {
     const provisioned = s.pollers
       ? { initial: Math.min(s.pollers.minimum, max), minimum: Math.min(s.pollers.minimum, max) }
       : {};
-    return { ...defaultScaling(max), ...provisioned, ...this.#o.scaling, maximum: max };
+    const growth = s.pollerGrowthFactor === undefined ? {} : { growthFactor: s.pollerGrowthFactor };
+    return { ...defaultScaling(max), ...growth, ...provisioned, ...this.#o.scaling, maximum: max };
   }
 
   #transition(to: MappingState, reason: string): void {

@@ -1,7 +1,8 @@
 /**
  * How many concurrent pollers (batches in flight) a mapping runs: Lambda's SQS shape — start at 5,
- * grow while the source keeps returning full batches, shrink towards the minimum when polls come
- * back empty, back off on function errors. Pure: the runner feeds it observations.
+ * grow while the source keeps returning full batches (faster than Lambda by default: see
+ * `growthFactor`), shrink towards the minimum when polls come back empty, back off on function
+ * errors. Pure: the runner feeds it observations.
  */
 export interface ScalingSettings {
   /** Pollers at start (Lambda: 5). */
@@ -10,11 +11,15 @@ export interface ScalingSettings {
   minimum: number;
   /** Never more: the mapping's maximumConcurrency (Lambda caps SQS at 1,250 per mapping). */
   maximum: number;
-  /**
-   * Pollers added per scaling step while busy. Default 5 a step with a 1 s step = 300 a minute,
-   * Lambda's rate per *minute* reached in one; we have no cold fleet to protect.
-   */
+  /** Fewest pollers added per scaling step while busy. Default 5. */
   stepUp: number;
+  /**
+   * While busy, each step multiplies the pollers by this (adding at least `stepUp`). Default 2:
+   * 5, 10, 20, 40… — 300 more pollers in about 6 s where Lambda adds up to 300 a minute; we have
+   * no cold fleet to protect, and capacity is reserved before every poll, so the function's and
+   * the mapping's ceilings still bound them. 1 = Lambda's linear ramp (+5 a second, 300 a minute).
+   */
+  growthFactor: number;
   /** Time between scaling decisions. Default 1000 ms. */
   intervalMs: number;
 }
@@ -32,6 +37,9 @@ export interface ScalingObservation {
   okBatches: number;
 }
 
+/** Default `growthFactor`: pollers double each busy second (`scalingConfig.pollerGrowthFactor`). */
+export const DEFAULT_POLLER_GROWTH_FACTOR = 2;
+
 export function defaultScaling(maximum: number): ScalingSettings {
   const max = Math.max(1, maximum);
   return {
@@ -39,6 +47,7 @@ export function defaultScaling(maximum: number): ScalingSettings {
     minimum: Math.min(2, max),
     maximum: max,
     stepUp: 5,
+    growthFactor: DEFAULT_POLLER_GROWTH_FACTOR,
     intervalMs: 1000,
   };
 }
@@ -57,7 +66,7 @@ export function nextPollerCount(
   if (polls === 0) return clamp(current);
   // Busy: every poll that answered brought records and most were full → grow.
   if (o.emptyPolls === 0 && o.fullPolls > 0 && o.fullPolls >= o.partialPolls)
-    return clamp(current + s.stepUp);
+    return clamp(Math.max(current + s.stepUp, Math.ceil(current * s.growthFactor)));
   // Mostly empty → shrink by one a step towards the minimum.
   if (o.emptyPolls > polls / 2) return clamp(current - 1);
   return clamp(current);

@@ -129,6 +129,7 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
     reportBatchItemFailures: o.reportBatchItemFailures ?? false,
     maximumConcurrency: o.maximumConcurrency,
     adaptiveConcurrency: true,
+    pollerGrowthFactor: 2,
     pollers: undefined,
     source: { connection: 'rmq', queue: o.queue, virtualHost: '/' },
     maximumRetryAttempts: o.maximumRetryAttempts ?? Number.POSITIVE_INFINITY,

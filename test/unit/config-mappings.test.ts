@@ -306,6 +306,21 @@ describe('config: triggers', () => {
 describe('config: throughput-tuned invoke concurrency', () => {
   const first = (...lines: string[]) => load(mapping(...lines)).mappings[0] as MappingConfig;
 
+  it('scalingConfig.pollerGrowthFactor: default 2, 1 (Lambda) to 10, passed to the runner', () => {
+    const sqs = `    source: { connection: sqs, queueUrl: ${QUEUE} }`;
+    expect(first(sqs).pollerGrowthFactor).toBe(2);
+    const lambda = first(sqs, '    scalingConfig: { pollerGrowthFactor: 1 }');
+    expect(runnerSettings(lambda).pollerGrowthFactor).toBe(1);
+    expect(
+      runnerSettings(first(sqs, '    scalingConfig: { pollerGrowthFactor: 1.5 }')),
+    ).toMatchObject({ pollerGrowthFactor: 1.5 });
+    const p = problemAt(
+      problemsOf(mapping(sqs, '    scalingConfig: { pollerGrowthFactor: 0.5 }')),
+      'mappings[0].scalingConfig.pollerGrowthFactor',
+    );
+    expect(p).toMatchObject({ line: 14, message: 'must be a number from 1 to 10, got 0.5' });
+  });
+
   it('is on by default, off with scalingConfig.adaptiveConcurrency: false', () => {
     const sqs = `    source: { connection: sqs, queueUrl: ${QUEUE} }`;
     expect(first(sqs).adaptiveConcurrency).toBe(true);

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createRunnerHarness,
@@ -118,6 +119,37 @@ describe('MappingRunner: batching, filtering and results', () => {
     expect(h.peak).toBeLessThanOrEqual(3);
     expect(h.peak).toBeGreaterThan(1);
     expect(h.runner.status().pollers).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('MappingRunner: poller ramp', () => {
+  it('multiplies the pollers by pollerGrowthFactor each busy step', async () => {
+    const steps: { from: number; to: number }[] = [];
+    // The runner logs each scaling decision at debug level: the steps, in order, whatever the timing.
+    const logger = pino(
+      { level: 'debug' },
+      {
+        write: (line: string) => {
+          const entry = JSON.parse(line) as { msg: string; from: number; to: number };
+          if (entry.msg === 'scaling pollers') steps.push({ from: entry.from, to: entry.to });
+        },
+      },
+    );
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 2, maximumConcurrency: 200, pollerGrowthFactor: 3 },
+      runner: { logger, scaling: { intervalMs: 30 } },
+      reserved: 200,
+    });
+    h.source.push(bodies(2000));
+    await h.runner.start();
+    // Every poll comes back full (2,000 records waiting), so each step multiplies by 3.
+    await until(() => steps.length >= 2, 'two scaling steps');
+    expect(steps.slice(0, 2)).toEqual([
+      { from: 5, to: 15 },
+      { from: 15, to: 45 },
+    ]);
+    await drain(h, gate);
   });
 });
 

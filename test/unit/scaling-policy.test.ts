@@ -20,8 +20,22 @@ describe('scaling policy (Lambda SQS shape)', () => {
     expect(nextPollerCount(2, s, obs({ emptyPolls: 10 }))).toBe(2);
   });
 
-  it('grows while polls come back full', () => {
-    expect(nextPollerCount(5, s, obs({ fullPolls: 8, partialPolls: 1 }))).toBe(10);
+  it('grows while polls come back full: doubling by default, at least +5 a step', () => {
+    const full = obs({ fullPolls: 8, partialPolls: 1 });
+    const big = defaultScaling(1250);
+    const ramp = [5];
+    while (ramp.length < 8) ramp.push(nextPollerCount(ramp.at(-1) as number, big, full));
+    // 300 more pollers after 6 busy seconds; Lambda adds up to 300 a minute.
+    expect(ramp).toEqual([5, 10, 20, 40, 80, 160, 320, 640]);
+    expect(nextPollerCount(2, s, full)).toBe(7);
+  });
+
+  it("growthFactor 1 is Lambda's linear ramp: +5 a step (a second), 300 a minute", () => {
+    const lambda = { ...defaultScaling(1250), growthFactor: 1 };
+    let pollers = 5;
+    for (let second = 0; second < 60; second++)
+      pollers = nextPollerCount(pollers, lambda, obs({ fullPolls: 10 }));
+    expect(pollers).toBe(305);
   });
 
   it('shrinks by one when most polls are empty, holds when mixed', () => {
