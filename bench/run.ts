@@ -1,6 +1,7 @@
 /**
- * The benchmark harness: `npm run bench -- <name>`; names: invoke, async, api. Each writes
- * bench/results/<name>.json and .md. Benchmarks are never part of the test suite.
+ * The benchmark harness: `npm run bench -- <name>`; names: invoke, api, async, sqs, kafka,
+ * rabbitmq, s3. Each writes bench/results/<name>.json and .md. Benchmarks are never part of the
+ * test suite.
  */
 const BENCHES: Record<string, string> = {
   invoke: './invoke-bench.ts',
