@@ -22,14 +22,16 @@ function int(min: number, max: number, unit: string, description: string, def?: 
   return s;
 }
 
-function num(min: number, max: number, unit: string, description: string): Schema {
-  return {
+function num(min: number, max: number, unit: string, description: string, def?: number): Schema {
+  const s: Schema = {
     type: 'number',
     minimum: min,
     maximum: max,
     description,
     'x-expected': `a number from ${min} to ${max}${unit === '' ? '' : ` (${unit})`}`,
   };
+  if (def !== undefined) s.default = def;
+  return s;
 }
 
 function str(description: string, extra: Schema = {}): Schema {
@@ -373,15 +375,13 @@ const mappingSchema = obj(
         'Invoke only as many batches at once as raise throughput (up to maximumConcurrency). Default true.',
         true,
       ),
-      pollerGrowthFactor: {
-        ...num(
-          d.POLLER_GROWTH_FACTOR.min,
-          d.POLLER_GROWTH_FACTOR.max,
-          '',
-          "Pollers are multiplied by this each busy second (at least +5). Default 2; 1 = Lambda's +5 a second.",
-        ),
-        default: d.POLLER_GROWTH_FACTOR.default,
-      },
+      pollerGrowthFactor: num(
+        d.POLLER_GROWTH_FACTOR.min,
+        d.POLLER_GROWTH_FACTOR.max,
+        '',
+        "Pollers are multiplied by this each busy second (at least +5), divided by it each idle one. Default 2; 1 = Lambda's +5 a second.",
+        d.POLLER_GROWTH_FACTOR.default,
+      ),
     }),
     provisionedPollerConfig: obj(
       "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",

@@ -158,7 +158,7 @@ interface MappingConfigBase {
   maximumConcurrency: number | undefined;
   /** `scalingConfig.adaptiveConcurrency`: the throughput tuner picks invokes in flight. Default true. */
   adaptiveConcurrency: boolean;
-  /** `scalingConfig.pollerGrowthFactor`: pollers × this per busy second (at least +5). Default 2. */
+  /** `scalingConfig.pollerGrowthFactor`: pollers × this per busy second, ÷ per idle one. Default 2. */
   pollerGrowthFactor: number;
   /** `provisionedPollerConfig`: receive loops kept between these; undefined = scaled 2–1250. */
   pollers: { minimum: number; maximum: number } | undefined;

@@ -4,6 +4,8 @@
  * `growthFactor`), shrink towards the minimum when polls come back empty, back off on function
  * errors. Pure: the runner feeds it observations.
  */
+import { POLLER_GROWTH_FACTOR } from '../config/defaults.ts';
+
 export interface ScalingSettings {
   /** Pollers at start (Lambda: 5). */
   initial: number;
@@ -14,10 +16,12 @@ export interface ScalingSettings {
   /** Fewest pollers added per scaling step while busy. Default 5. */
   stepUp: number;
   /**
-   * While busy, each step multiplies the pollers by this (adding at least `stepUp`). Default 2:
+   * While busy, each step multiplies the pollers by this (adding at least `stepUp`); while polls
+   * come back mostly empty, each step divides them by it (removing at least one). Default 2:
    * 5, 10, 20, 40… — 300 more pollers in about 6 s where Lambda adds up to 300 a minute; we have
    * no cold fleet to protect, and capacity is reserved before every poll, so the function's and
-   * the mapping's ceilings still bound them. 1 = Lambda's linear ramp (+5 a second, 300 a minute).
+   * the mapping's ceilings still bound them. 1 = Lambda's linear ramp (+5 a second, 300 a minute)
+   * and the old decay (−1 a second).
    */
   growthFactor: number;
   /** Time between scaling decisions. Default 1000 ms. */
@@ -37,9 +41,6 @@ export interface ScalingObservation {
   okBatches: number;
 }
 
-/** Default `growthFactor`: pollers double each busy second (`scalingConfig.pollerGrowthFactor`). */
-export const DEFAULT_POLLER_GROWTH_FACTOR = 2;
-
 export function defaultScaling(maximum: number): ScalingSettings {
   const max = Math.max(1, maximum);
   return {
@@ -47,7 +48,7 @@ export function defaultScaling(maximum: number): ScalingSettings {
     minimum: Math.min(2, max),
     maximum: max,
     stepUp: 5,
-    growthFactor: DEFAULT_POLLER_GROWTH_FACTOR,
+    growthFactor: POLLER_GROWTH_FACTOR.default,
     intervalMs: 1000,
   };
 }
@@ -67,7 +68,9 @@ export function nextPollerCount(
   // Busy: every poll that answered brought records and most were full → grow.
   if (o.emptyPolls === 0 && o.fullPolls > 0 && o.fullPolls >= o.partialPolls)
     return clamp(Math.max(current + s.stepUp, Math.ceil(current * s.growthFactor)));
-  // Mostly empty → shrink by one a step towards the minimum.
-  if (o.emptyPolls > polls / 2) return clamp(current - 1);
+  // Mostly empty → shrink towards the minimum as fast as the ramp grows (by one a step with
+  // Lambda's linear ramp): idle pollers sit in long polls holding the function's capacity.
+  if (o.emptyPolls > polls / 2)
+    return clamp(Math.min(current - 1, Math.floor(current / s.growthFactor)));
   return clamp(current);
 }

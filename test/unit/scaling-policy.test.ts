@@ -38,8 +38,12 @@ describe('scaling policy (Lambda SQS shape)', () => {
     expect(pollers).toBe(305);
   });
 
-  it('shrinks by one when most polls are empty, holds when mixed', () => {
-    expect(nextPollerCount(10, s, obs({ emptyPolls: 8, partialPolls: 1 }))).toBe(9);
+  it('shrinks as fast as it grows when most polls are empty (by one with factor 1), holds when mixed', () => {
+    const idle = obs({ emptyPolls: 8, partialPolls: 1 });
+    expect(nextPollerCount(40, s, idle)).toBe(20);
+    expect(nextPollerCount(3, s, idle)).toBe(2);
+    expect(nextPollerCount(10, { ...s, growthFactor: 1 }, idle)).toBe(9);
+    expect(nextPollerCount(10, { ...s, growthFactor: 1.5 }, idle)).toBe(6);
     expect(nextPollerCount(10, s, obs({ emptyPolls: 2, partialPolls: 5 }))).toBe(10);
   });
 
