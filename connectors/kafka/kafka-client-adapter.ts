@@ -70,7 +70,13 @@ export interface KafkaSourceClient {
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
   seek(topic: string, partition: number, offset: string): void;
-  /** Commits with the consumer's group generation (a revoked partition's commit is refused). */
+  /**
+   * Commits with the consumer's current group generation. The broker checks the generation and
+   * member, not which partitions the member holds: a commit of an older generation is refused,
+   * but one retried by kafkajs after a re-join carries the new generation and is accepted even for
+   * a partition this member no longer owns (the cost is a redelivery, never a skipped record: the
+   * offset is still a settled prefix).
+   */
   commit(offsets: OffsetCommit[]): Promise<void>;
   disconnect(): Promise<void>;
 }

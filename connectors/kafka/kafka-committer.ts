@@ -39,14 +39,17 @@ export class OffsetCommitter {
 
   /** Flushes within `intervalMs` (at once when it is 0); later calls join the waiting flush. */
   schedule(): void {
+    if (this.#pending.size === 0) return;
     if (this.#o.intervalMs <= 0) {
       void this.flush();
       return;
     }
+    // Not re-armed by later settles (a debounce would never commit under steady load), and
+    // unref'd: a process on its way out flushes on stop, it is not held open by this timer.
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.flush();
-    }, this.#o.intervalMs);
+    }, this.#o.intervalMs).unref();
   }
 
   /**

@@ -78,6 +78,15 @@ export class KafkaConnector implements Connector {
       owns: (lane) => this.#partitions.has(lane),
       intervalMs: this.#t.commitIntervalMs,
       onRefused: (err, lanes) => {
+        // A commit sent as a rebalance begins may reach the broker after the group re-formed:
+        // refused then as a matter of course, not an error worth an alert.
+        if (this.#rebalancing) {
+          this.#logger.debug(
+            { err: err.message, partitions: lanes },
+            'offset commit refused during a rebalance; kept for after it',
+          );
+          return;
+        }
         this.#o.metrics?.commitErrors.inc({ mapping: this.#o.name });
         this.#logger.warn(
           { err: err.message, partitions: lanes },
@@ -391,9 +400,10 @@ export class KafkaConnector implements Connector {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#waiters.notify();
-      // Commits already earned are written; unsettled records stay uncommitted and go to the
-      // partition's next owner.
-      await this.#committer.flush().catch(() => undefined);
+      // Commits already earned are written (even as a rebalance begins: the ending generation's
+      // commits are accepted until the group re-forms); unsettled records stay uncommitted and go
+      // to the partition's next owner.
+      await this.#committer.flush(true).catch(() => undefined);
       this.#running = false;
       for (const log of this.#partitions.values()) log.clear();
       this.#partitions.clear();

@@ -1,3 +1,5 @@
+import { KAFKA_COMMIT_INTERVAL_MS } from '../../src/config/defaults.ts';
+
 /** Client and buffer settings of the Kafka connector, with their defaults. */
 export interface KafkaTuning {
   /**
@@ -40,7 +42,7 @@ export const DEFAULT_KAFKA_TUNING: Readonly<KafkaTuning> = {
   maxBytesPerPartition: 1024 * 1024,
   bufferRecords: 20_000,
   bufferBytes: 8 * 1024 * 1024,
-  commitIntervalMs: 100,
+  commitIntervalMs: KAFKA_COMMIT_INTERVAL_MS.default,
   retryBaseMs: 100,
   retryMaxMs: 5000,
 };
@@ -56,13 +58,14 @@ export function resolveTuning(overrides: Partial<KafkaTuning> | undefined): Kafk
  * Operator defaults from the environment for every Kafka mapping that does not set its own
  * `source.sessionTimeoutMs` / `source.heartbeatIntervalMs` / `source.commitIntervalMs`:
  * `SLUICE_KAFKA_SESSION_TIMEOUT_MS`, `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`,
- * `SLUICE_KAFKA_COMMIT_INTERVAL_MS` (0 allowed: commit on every settle).
+ * `SLUICE_KAFKA_COMMIT_INTERVAL_MS` (0–60000, as the YAML key; 0 = commit on every settle). A
+ * value out of range or not a number is ignored.
  */
 export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<KafkaTuning> {
   const out: Partial<KafkaTuning> = {};
-  const read = (name: string, min = 1): number | undefined => {
+  const read = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined => {
     const n = Number(env[name]);
-    return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= min
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(n) && n >= min && n <= max
       ? n
       : undefined;
   };
@@ -70,7 +73,11 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Kaf
   const heartbeat = read('SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS');
   if (session !== undefined) out.sessionTimeoutMs = session;
   if (heartbeat !== undefined) out.heartbeatIntervalMs = heartbeat;
-  const commitInterval = read('SLUICE_KAFKA_COMMIT_INTERVAL_MS', 0);
+  const commitInterval = read(
+    'SLUICE_KAFKA_COMMIT_INTERVAL_MS',
+    KAFKA_COMMIT_INTERVAL_MS.min,
+    KAFKA_COMMIT_INTERVAL_MS.max,
+  );
   if (commitInterval !== undefined) out.commitIntervalMs = commitInterval;
   return out;
 }

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildKafkaBundle } from '../../connectors/kafka/kafka-bundle.ts';
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
+import { tuningFromEnv } from '../../connectors/kafka/kafka-tuning.ts';
 import type { KafkaMappingConfig } from '../../src/config/types.ts';
 import { ConnectionRegistry } from '../../src/destinations/connections.ts';
 import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
@@ -65,5 +66,16 @@ describe('kafka bundle', () => {
       commitIntervalMs: 100,
     });
     await connections.stop();
+  });
+
+  it('SLUICE_KAFKA_COMMIT_INTERVAL_MS out of the YAML range, or not a number, is ignored', () => {
+    for (const value of ['3600000', '-1', 'soon', '']) {
+      expect(tuningFromEnv({ SLUICE_KAFKA_COMMIT_INTERVAL_MS: value }).commitIntervalMs).toBe(
+        undefined,
+      );
+    }
+    expect(tuningFromEnv({ SLUICE_KAFKA_COMMIT_INTERVAL_MS: '60000' }).commitIntervalMs).toBe(
+      60_000,
+    );
   });
 });

@@ -15,6 +15,8 @@ import { encodeRetryMetadata } from '../../connectors/kafka/kafka-failure-policy
 import { translateKafkaError } from '../../connectors/kafka/kafka-errors.ts';
 import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
+import { kafkaMetricsFor, type KafkaMetrics } from '../../connectors/kafka/kafka-metrics.ts';
+import { Registry } from 'prom-client';
 
 class FakeClient implements KafkaSourceClient {
   handlers: ConsumerHandlers | undefined;
@@ -73,9 +75,10 @@ class FakeClient implements KafkaSourceClient {
   }
 }
 
-async function setup(tuning = {}) {
+async function setup(tuning = {}, metrics?: KafkaMetrics) {
   const client = new FakeClient();
   const connector = new KafkaConnector({
+    ...(metrics ? { metrics } : {}),
     name: 'm',
     topic: 't',
     consumerGroupId: 'g',
@@ -146,11 +149,15 @@ describe('kafka connector (fake client)', () => {
     onTestFinished(() => {
       vi.useRealTimers();
     });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       const batch = await fetch(connector, 3);
       await connector.settle(ok(batch));
     }
-    await vi.advanceTimersByTimeAsync(99);
+    await vi.advanceTimersByTimeAsync(60);
+    // A settle later in the window joins it without pushing it back (no debounce: under steady
+    // load a debounced commit would never be written).
+    await connector.settle(ok(await fetch(connector, 3)));
+    await vi.advanceTimersByTimeAsync(39);
     expect(client.commits).toEqual([]); // none yet: they wait for the interval
     await vi.advanceTimersByTimeAsync(1);
     expect(client.commits).toHaveLength(1);
@@ -243,6 +250,34 @@ describe('kafka connector (fake client)', () => {
     const batch = await fetch(connector, 10);
     expect(client.paused.has(0)).toBe(false);
     await settleAndFlush(connector, ok(batch));
+  });
+
+  it('stop during a rebalance still writes what was settled', async () => {
+    const { client, connector } = await setup({ commitIntervalMs: 60_000 });
+    await client.assign([0]);
+    await client.deliver(0, 0, 4);
+    const batch = await fetch(connector, 2);
+    client.handlers?.onRebalancing();
+    await connector.settle(ok(batch)); // settled while the group re-forms
+    await connector.stop();
+    expect(client.commits.at(-1)).toEqual([
+      { topic: 't', partition: 0, offset: '2', metadata: null },
+    ]);
+  });
+
+  it('counts a refused commit as an error, but not one refused while a rebalance runs', async () => {
+    const metrics = kafkaMetricsFor(new Registry());
+    const errors = async () => (await metrics.commitErrors.get()).values[0]?.value ?? 0;
+    const { client, connector } = await setup({}, metrics);
+    await client.assign([0]);
+    await client.deliver(0, 0, 4);
+    client.refuseCommits = true;
+    await settleAndFlush(connector, ok(await fetch(connector, 2)));
+    expect(await errors()).toBe(1);
+    client.handlers?.onRebalancing(); // its flush is refused too: routine, not an error
+    await connector.flushCommits();
+    expect(await errors()).toBe(1);
+    expect(client.commits).toEqual([]);
   });
 
   it('keeps a refused commit pending and writes it after the next join', async () => {
