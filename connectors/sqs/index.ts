@@ -17,3 +17,4 @@ export { isFifoQueueUrl, parseQueueUrl, queueArnFromUrl } from './queue-arn.ts';
 export type { QueueUrlParts } from './queue-arn.ts';
 export { translateSqsError } from './sqs-errors.ts';
 export type { FailedVisibility } from './sqs-visibility.ts';
+export { exponentialBackoff } from './sqs-visibility.ts';

@@ -48,6 +48,16 @@ export function failedVisibilitySeconds(backoff: FailedVisibility, receiveCount:
   return Math.min(Math.ceil(ms / 1000), MAX_VISIBILITY_TIMEOUT_SECONDS);
 }
 
+/**
+ * `source.retryBackoff`: `baseMs` after the first failed delivery, doubling with each further
+ * receive, at most `maximumMs`. The receive count comes from SQS (ApproximateReceiveCount), so
+ * the backoff carries over restarts and other consumers.
+ */
+export function exponentialBackoff(baseMs: number, maximumMs: number): FailedVisibility {
+  return (receiveCount) =>
+    Math.min(maximumMs, baseMs * 2 ** Math.min(Math.max(0, receiveCount - 1), 30));
+}
+
 /** Splits into SQS batch-request sized chunks (10 entries). */
 export function chunks<T>(items: readonly T[], size = MAX_BATCH_ENTRIES): T[][] {
   const out: T[][] = [];

@@ -184,7 +184,20 @@ function compileMapping(
     case 'sqs': {
       const queueUrl = s.queueUrl as string;
       const fifo = isFifoQueueUrl(queueUrl);
-      return { ...base, type, source: { connection: connection.name, queueUrl, fifo } };
+      const backoff = s.retryBackoff;
+      const retryBackoff = backoff
+        ? {
+            baseMs: secondsToMs(backoff.baseSeconds),
+            maximumMs: secondsToMs(
+              backoff.maximumSeconds ?? d.SQS_RETRY_BACKOFF_SECONDS.defaultMaximum,
+            ),
+          }
+        : undefined;
+      return {
+        ...base,
+        type,
+        source: { connection: connection.name, queueUrl, fifo, retryBackoff },
+      };
     }
     case 'kafka': {
       const position = (s.startingPosition ?? d.DEFAULT_STARTING_POSITION) as

@@ -78,6 +78,8 @@ export const KAFKA_SESSION_TIMEOUT_MS = { min: 6000, max: 1_800_000, default: 30
 export const KAFKA_HEARTBEAT_INTERVAL_MS = { min: 100, max: 600_000, default: 3000 } as const;
 /** Poller ramp: × this per busy second (at least +5), ÷ this per idle one (1 = Lambda's +5/s). */
 export const POLLER_GROWTH_FACTOR = { min: 1, max: 10, default: 2 } as const;
+/** SQS `source.retryBackoff` seconds (SQS's own visibility limit); maximum defaults to 900. */
+export const SQS_RETRY_BACKOFF_SECONDS = { min: 0, max: 43_200, defaultMaximum: 900 } as const;
 /** Kafka offset commit coalescing, ms (0 = a commit per settled batch). */
 export const KAFKA_COMMIT_INTERVAL_MS = { min: 0, max: 60_000, default: 100 } as const;
 

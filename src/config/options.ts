@@ -206,6 +206,14 @@ export interface SourceOptions {
   connection: string;
   /** SQS: the queue URL (a `.fifo` URL is a FIFO queue). */
   queueUrl?: string;
+  /**
+   * SQS: how long a failed record stays invisible before its retry — `baseSeconds` after the first
+   * failed delivery, doubling with each further receive (the message's ApproximateReceiveCount, so
+   * it survives restarts), at most `maximumSeconds` (default 900); 0–43200 each. Default: none —
+   * a failed record is made visible again at once, so the retry does not wait out the queue's
+   * VisibilityTimeout.
+   */
+  retryBackoff?: { baseSeconds: number; maximumSeconds?: number };
   /** Kafka: the topic. */
   topic?: string;
   /** Kafka: consumer group, 1–200 chars. Default `sluice-<mapping name>`. */

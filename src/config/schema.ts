@@ -266,13 +266,32 @@ const connectionSchema: Schema = {
 };
 
 const sourceSchema = obj(
-  'Where records come from. SQS: queueUrl. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs, commitIntervalMs. RabbitMQ: queue, virtualHost.',
+  'Where records come from. SQS: queueUrl, retryBackoff. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs, commitIntervalMs. RabbitMQ: queue, virtualHost.',
   {
     connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
     queueUrl: str('SQS: queue URL (.fifo = FIFO queue).', {
       pattern: '^https?://',
       'x-expected': 'an http:// or https:// queue URL',
     }),
+    retryBackoff: obj(
+      'SQS: a failed record stays invisible base × 2^(receives − 1) seconds, capped, before its retry. Default: visible again at once.',
+      {
+        baseSeconds: int(
+          d.SQS_RETRY_BACKOFF_SECONDS.min,
+          d.SQS_RETRY_BACKOFF_SECONDS.max,
+          's',
+          'Delay after the first failed delivery.',
+        ),
+        maximumSeconds: int(
+          d.SQS_RETRY_BACKOFF_SECONDS.min,
+          d.SQS_RETRY_BACKOFF_SECONDS.max,
+          's',
+          'Longest delay, at least baseSeconds. Default 900.',
+          d.SQS_RETRY_BACKOFF_SECONDS.defaultMaximum,
+        ),
+      },
+      ['baseSeconds'],
+    ),
     topic: str('Kafka: topic.', {
       pattern: '^[A-Za-z0-9._-]{1,249}$',
       'x-expected': '1–249 letters, digits, ".", "-" or "_"',

@@ -166,7 +166,14 @@ interface MappingConfigBase {
 
 export interface SqsMappingConfig extends MappingConfigBase {
   type: 'sqs';
-  source: { connection: string; queueUrl: string; /** URL ends with `.fifo`. */ fifo: boolean };
+  source: {
+    connection: string;
+    queueUrl: string;
+    /** URL ends with `.fifo`. */
+    fifo: boolean;
+    /** `source.retryBackoff` in ms; undefined = failed records visible again at once. */
+    retryBackoff: { baseMs: number; maximumMs: number } | undefined;
+  };
 }
 
 export interface KafkaMappingConfig extends MappingConfigBase {

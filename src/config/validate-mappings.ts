@@ -11,7 +11,7 @@ import type { CheckInputs, Obj, Problems, Refs } from './check-context.ts';
 import { isObj, num, objAt, str } from './check-context.ts';
 
 const SOURCE_KEYS: Record<d.SourceType, { required: string; keys: string[] }> = {
-  sqs: { required: 'queueUrl', keys: ['connection', 'queueUrl'] },
+  sqs: { required: 'queueUrl', keys: ['connection', 'queueUrl', 'retryBackoff'] },
   kafka: {
     required: 'topic',
     keys: [
@@ -70,6 +70,17 @@ function checkSource(
         target: 'key',
       },
     );
+  }
+  if (type === 'sqs') {
+    const backoff = objAt(source, 'retryBackoff');
+    const first = num(backoff?.baseSeconds);
+    const longest = num(backoff?.maximumSeconds);
+    if (first !== undefined && longest !== undefined && longest < first) {
+      problems.add(
+        [...base, 'source', 'retryBackoff', 'maximumSeconds'],
+        `must be at least baseSeconds (${first}), got ${longest}`,
+      );
+    }
   }
   if (type !== 'kafka') return;
   const session = num(source.sessionTimeoutMs);

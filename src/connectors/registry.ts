@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { buildKafkaBundle } from '../../connectors/kafka/index.ts';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
-import { SqsConnector } from '../../connectors/sqs/index.ts';
+import { exponentialBackoff, SqsConnector } from '../../connectors/sqs/index.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
 import type { ConnectionRegistry } from '../destinations/connections.ts';
 import type { DestinationFactory } from '../destinations/destination-factory.ts';
@@ -37,6 +37,14 @@ registerConnector('sqs', (mapping, { config, connections, logger }) => {
       client: connections.sqsClient(mapping.source.connection),
       region: connection?.type === 'sqs' ? (connection.region ?? config.region) : config.region,
       logger: logger.child({ connector: 'sqs' }),
+      ...(mapping.source.retryBackoff
+        ? {
+            failedVisibilityTimeoutMs: exponentialBackoff(
+              mapping.source.retryBackoff.baseMs,
+              mapping.source.retryBackoff.maximumMs,
+            ),
+          }
+        : {}),
     }),
   };
 });

@@ -252,11 +252,18 @@ ${o.mappings ? `mappings:\n${o.mappings}` : ''}
 }
 
 /** One mapping of `recorder` on `queueUrl`, as YAML list item; `extra` lines are indented by 4. */
-export function mappingYaml(name: string, queueUrl: string, extra: string[] = []): string {
+/** `sourceExtra`: more keys of the source map, e.g. `retryBackoff: { baseSeconds: 5 }`. */
+export function mappingYaml(
+  name: string,
+  queueUrl: string,
+  extra: string[] = [],
+  sourceExtra?: string,
+): string {
+  const more = sourceExtra === undefined ? '' : `, ${sourceExtra}`;
   return [
     `  - name: ${name}`,
     '    function: recorder',
-    `    source: { connection: local-sqs, queueUrl: ${JSON.stringify(queueUrl)} }`,
+    `    source: { connection: local-sqs, queueUrl: ${JSON.stringify(queueUrl)}${more} }`,
     ...extra.map((line) => `    ${line}`),
   ].join('\n');
 }

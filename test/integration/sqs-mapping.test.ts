@@ -35,6 +35,7 @@ async function mapped(
   queueOptions: Parameters<typeof createQueue>[1],
   mappingLines: string[],
   engineOptions: { holdMs?: number } = {},
+  sourceExtra?: string,
 ): Promise<{ queue: TestQueue; engine: Engine }> {
   collector.reset();
   const queue = await createQueue(sqs, queueOptions);
@@ -42,7 +43,7 @@ async function mapped(
     engineYaml({
       collectorUrl: collector.url,
       storagePath: tempStorePath(),
-      mappings: mappingYaml('m', queue.url, mappingLines),
+      mappings: mappingYaml('m', queue.url, mappingLines, sourceExtra),
       ...engineOptions,
     }),
   );
@@ -99,6 +100,32 @@ describe('SQS event source mapping against ElasticMQ', () => {
     expect(twice.sort((a, b) => a - b)).toEqual([3, 13, 23]);
     expect(counts.size).toBe(30);
     expect([...counts.values()].every((c) => c === 1 || c === 2)).toBe(true);
+  });
+
+  it('source.retryBackoff holds a failed message back instead of returning it at once', async () => {
+    // The queue's own visibility timeout is 1 s: without the backoff the failed message is made
+    // visible at once (the test above) and would be back within a second regardless.
+    const { queue } = await mapped(
+      { visibilityTimeoutS: 1 },
+      ['batchSize: 10', 'functionResponseTypes: [ReportBatchItemFailures]'],
+      {},
+      'retryBackoff: { baseSeconds: 120 }',
+    );
+    await sendMessages(sqs, queue.url, [JSON.stringify({ n: 1, failUntil: 1 }), '{"n":2}']);
+    await until(() => collector.deliveries().length >= 2, 'both delivered once');
+    await until(
+      async () => (await queueDepth(sqs, queue.url)).inFlight === 1,
+      'the failed one held',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Three receive-timeouts later: still held by the 120 s backoff, delivered once.
+    expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    expect(
+      collector
+        .deliveries()
+        .map((r) => r.body)
+        .sort(),
+    ).toEqual(['{"n":2}', JSON.stringify({ n: 1, failUntil: 1 })].sort());
   });
 
   it('moves poison messages to the DLQ after maxReceiveCount', async () => {

@@ -212,6 +212,37 @@ describe('config: mappings', () => {
     });
   });
 
+  it('SQS: source.retryBackoff — seconds to ms, maximum defaults to 900 and is at least the base', () => {
+    const sqs = (backoff: string) =>
+      mapping(`    source: { connection: sqs, queueUrl: '${QUEUE}', retryBackoff: ${backoff} }`);
+    expect(load(sqs('{ baseSeconds: 5 }')).mappings[0]?.source).toMatchObject({
+      retryBackoff: { baseMs: 5000, maximumMs: 900_000 },
+    });
+    expect(load(sqs('{ baseSeconds: 5, maximumSeconds: 60 }')).mappings[0]?.source).toMatchObject({
+      retryBackoff: { baseMs: 5000, maximumMs: 60_000 },
+    });
+    const none = load(mapping(`    source: { connection: sqs, queueUrl: '${QUEUE}' }`));
+    expect(none.mappings[0]?.source).toMatchObject({ retryBackoff: undefined });
+    expect(
+      problemAt(
+        problemsOf(sqs('{ baseSeconds: 60, maximumSeconds: 5 }')),
+        'mappings[0].source.retryBackoff.maximumSeconds',
+      ),
+    ).toMatchObject({ line: 13, message: 'must be at least baseSeconds (60), got 5' });
+    expect(
+      problemAt(
+        problemsOf(sqs('{ maximumSeconds: 5 }')),
+        'mappings[0].source.retryBackoff.baseSeconds',
+      ).message,
+    ).toBe('is required');
+    const kafka = problemsOf(
+      mapping('    source: { connection: kafka, topic: t, retryBackoff: { baseSeconds: 5 } }'),
+    );
+    expect(problemAt(kafka, 'mappings[0].source.retryBackoff').message).toContain(
+      'is an sqs source key, but connection kafka is kafka',
+    );
+  });
+
   it('Kafka: commitIntervalMs — 0 to 60000, Kafka only, passed through', () => {
     const late = problemsOf(
       mapping('    source: { connection: kafka, topic: t, commitIntervalMs: 60001 }'),

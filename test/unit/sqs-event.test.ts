@@ -15,6 +15,7 @@ import {
 } from '../../connectors/sqs/sqs-event.ts';
 import {
   chunks,
+  exponentialBackoff,
   failedVisibilitySeconds,
   heartbeatIntervalMs,
   receiveSize,
@@ -291,6 +292,16 @@ describe('visibility sizing', () => {
     expect(failedVisibilitySeconds(2500, 1)).toBe(3);
     expect(failedVisibilitySeconds((n) => 1000 * 2 ** n, 3)).toBe(8);
     expect(failedVisibilitySeconds(1e12, 1)).toBe(43_200);
+  });
+
+  it('source.retryBackoff: base after the first failure, doubling per receive, capped', () => {
+    const backoff = exponentialBackoff(5000, 60_000);
+    expect([1, 2, 3, 4, 5, 6].map((n) => failedVisibilitySeconds(backoff, n))).toEqual([
+      5, 10, 20, 40, 60, 60,
+    ]);
+    expect(failedVisibilitySeconds(exponentialBackoff(0, 900_000), 4)).toBe(0);
+    // A huge receive count neither overflows nor passes the cap.
+    expect(failedVisibilitySeconds(exponentialBackoff(1000, 900_000), 5000)).toBe(900);
   });
 
   it('chunks batch entries by 10', () => {
