@@ -261,6 +261,12 @@ export class KafkaConnector implements Connector {
     mark(delivered, 'done');
     mark(outcome.failed, 'failed');
     mark(undelivered, 'failed');
+    // A destination that refused is not asked again at once: the partition waits the longest
+    // retry delay (a refusing destination would otherwise be hit in a tight loop).
+    for (const record of undelivered) {
+      const log = this.#partitions.get(record.lane);
+      if (log) log.notBeforeMs = Math.max(log.notBeforeMs, this.#now() + this.#t.retryMaxMs);
+    }
     for (const lane of new Set([...touched, ...this.#retryDirty])) {
       const log = this.#partitions.get(lane);
       if (!log) continue;

@@ -161,6 +161,7 @@ export interface FailureRecordInput {
   bootstrapServers: string;
   record: SourceRecord;
   /** The one-record `SelfManagedKafka` event. */
+  /** The one-record event; undefined leaves `payload` out (oversized records, see the sink). */
   payload: unknown;
   nowMs: number;
 }
@@ -199,6 +200,6 @@ export function buildFailureRecord(i: FailureRecordInput): Record<string, unknow
         },
       },
     },
-    payload: i.payload,
+    ...(i.payload === undefined ? {} : { payload: i.payload }),
   };
 }

@@ -3,6 +3,11 @@
  * keyed with the record's own key, its body the reference's failure record with `payload` = the
  * one-record `SelfManagedKafka` event. A record is reported delivered only once the destination
  * accepted it; the connector commits past it only then, so a record is never silently lost.
+ *
+ * The payload is left out when the record is too big to travel inside a failure record
+ * (`PAYLOAD_INLINE_LIMIT_BYTES`), and always for `MaximumPayloadSizeExceeded`: a message every
+ * destination refuses would hold its partition forever. `KafkaBatchInfo` still names the record
+ * (partition, offset, timestamp, size), so it can be read from the topic while it is retained.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -16,6 +21,12 @@ export interface DropContext {
   attempts: number;
   functionError: boolean;
 }
+
+/**
+ * Largest one-record event carried in a failure record's `payload`: what fits the smallest
+ * destination, an SQS message (256 KiB), with room for the record's own fields.
+ */
+export const PAYLOAD_INLINE_LIMIT_BYTES = 200 * 1024;
 
 export interface FailureSinkOptions {
   destination: Destination | undefined;
@@ -73,9 +84,7 @@ export class KafkaFailureSink {
         functionError: context?.functionError ?? false,
         bootstrapServers: this.#o.bootstrapServers,
         record,
-        payload: JSON.parse(
-          buildKafkaEvent([record], this.#o.bootstrapServers).toString('utf8'),
-        ) as unknown,
+        payload: this.#payloadOf(record, reason),
         nowMs: this.#now(),
       });
       const key = kafkaHandleOf(record).key;
@@ -100,5 +109,16 @@ export class KafkaFailureSink {
       }
     }
     return { delivered, undelivered };
+  }
+
+  #payloadOf(record: SourceRecord, reason: string): unknown {
+    if (reason === 'MaximumPayloadSizeExceeded' || record.sizeBytes > PAYLOAD_INLINE_LIMIT_BYTES) {
+      this.#o.logger.info(
+        { record: record.id, sizeBytes: record.sizeBytes },
+        'failure record sent without its payload (too big to carry); KafkaBatchInfo locates it',
+      );
+      return undefined;
+    }
+    return JSON.parse(buildKafkaEvent([record], this.#o.bootstrapServers).toString('utf8'));
   }
 }

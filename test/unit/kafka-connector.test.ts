@@ -11,6 +11,8 @@ import type {
 } from '../../connectors/kafka/kafka-client-adapter.ts';
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { KafkaFailureSink } from '../../connectors/kafka/kafka-failure-sink.ts';
+import { toSourceRecord } from '../../connectors/kafka/kafka-event.ts';
+import type { DestinationMessage } from '../../src/destinations/destination.ts';
 import { encodeRetryMetadata } from '../../connectors/kafka/kafka-failure-policy.ts';
 import { translateKafkaError } from '../../connectors/kafka/kafka-errors.ts';
 import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
@@ -339,5 +341,92 @@ describe('kafka error translation', () => {
       where,
     );
     expect(health.reason).toBe('EVENT_SOURCE_UNREACHABLE');
+  });
+});
+
+describe('kafka onFailure delivery (fake destination)', () => {
+  const record = (offset: number, valueBytes: number) =>
+    toSourceRecord(
+      't',
+      0,
+      { offset: String(offset), timestamp: '0', key: null, value: Buffer.alloc(valueBytes, 97) },
+      1,
+    );
+
+  it('leaves the payload out of oversized and very large records, keeps it for small ones', async () => {
+    const sent: DestinationMessage[] = [];
+    const sink = new KafkaFailureSink({
+      destination: {
+        description: 'fake',
+        send: async (m) => void sent.push(m),
+        stop: async () => {},
+      },
+      functionArn: 'arn',
+      bootstrapServers: 'b:9092',
+      logger: silentLogger(),
+    });
+    await sink.deliver([
+      { record: record(1, 10), reason: 'RetriesExhausted' },
+      { record: record(2, 300 * 1024), reason: 'RetriesExhausted' },
+      { record: record(3, 10), reason: 'MaximumPayloadSizeExceeded' },
+    ]);
+    const bodies = sent.map((m) => JSON.parse(m.body) as Record<string, unknown>);
+    expect(bodies.map((b) => 'payload' in b)).toEqual([true, false, false]);
+    // Every body still fits an SQS message and names its record.
+    expect(sent.every((m) => Buffer.byteLength(m.body) < 256 * 1024)).toBe(true);
+    expect(bodies[1]).toMatchObject({
+      KafkaBatchInfo: { recordsInfo: { 't-0': { firstRecordOffset: '2' } } },
+    });
+    expect(bodies[2]).toMatchObject({
+      requestContext: { condition: 'MaximumPayloadSizeExceeded' },
+    });
+  });
+
+  it('a refusing destination is not asked again at once: the partition waits', async () => {
+    const client = new FakeClient();
+    let sends = 0;
+    const connector = new KafkaConnector({
+      name: 'm',
+      topic: 't',
+      consumerGroupId: 'g',
+      startingPosition: 'TRIM_HORIZON',
+      bootstrapServers: ['b:9092'],
+      batchSize: 10,
+      retry: {
+        maximumRetryAttempts: 0,
+        maximumRecordAgeMs: Number.POSITIVE_INFINITY,
+        bisectBatchOnFunctionError: false,
+      },
+      client,
+      failureSink: new KafkaFailureSink({
+        destination: {
+          description: 'refusing',
+          send: async () => {
+            sends += 1;
+            throw new Error('MessageTooLong');
+          },
+          stop: async () => {},
+        },
+        functionArn: 'arn',
+        bootstrapServers: 'b:9092',
+        logger: silentLogger(),
+      }),
+      tuning: { retryMaxMs: 60_000 },
+    });
+    await connector.start();
+    await client.assign([0]);
+    await client.deliver(0, 0, 1);
+    const [only] = await fetch(connector);
+    if (!only) throw new Error('no record');
+    await connector.settle({
+      succeeded: [],
+      failed: [],
+      dropped: [{ record: only, reason: 'MaximumPayloadSizeExceeded' }],
+    });
+    expect(sends).toBe(1);
+    // Back in the partition (never lost), but not offered again before the retry delay.
+    expect(await fetch(connector)).toEqual([]);
+    expect(client.commits).toEqual([]);
+    await connector.stop();
   });
 });
