@@ -69,6 +69,9 @@ export interface KafkaSourceClient {
   run(settings: ConsumerSettings, handlers: ConsumerHandlers): Promise<void>;
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
+  /** Every partition of the topic, now and after rebalances, until `resumeTopic`. */
+  pauseTopic(topic: string): void;
+  resumeTopic(topic: string): void;
   seek(topic: string, partition: number, offset: string): void;
   /**
    * Commits with the consumer's current group generation. The broker checks the generation and
@@ -164,6 +167,14 @@ export class KafkajsSourceClient implements KafkaSourceClient {
 
   resume(topic: string, partition: number): void {
     this.#consumer?.resume([{ topic, partitions: [partition] }]);
+  }
+
+  pauseTopic(topic: string): void {
+    this.#consumer?.pause([{ topic }]);
+  }
+
+  resumeTopic(topic: string): void {
+    this.#consumer?.resume([{ topic }]);
   }
 
   seek(topic: string, partition: number, offset: string): void {

@@ -64,6 +64,8 @@ export class KafkaConnector implements Connector {
   #cursor = 0;
   #rebalancing = true;
   #running = false;
+  /** The mapping is disabled: the consumer fetches nothing (see `pause`). */
+  #suspended = false;
   #health: ConnectorHealth = { ok: false, detail: 'not started' };
   #stopping: Promise<void> | undefined;
 
@@ -163,6 +165,13 @@ export class KafkaConnector implements Connector {
     return this.#maxLanes;
   }
 
+  /** Records fetched from Kafka and not handed out yet, over every partition. */
+  get bufferedRecords(): number {
+    let n = 0;
+    for (const log of this.#partitions.values()) n += log.buffered;
+    return n;
+  }
+
   /** The client and buffer settings in force (defaults, environment and mapping merged). */
   get tuning(): Readonly<KafkaTuning> {
     return this.#t;
@@ -216,6 +225,25 @@ export class KafkaConnector implements Connector {
     }
     this.#cursor = (this.#cursor + 1) % Math.max(1, logs.length);
     return out;
+  }
+
+  /**
+   * Disabled mapping: the consumer stops fetching (Lambda's "no polling while disabled"). It
+   * stays in the group and keeps its partitions, so enabling again resumes where it was without
+   * a rebalance; buffered records stay and are handed out after `resume()`.
+   */
+  pause(): void {
+    this.#suspended = true;
+    this.#o.client.pauseTopic(this.#o.topic);
+  }
+
+  resume(): void {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    this.#o.client.resumeTopic(this.#o.topic);
+    // Partitions paused for a full buffer were resumed with the topic; they pause again as the
+    // next fetch fills them, and resume as `fetch` drains them.
+    this.#paused.clear();
   }
 
   buildEvent(records: readonly SourceRecord[]): Buffer {
@@ -323,7 +351,7 @@ export class KafkaConnector implements Connector {
   }
 
   #maybeResume(log: PartitionLog): void {
-    if (!this.#paused.has(log.lane)) return;
+    if (this.#suspended || !this.#paused.has(log.lane)) return;
     if (log.buffered > this.#t.bufferRecords / 2 || log.bufferedBytes > this.#t.bufferBytes / 2) {
       return;
     }

@@ -93,6 +93,14 @@ export interface Connector {
    * each make their own receive calls; Kafka lanes are partitions).
    */
   readonly collectsOneAtATime?: boolean;
+  /**
+   * The mapping was disabled: stop pulling from the broker (a Kafka consumer stops fetching)
+   * until `resume()`. Records already buffered stay and nothing is settled. Optional: sources
+   * whose only pulls are `fetch` calls (SQS) need nothing, since disabled mappings do not fetch.
+   */
+  pause?(): void;
+  /** The mapping was enabled again after `pause()`. */
+  resume?(): void;
   /** Approximate records waiting at the source (backlog gauge), if the source can tell. */
   backlog?(): Promise<number | undefined>;
   health(): ConnectorHealth;

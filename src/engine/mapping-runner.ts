@@ -224,6 +224,7 @@ export class MappingRunner {
     this.#settings = { ...this.#settings, enabled: false };
     this.#transition('Disabling', 'USER_INITIATED');
     await this.#stopPolling();
+    this.#o.connector.pause?.();
     this.#transition('Disabled', 'USER_INITIATED');
   }
 
@@ -250,6 +251,7 @@ export class MappingRunner {
     } else if (!wantEnabled && wasEnabled) {
       this.#transition('Disabling', 'USER_INITIATED');
       await this.#stopPolling();
+      this.#o.connector.pause?.();
       this.#transition('Disabled', 'USER_INITIATED');
     } else if (connecting) {
       // Back to Enabling, so the pending connect starts the pollers once the source answers
@@ -321,6 +323,7 @@ export class MappingRunner {
     })
       .then(() => {
         if (this.#state !== 'Enabling') return;
+        this.#o.connector.resume?.();
         this.#sourceReady = true;
         this.#transition('Enabled', 'USER_INITIATED');
         this.#startScaling();

@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { identifyKafkaItem, type KafkaRetrySettings } from '../../connectors/kafka/index.ts';
+import {
+  identifyKafkaItem,
+  type KafkaConnector,
+  type KafkaRetrySettings,
+} from '../../connectors/kafka/index.ts';
 import { MappingRunner } from '../../src/engine/mapping-runner.ts';
 import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
 import { createEnvironment } from '../../src/invoker/environment.ts';
@@ -65,6 +69,8 @@ export interface PipelineOptions {
 
 export interface Pipeline {
   outFile: string;
+  runner: MappingRunner;
+  connector: KafkaConnector;
   /** Lines the function wrote for handled records. */
   handled(): string[];
   /** Poison values the function saw, once per time it saw them. */
@@ -133,6 +139,8 @@ export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promis
   await runner.start();
   const pipeline: Pipeline = {
     outFile,
+    runner,
+    connector,
     handled: () => lines(outFile),
     attempts: () => lines(`${outFile}.attempts`),
     invokes: () => lines(`${outFile}.invokes`).map(Number),

@@ -36,6 +36,36 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     for (const [p, n] of perPartition.entries()) expect(offsets.get(p)).toBe(String(n));
   });
 
+  it('a disabled mapping fetches nothing from Kafka; enabled again, every record arrives once', async () => {
+    const f = await kafkaFixture(2);
+    onTestFinished(() => f.cleanup());
+    const pipeline = await startPipeline(f, { batchSize: 100, windowMs: 0 });
+    onTestFinished(() => pipeline.stop());
+    await f.send(
+      0,
+      range(50).map((i) => `a-${i}`),
+    );
+    await pipeline.until((p) => p.handled().length >= 50);
+    await pipeline.runner.disable();
+    await f.send(
+      0,
+      range(200).map((i) => `b-${i}`),
+    );
+    await f.send(
+      1,
+      range(200).map((i) => `c-${i}`),
+    );
+    // Several of the consumer's fetch cycles (250 ms each): a consumer still fetching would have
+    // buffered the 400 new records by now.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(pipeline.connector.bufferedRecords).toBe(0);
+    expect(pipeline.handled()).toHaveLength(50);
+    await pipeline.runner.enable();
+    await pipeline.until((p) => p.handled().length >= 450);
+    await pipeline.stop();
+    expect(new Set(pipeline.handled()).size).toBe(450);
+  });
+
   it('poison records: retried, then sent to a Kafka topic destination with their key; the rest once', async () => {
     const retry = { ...NO_RETRY_LIMITS, maximumRetryAttempts: 2 };
     const f = await kafkaFixture(2, { retry });

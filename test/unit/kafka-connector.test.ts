@@ -50,6 +50,14 @@ class FakeClient implements KafkaSourceClient {
   resume(_t: string, p: number): void {
     this.paused.delete(p);
   }
+  topicPaused = false;
+  pauseTopic(): void {
+    this.topicPaused = true;
+  }
+  resumeTopic(): void {
+    this.topicPaused = false;
+    this.paused.clear();
+  }
   seek(): void {}
   async commit(offsets: OffsetCommit[]): Promise<void> {
     if (this.refuseCommits) throw new Error('REBALANCE_IN_PROGRESS');
@@ -280,6 +288,18 @@ describe('kafka connector (fake client)', () => {
     await connector.flushCommits();
     expect(await errors()).toBe(1);
     expect(client.commits).toEqual([]);
+  });
+
+  it('pause stops the consumer fetching the topic until resume; buffered records stay', async () => {
+    const { client, connector } = await setup({ bufferRecords: 10 });
+    await client.assign([0]);
+    await client.deliver(0, 0, 12); // a full buffer: partition 0 paused for back-pressure
+    connector.pause();
+    expect(client.topicPaused).toBe(true);
+    expect(connector.bufferedRecords).toBe(12);
+    connector.resume();
+    expect(client.topicPaused).toBe(false);
+    expect((await fetch(connector, 10)).map((r) => r.id)[0]).toBe('t-0@0');
   });
 
   it('keeps a refused commit pending and writes it after the next join', async () => {

@@ -35,6 +35,22 @@ describe('MappingRunner: lifecycle and scaling', () => {
     expect(h.seenIds()).toEqual(expect.arrayContaining(later));
   });
 
+  it('tells a connector that pulls on its own to pause when disabled and resume when enabled', async () => {
+    h = createRunnerHarness(async () => null);
+    const calls: string[] = [];
+    const connector = h.connector as { pause?: () => void; resume?: () => void };
+    connector.pause = () => calls.push('pause');
+    connector.resume = () => calls.push('resume');
+    await h.runner.start();
+    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    await h.runner.disable();
+    await h.runner.enable();
+    await until(() => h?.runner.status().state === 'Enabled', 'enabled again');
+    await h.runner.update({ enabled: false });
+    // Resumed on every successful connect (the first included), paused on both ways to disable.
+    expect(calls).toEqual(['resume', 'pause', 'resume', 'pause']);
+  });
+
   it('stop lets an in-flight batch finish and settle before it resolves', async () => {
     const hold = gate();
     let entered = 0;
