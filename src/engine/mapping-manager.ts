@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { compileFilterCriteria } from '../batching/filter-pattern.ts';
@@ -228,6 +229,15 @@ export class MappingManager {
   ): Promise<Record<string, unknown>> {
     const now = Date.now();
     if (options) await this.#o.repository?.put({ uuid: e.uuid, options, lastModifiedMs: now });
+    if (needsNewRunner(e.mapping, next)) {
+      // The function, filters, retry rules, destination, source settings… are fixed in a running
+      // runner and its connector: a new one replaces it once the old one has drained (in-flight
+      // batches finish and settle; unsettled records return to the source).
+      await e.runner.stop(REBUILD_DRAIN_MS);
+      const fresh = this.#add(e.uuid, e.origin, next, options ?? e.options, now);
+      void fresh.runner.start();
+      return { ...this.#describe(fresh), State: 'Updating' };
+    }
     e.mapping = next;
     e.options = options ?? e.options;
     e.lastModifiedMs = now;
@@ -299,7 +309,32 @@ export class MappingManager {
 }
 
 /** A compiled mapping back in YAML shape (for run-time updates of YAML mappings). */
-function mappingToOptions(m: MappingConfig): Record<string, unknown> {
+/** How long an update that replaces a mapping's runner lets the old one's batches finish. */
+const REBUILD_DRAIN_MS = 30_000;
+
+/**
+ * Whether `next` differs from `current` in more than what `MappingRunner.update` changes live
+ * (enablement, batching, ReportBatchItemFailures, concurrency, pollers).
+ */
+export function needsNewRunner(current: MappingConfig, next: MappingConfig): boolean {
+  const fixed = (m: MappingConfig) => ({
+    ...m,
+    enabled: undefined,
+    batchSize: undefined,
+    maximumBatchingWindowMs: undefined,
+    reportBatchItemFailures: undefined,
+    maximumConcurrency: undefined,
+    pollers: undefined,
+  });
+  return !isDeepStrictEqual(fixed(current), fixed(next));
+}
+
+/**
+ * A compiled mapping back in the YAML mapping's shape, so a YAML mapping can take an API update
+ * (the update is applied to this, then compiled again). Every key must survive the round trip:
+ * one left out would silently fall back to its default on the first UpdateEventSourceMapping.
+ */
+export function mappingToOptions(m: MappingConfig): Record<string, unknown> {
   const base: Record<string, unknown> = {
     name: m.name,
     function: m.functionName,
@@ -310,9 +345,11 @@ function mappingToOptions(m: MappingConfig): Record<string, unknown> {
       ? { filterCriteria: { filters: m.filters.map((f) => ({ pattern: f.pattern })) } }
       : {}),
     ...(m.reportBatchItemFailures ? { functionResponseTypes: ['ReportBatchItemFailures'] } : {}),
-    ...(m.maximumConcurrency !== undefined
-      ? { scalingConfig: { maximumConcurrency: m.maximumConcurrency } }
-      : {}),
+    scalingConfig: {
+      ...(m.maximumConcurrency !== undefined ? { maximumConcurrency: m.maximumConcurrency } : {}),
+      adaptiveConcurrency: m.adaptiveConcurrency,
+      pollerGrowthFactor: m.pollerGrowthFactor,
+    },
     ...(m.pollers
       ? {
           provisionedPollerConfig: {
@@ -323,8 +360,24 @@ function mappingToOptions(m: MappingConfig): Record<string, unknown> {
       : {}),
   };
   switch (m.type) {
-    case 'sqs':
-      return { ...base, source: { connection: m.source.connection, queueUrl: m.source.queueUrl } };
+    case 'sqs': {
+      const backoff = m.source.retryBackoff;
+      return {
+        ...base,
+        source: {
+          connection: m.source.connection,
+          queueUrl: m.source.queueUrl,
+          ...(backoff
+            ? {
+                retryBackoff: {
+                  baseSeconds: backoff.baseMs / 1000,
+                  maximumSeconds: backoff.maximumMs / 1000,
+                },
+              }
+            : {}),
+        },
+      };
+    }
     case 'kafka':
       return {
         ...base,
@@ -336,15 +389,18 @@ function mappingToOptions(m: MappingConfig): Record<string, unknown> {
           ...(m.source.startingPositionTimestampMs !== undefined
             ? { startingPositionTimestamp: m.source.startingPositionTimestampMs / 1000 }
             : {}),
+          ...defined({
+            sessionTimeoutMs: m.source.sessionTimeoutMs,
+            heartbeatIntervalMs: m.source.heartbeatIntervalMs,
+            commitIntervalMs: m.source.commitIntervalMs,
+          }),
         },
         maximumRetryAttempts: Number.isFinite(m.maximumRetryAttempts) ? m.maximumRetryAttempts : -1,
         maximumRecordAgeInSeconds: Number.isFinite(m.maximumRecordAgeMs)
           ? m.maximumRecordAgeMs / 1000
           : -1,
         bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
-        ...(m.onFailure
-          ? { destinationConfig: { onFailure: { destination: m.onFailure.uri } } }
-          : {}),
+        ...onFailureOptions(m),
       };
     case 'rabbitmq':
       return {
@@ -357,9 +413,21 @@ function mappingToOptions(m: MappingConfig): Record<string, unknown> {
         ...(Number.isFinite(m.maximumRetryAttempts)
           ? { maximumRetryAttempts: m.maximumRetryAttempts }
           : {}),
-        ...(m.onFailure
-          ? { destinationConfig: { onFailure: { destination: m.onFailure.uri } } }
-          : {}),
+        ...onFailureOptions(m),
       };
   }
+}
+
+/** The destination with its connection (broker targets name theirs; `function:` has none). */
+function onFailureOptions(m: Exclude<MappingConfig, { type: 'sqs' }>): Record<string, unknown> {
+  const d = m.onFailure;
+  if (!d) return {};
+  const connection = 'connection' in d ? { connection: d.connection } : {};
+  return { destinationConfig: { onFailure: { destination: d.uri, ...connection } } };
+}
+
+function defined(values: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== undefined),
+  );
 }

@@ -1,0 +1,66 @@
+/**
+ * A YAML mapping that takes an API update is turned back into options, patched and compiled
+ * again (mapping-manager.ts): every key must survive, or the first UpdateEventSourceMapping would
+ * silently reset it to its default.
+ */
+import { describe, expect, it } from 'vitest';
+import { compileMappingOptions } from '../../src/engine/esm-request.ts';
+import { mappingToOptions, needsNewRunner } from '../../src/engine/mapping-manager.ts';
+import { load, RESIZE, yaml } from '../fixtures/config/problems.ts';
+
+const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
+
+describe('mapping options round trip (YAML mapping → API update)', () => {
+  it('keeps every key of every source type, destinations with their connections', () => {
+    const config = load(
+      yaml(
+        ...RESIZE,
+        'connections:',
+        '  sqs: { type: sqs, endpoint: http://127.0.0.1:9324 }',
+        '  kafka: { type: kafka, bootstrapServers: [127.0.0.1:9092] }',
+        '  rabbit: { type: rabbitmq, url: amqp://guest:guest@127.0.0.1:5672 }',
+        'mappings:',
+        '  - name: orders',
+        '    function: resize',
+        '    enabled: false',
+        `    source: { connection: sqs, queueUrl: ${QUEUE}, retryBackoff: { baseSeconds: 5, maximumSeconds: 60 } }`,
+        '    batchSize: 100',
+        '    maximumBatchingWindowInSeconds: 1',
+        `    filterCriteria: { filters: [{ pattern: '{"body": {"type": ["order"]}}' }] }`,
+        '    functionResponseTypes: [ReportBatchItemFailures]',
+        '    scalingConfig: { maximumConcurrency: 20, adaptiveConcurrency: false, pollerGrowthFactor: 1.5 }',
+        '    provisionedPollerConfig: { minimumPollers: 3, maximumPollers: 30 }',
+        '  - name: clicks',
+        '    function: resize',
+        '    source: { connection: kafka, topic: clicks, consumerGroupId: g, startingPosition: LATEST,',
+        '              sessionTimeoutMs: 10000, heartbeatIntervalMs: 1000, commitIntervalMs: 0 }',
+        '    maximumRetryAttempts: 3',
+        '    maximumRecordAgeInSeconds: 3600',
+        '    bisectBatchOnFunctionError: true',
+        `    destinationConfig: { onFailure: { destination: '${QUEUE}-failed', connection: sqs } }`,
+        '  - name: jobs',
+        '    function: resize',
+        '    source: { connection: rabbit, queue: jobs, virtualHost: /v }',
+        '    maximumRetryAttempts: 2',
+        '    destinationConfig: { onFailure: { destination: function:resize } }',
+      ),
+    );
+    expect(config.mappings).toHaveLength(3);
+    for (const mapping of config.mappings) {
+      const again = compileMappingOptions(config, mappingToOptions(mapping), 'round trip');
+      expect(again).toEqual(mapping);
+      // …so an update that changes nothing else keeps the running runner.
+      expect(needsNewRunner(mapping, again)).toBe(false);
+      expect(needsNewRunner(mapping, { ...again, enabled: !again.enabled, batchSize: 7 })).toBe(
+        false,
+      );
+      expect(needsNewRunner(mapping, { ...again, functionName: 'other' })).toBe(true);
+      expect(
+        needsNewRunner(mapping, {
+          ...again,
+          filters: [{ pattern: '{"a":[1]}', parsed: { a: [1] } }],
+        }),
+      ).toBe(true);
+    }
+  });
+});
