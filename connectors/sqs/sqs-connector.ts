@@ -76,6 +76,8 @@ export class SqsConnector implements Connector {
   /** Receipt handle → messageId of records handed out and not settled yet. */
   readonly #inFlight = new Map<string, string>();
   readonly #fetches = new Set<Promise<unknown>>();
+  /** Receives whose caller gave up (or the connector stopped), releasing what they bring. */
+  readonly #late = new Set<Promise<unknown>>();
   /**
    * Records received for a lane the caller said was busy. Kept reserved (and in order) until the
    * lane is free instead of being released: releasing would count as a receive towards
@@ -205,15 +207,19 @@ export class SqsConnector implements Connector {
     const held = this.#takeHeld(size, request.busyLanes);
     if (held.length > 0) return held;
     await this.#extendHeld();
-    // The caller's abort does not cancel the HTTP receive: a long poll cut off client-side keeps
-    // running at the broker (ElasticMQ, and SQS alike), which then hands messages to a closed
-    // connection and hides them for a whole visibility timeout — a disabled mapping would seem
-    // to swallow them. So the caller gets [] at once and the receive finishes in the background,
-    // releasing whatever it got. Only `stop()` aborts receives for real.
+    // Neither the caller's abort nor `stop()` cancels the HTTP receive: a long poll cut off
+    // client-side keeps running at the broker (ElasticMQ, and SQS alike), which then hands
+    // messages to a closed connection and hides them for a whole visibility timeout — a disabled,
+    // updated or deleted mapping would seem to swallow them. So the caller gets [] at once and the
+    // receive finishes in the background, releasing whatever it got. Only destroying the shared
+    // client (engine shutdown) cuts it off.
     const receive = this.#receive(size, request.waitMs);
     let messages: Message[] | 'aborted';
     try {
-      messages = await untilAborted(receive, request.signal);
+      messages = await untilAborted(
+        receive,
+        AbortSignal.any([request.signal, this.#stopController.signal]),
+      );
     } catch (error) {
       if (this.#stopController.signal.aborted || isAbortError(error)) return [];
       throw this.#failed('ReceiveMessage', error);
@@ -242,7 +248,6 @@ export class SqsConnector implements Connector {
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
-      { abortSignal: this.#stopController.signal },
     );
     return out.Messages ?? [];
   }
@@ -254,8 +259,8 @@ export class SqsConnector implements Connector {
         this.#release(messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []))),
       () => undefined,
     );
-    this.#fetches.add(late);
-    void late.finally(() => this.#fetches.delete(late));
+    this.#late.add(late);
+    void late.finally(() => this.#late.delete(late));
   }
 
   #accept(

@@ -96,6 +96,45 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     expect(await stateOf(lambda, uuid)).toBe('Enabled');
   });
 
+  it('an update of FilterCriteria takes effect: the runner is replaced', async () => {
+    collector.reset();
+    const [queue] = await queues(1);
+    if (!queue) throw new Error('no queue');
+    const engine = await engineOn(tempStorePath());
+    const lambda = lambdaClientFor(engine);
+    const created = await lambda.send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: 'recorder',
+        EventSourceArn: queue.arn,
+        BatchSize: 10,
+      }),
+    );
+    const uuid = created.UUID as string;
+    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled');
+    await lambda.send(
+      new UpdateEventSourceMappingCommand({
+        UUID: uuid,
+        FilterCriteria: { Filters: [{ Pattern: '{"body":{"type":["order"]}}' }] },
+      }),
+    );
+    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again');
+    const order = JSON.stringify({ type: 'order', n: 1 });
+    await sendMessages(sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
+    // The replaced runner's open long polls were not cut off: had they been, ElasticMQ would
+    // hand these messages to a closed connection and hide them for the 30 s visibility timeout.
+    await until(
+      async () => {
+        const d = await queueDepth(sqs, queue.url);
+        return d.visible === 0 && d.inFlight === 0;
+      },
+      'both handled (one invoked, one filtered out and deleted)',
+      20_000,
+    );
+    expect([...bodiesSeen()]).toEqual([order]);
+    const got = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
+    expect(got.FilterCriteria?.Filters?.[0]?.Pattern).toBe('{"body":{"type":["order"]}}');
+  });
+
   it('creates, lists with paging, gets, updates, disables and deletes mappings', async () => {
     collector.reset();
     const qs = await queues(3);
