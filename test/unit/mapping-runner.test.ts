@@ -62,6 +62,40 @@ describe('MappingRunner: batching, filtering and results', () => {
     expect(h.source.counters.returned).toBe(0);
   });
 
+  it("counts Lambda's event metrics: polled, filtered out, invoked, failed, settled", async () => {
+    const failOnce = new Set<string>();
+    h = createRunnerHarness(
+      async (records) => ({
+        batchItemFailures: records
+          .filter((r) => r.body === 'keep3' && !failOnce.has(r.messageId))
+          .map((r) => (failOnce.add(r.messageId), { itemIdentifier: r.messageId })),
+      }),
+      {
+        settings: { reportBatchItemFailures: true, batchSize: 5 },
+        runner: { filter: (r) => (r.event.body as string).startsWith('keep') },
+      },
+    );
+    h.source.push([...bodies(12, 'keep'), ...bodies(8, 'drop')]);
+    await h.runner.start();
+    await until(() => h?.source.size === 0, 'queue drained');
+    const m = h.metrics;
+    const value = async (c: { get(): Promise<{ values: { value: number; labels: object }[] }> }) =>
+      (await c.get()).values.reduce((n, v) => n + v.value, 0);
+    // 20 polled first, then keep3 once more after its reported failure.
+    expect(await value(m.polled)).toBe(21); // PolledEventCount
+    expect(await value(m.filteredOut)).toBe(8); // FilteredOutEventCount
+    expect(await value(m.invoked)).toBe(13); // InvokedEventCount
+    expect(await value(m.failedInvoke)).toBe(1); // FailedInvokeEventCount
+    const settled = (await m.settled.get()).values;
+    const of = (outcome: string) =>
+      settled.filter((v) => (v.labels as { outcome?: string }).outcome === outcome)[0]?.value;
+    expect(of('succeeded')).toBe(20); // DeletedEventCount (SQS) / committed / acked
+    expect(of('failed')).toBe(1);
+    expect(
+      (await m.batchSize.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
   it('ReportBatchItemFailures: only the reported records return to the source', async () => {
     const failOnce = new Set<string>();
     h = createRunnerHarness(
