@@ -153,6 +153,42 @@ describe('kafka connector', () => {
     expect((await collect(second, 3)).map(valueOf)).toEqual(['r-2', 'r-3', 'r-4']);
   });
 
+  it('a new group with AT_TIMESTAMP starts at the first record at or after the timestamp', async () => {
+    const f = await kafkaFixture(2);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['before-0', 'before-1']);
+    await f.send(1, ['before-2']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await f.send(0, ['after-0', 'after-1']);
+    await f.send(1, ['after-2']);
+    const connector = await f.open({
+      startingPosition: 'AT_TIMESTAMP',
+      startingPositionTimestampMs: from,
+    });
+    const values = (await collect(connector, 3)).map(valueOf).sort();
+    expect(values).toEqual(['after-0', 'after-1', 'after-2']);
+  });
+
+  it('a new group with LATEST skips what was there before it joined', async () => {
+    const f = await kafkaFixture(1);
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['old-0', 'old-1', 'old-2']);
+    const connector = await f.open({ startingPosition: 'LATEST' });
+    // Probe until the consumer has its position (LATEST is resolved when it joins), then send.
+    const seen: string[] = [];
+    for (let i = 0; i < 30 && !seen.some((v) => v.startsWith('probe')); i++) {
+      await f.send(0, [`probe-${i}`]);
+      seen.push(...(await collect(connector, 1)).map(valueOf));
+    }
+    await f.send(0, ['new-0', 'new-1']);
+    for (let i = 0; i < 20 && !seen.includes('new-1'); i++)
+      seen.push(...(await collect(connector, 1)).map(valueOf));
+    expect(seen.filter((v) => v.startsWith('old'))).toEqual([]);
+    expect(seen.slice(-2)).toEqual(['new-0', 'new-1']);
+  });
+
   it('keeps retry counts in the committed offset metadata, across a restart', async () => {
     const f = await kafkaFixture(1);
     onTestFinished(() => f.cleanup());
