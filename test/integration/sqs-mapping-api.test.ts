@@ -135,6 +135,42 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     expect(got.FilterCriteria?.Filters?.[0]?.Pattern).toBe('{"body":{"type":["order"]}}');
   });
 
+  it('an unreachable queue: /readyz answers 503 naming the mapping, the state says why, nothing crashes', async () => {
+    collector.reset();
+    const [queue] = await queues(1);
+    if (!queue) throw new Error('no queue');
+    // The connection points at a closed port; the mapping retries in the background.
+    const yaml = engineYaml({
+      collectorUrl: collector.url,
+      storagePath: tempStorePath(),
+      mappings: mappingYaml('cut-off', 'http://127.0.0.1:1/000000000000/nowhere'),
+    }).replace(/endpoint: .*/, 'endpoint: http://127.0.0.1:1');
+    const engine = await startEngine(yaml);
+    onTestFinished(() => engine.stop(10_000).then(() => undefined));
+    const address = engine.api?.address();
+    if (!address) throw new Error('no API');
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${address.port}/readyz`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    await until(async () => {
+      const r = await readyz();
+      const check = (r.body.checks as Record<string, { ok: boolean; detail: string }>)[
+        'mapping:cut-off'
+      ];
+      return (
+        r.status === 503 && check?.ok === false && /ECONNREFUSED|unreachable/i.test(check.detail)
+      );
+    }, 'readyz 503 for the unreachable mapping');
+    const lambda = lambdaClientFor(engine);
+    const [mapping] =
+      (await lambda.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings ?? [];
+    expect(mapping?.State).toBe('Enabling');
+    expect(mapping?.LastProcessingResult).toMatch(/ECONNREFUSED|unreachable/i);
+    // Still serving: the engine and its API are up while the mapping retries.
+    expect((await fetch(`http://127.0.0.1:${address.port}/healthz`)).status).toBe(200);
+  });
+
   it('creates, lists with paging, gets, updates, disables and deletes mappings', async () => {
     collector.reset();
     const qs = await queues(3);
