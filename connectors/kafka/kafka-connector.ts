@@ -30,7 +30,7 @@ import { OffsetCommitter, Waiters } from './kafka-committer.ts';
 import { topicNotFound, translateKafkaError } from './kafka-errors.ts';
 import { buildKafkaEvent, laneOf, toSourceRecord } from './kafka-event.ts';
 import { applyFailures } from './kafka-failure-apply.ts';
-import { encodeRetryMetadata } from './kafka-failure-policy.ts';
+import { encodeRetryMetadata, retryDelayMs } from './kafka-failure-policy.ts';
 import type { KafkaConnectorOptions } from './kafka-connector-options.ts';
 import { readPartitionStarts } from './kafka-start-offsets.ts';
 import { PartitionLog } from './offset-tracker.ts';
@@ -64,6 +64,7 @@ export class KafkaConnector implements Connector {
   #cursor = 0;
   #rebalancing = true;
   #running = false;
+  #rejoinTimer: NodeJS.Timeout | undefined;
   /** The mapping is disabled: the consumer fetches nothing (see `pause`). */
   #suspended = false;
   #health: ConnectorHealth = { ok: false, detail: 'not started' };
@@ -120,32 +121,7 @@ export class KafkaConnector implements Connector {
       throw this.#failed(topicNotFound(where));
     }
     try {
-      await this.#o.client.run(
-        {
-          groupId: this.#o.consumerGroupId,
-          topic: this.#o.topic,
-          fromBeginning: this.#o.startingPosition !== 'LATEST',
-          sessionTimeoutMs: this.#t.sessionTimeoutMs,
-          heartbeatIntervalMs: this.#t.heartbeatIntervalMs,
-          maxWaitTimeMs: this.#t.maxWaitTimeMs,
-          maxBytesPerPartition: this.#t.maxBytesPerPartition,
-        },
-        {
-          onBatch: (batch) => this.#onBatch(batch),
-          onAssigned: (assignment) => this.#onAssigned(assignment[this.#o.topic] ?? []),
-          onRebalancing: () => {
-            // What was settled before the rebalance is committed under the ending generation, so
-            // the partitions' next owners redo only the batches that were in flight.
-            void this.#committer.flush(true);
-            this.#rebalancing = true;
-          },
-          onCrash: (error, restarting) => {
-            const t = translateKafkaError(error, 'consume', where);
-            this.#health = t.health;
-            this.#logger.error({ err: t.error.message, restarting }, 'Kafka consumer crashed');
-          },
-        },
-      );
+      await this.#runConsumer();
     } catch (err) {
       await this.#o.client.disconnect();
       throw this.#failed(translateKafkaError(err, 'join group', where));
@@ -158,6 +134,60 @@ export class KafkaConnector implements Connector {
       `Kafka source started: at most ${partitions.length} batches in flight for this mapping ` +
         '(one per partition), whatever its concurrency settings',
     );
+  }
+
+  /** Joins the group and starts kafkajs's fetch loop (at start, and after a crash it gave up on). */
+  #runConsumer(): Promise<void> {
+    const where = { brokers: this.#servers, topic: this.#o.topic };
+    return this.#o.client.run(
+      {
+        groupId: this.#o.consumerGroupId,
+        topic: this.#o.topic,
+        fromBeginning: this.#o.startingPosition !== 'LATEST',
+        sessionTimeoutMs: this.#t.sessionTimeoutMs,
+        heartbeatIntervalMs: this.#t.heartbeatIntervalMs,
+        maxWaitTimeMs: this.#t.maxWaitTimeMs,
+        maxBytesPerPartition: this.#t.maxBytesPerPartition,
+      },
+      {
+        onBatch: (batch) => this.#onBatch(batch),
+        onAssigned: (assignment) => this.#onAssigned(assignment[this.#o.topic] ?? []),
+        onRebalancing: () => {
+          // What was settled before the rebalance is committed under the ending generation, so
+          // the partitions' next owners redo only the batches that were in flight.
+          void this.#committer.flush(true);
+          this.#rebalancing = true;
+        },
+        onCrash: (error, restarting) => {
+          const t = translateKafkaError(error, 'consume', where);
+          this.#health = t.health;
+          this.#logger.error({ err: t.error.message, restarting }, 'Kafka consumer crashed');
+          // kafkajs restarts itself after retriable errors only; after any other (credentials
+          // rotated, ACLs changed) its consumer is gone for good. Rejoin with back-off instead
+          // of leaving an Enabled mapping that consumes nothing.
+          if (!restarting) this.#scheduleRejoin(1);
+        },
+      },
+    );
+  }
+
+  #scheduleRejoin(attempt: number): void {
+    if (this.#stopping) return;
+    this.#rebalancing = true; // no commits until the group is joined again
+    const delayMs = retryDelayMs(attempt, this.#t.retryBaseMs, this.#t.retryMaxMs);
+    this.#logger.warn({ attempt, retryInMs: delayMs }, 'rejoining the consumer group');
+    clearTimeout(this.#rejoinTimer);
+    this.#rejoinTimer = setTimeout(() => {
+      this.#rejoinTimer = undefined;
+      if (this.#stopping) return;
+      this.#runConsumer().catch((err: unknown) => {
+        this.#health = translateKafkaError(err, 'join group', {
+          brokers: this.#servers,
+          topic: this.#o.topic,
+        }).health;
+        this.#scheduleRejoin(attempt + 1);
+      });
+    }, delayMs);
   }
 
   /** The topic's partitions, as read by `start()`: one batch in flight each, at most. */
@@ -433,6 +463,7 @@ export class KafkaConnector implements Connector {
 
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      clearTimeout(this.#rejoinTimer);
       this.#waiters.notify();
       // Commits already earned are written (even as a rebalance begins: the ending generation's
       // commits are accepted until the group re-forms); unsettled records stay uncommitted and go

@@ -5,8 +5,8 @@
  * accepted it; the connector commits past it only then, so a record is never silently lost.
  *
  * The payload is left out when the record is too big to travel inside a failure record
- * (`PAYLOAD_INLINE_LIMIT_BYTES`), and always for `MaximumPayloadSizeExceeded`: a message every
- * destination refuses would hold its partition forever. `KafkaBatchInfo` still names the record
+ * (`PAYLOAD_INLINE_LIMIT_BYTES`; every `MaximumPayloadSizeExceeded` record of a real 6 MB cap is):
+ * a message every destination refuses would hold its partition forever. `KafkaBatchInfo` still names the record
  * (partition, offset, timestamp, size), so it can be read from the topic while it is retained.
  */
 import { randomUUID } from 'node:crypto';
@@ -84,7 +84,7 @@ export class KafkaFailureSink {
         functionError: context?.functionError ?? false,
         bootstrapServers: this.#o.bootstrapServers,
         record,
-        payload: this.#payloadOf(record, reason),
+        payload: this.#payloadOf(record),
         nowMs: this.#now(),
       });
       const key = kafkaHandleOf(record).key;
@@ -111,8 +111,8 @@ export class KafkaFailureSink {
     return { delivered, undelivered };
   }
 
-  #payloadOf(record: SourceRecord, reason: string): unknown {
-    if (reason === 'MaximumPayloadSizeExceeded' || record.sizeBytes > PAYLOAD_INLINE_LIMIT_BYTES) {
+  #payloadOf(record: SourceRecord): unknown {
+    if (record.sizeBytes > PAYLOAD_INLINE_LIMIT_BYTES) {
       this.#o.logger.info(
         { record: record.id, sizeBytes: record.sizeBytes },
         'failure record sent without its payload (too big to carry); KafkaBatchInfo locates it',

@@ -41,7 +41,14 @@ class FakeClient implements KafkaSourceClient {
       [1, '10'],
     ]);
   }
+  runs = 0;
+  refuseRuns = 0;
   async run(_s: unknown, handlers: ConsumerHandlers): Promise<void> {
+    this.runs += 1;
+    if (this.refuseRuns > 0) {
+      this.refuseRuns -= 1;
+      throw new Error('SASL authentication failed');
+    }
     this.handlers = handlers;
   }
   pause(_t: string, p: number): void {
@@ -302,6 +309,36 @@ describe('kafka connector (fake client)', () => {
     expect((await fetch(connector, 10)).map((r) => r.id)[0]).toBe('t-0@0');
   });
 
+  it('rejoins with back-off after a crash kafkajs does not restart from; stop cancels it', async () => {
+    const { client, connector } = await setup({ retryBaseMs: 100, retryMaxMs: 400 });
+    await client.assign([0]);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    // A crash kafkajs restarts from itself: nothing for the connector to do.
+    client.handlers?.onCrash(new Error('ECONNRESET'), true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(client.runs).toBe(1);
+    // One it gives up on: the connector joins again, backing off while the join is refused.
+    client.refuseRuns = 1;
+    client.handlers?.onCrash(new Error('SASL authentication failed'), false);
+    expect(connector.health().ok).toBe(false);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(client.runs).toBe(1); // not at once
+    await vi.advanceTimersByTimeAsync(1);
+    expect(client.runs).toBe(2); // after 100 ms: refused
+    await vi.advanceTimersByTimeAsync(199);
+    expect(client.runs).toBe(2); // the next after twice as long
+    await vi.advanceTimersByTimeAsync(1);
+    expect(client.runs).toBe(3); // joined
+    // And a stop while a rejoin is pending cancels it.
+    client.handlers?.onCrash(new Error('SASL authentication failed'), false);
+    await connector.stop();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(client.runs).toBe(3);
+  });
+
   it('keeps a refused commit pending and writes it after the next join', async () => {
     const { client, connector } = await setup();
     await client.assign([0]);
@@ -373,7 +410,7 @@ describe('kafka onFailure delivery (fake destination)', () => {
       1,
     );
 
-  it('leaves the payload out of oversized and very large records, keeps it for small ones', async () => {
+  it('leaves the payload out of records over 200 KiB (oversized ones too), keeps it for small ones', async () => {
     const sent: DestinationMessage[] = [];
     const sink = new KafkaFailureSink({
       destination: {
@@ -388,7 +425,7 @@ describe('kafka onFailure delivery (fake destination)', () => {
     await sink.deliver([
       { record: record(1, 10), reason: 'RetriesExhausted' },
       { record: record(2, 300 * 1024), reason: 'RetriesExhausted' },
-      { record: record(3, 10), reason: 'MaximumPayloadSizeExceeded' },
+      { record: record(3, 7 * 1024 * 1024), reason: 'MaximumPayloadSizeExceeded' },
     ]);
     const bodies = sent.map((m) => JSON.parse(m.body) as Record<string, unknown>);
     expect(bodies.map((b) => 'payload' in b)).toEqual([true, false, false]);
