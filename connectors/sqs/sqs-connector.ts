@@ -64,6 +64,12 @@ export interface SqsQueueInfo {
   redrivePolicy: { deadLetterTargetArn: string; maxReceiveCount: number } | undefined;
 }
 
+/**
+ * How long `stop()` lets receives it no longer waits for finish (and release what they bring)
+ * before cutting them: short, so a stop is never held by a 20 s long poll on an idle queue.
+ */
+const LATE_RECEIVE_GRACE_MS = 1000;
+
 export class SqsConnector implements Connector {
   readonly kind = 'sqs';
   readonly #client: SQSClient;
@@ -78,6 +84,8 @@ export class SqsConnector implements Connector {
   readonly #fetches = new Set<Promise<unknown>>();
   /** Receives whose caller gave up (or the connector stopped), releasing what they bring. */
   readonly #late = new Set<Promise<unknown>>();
+  /** Cuts the late receives `LATE_RECEIVE_GRACE_MS` after `stop()`. */
+  readonly #lateAbort = new AbortController();
   /**
    * Records received for a lane the caller said was busy. Kept reserved (and in order) until the
    * lane is free instead of being released: releasing would count as a receive towards
@@ -207,12 +215,13 @@ export class SqsConnector implements Connector {
     const held = this.#takeHeld(size, request.busyLanes);
     if (held.length > 0) return held;
     await this.#extendHeld();
-    // Neither the caller's abort nor `stop()` cancels the HTTP receive: a long poll cut off
-    // client-side keeps running at the broker (ElasticMQ, and SQS alike), which then hands
+    // Neither the caller's abort nor `stop()` cancels the HTTP receive at once: a long poll cut
+    // off client-side keeps running at the broker (ElasticMQ, and SQS alike), which then hands
     // messages to a closed connection and hides them for a whole visibility timeout — a disabled,
     // updated or deleted mapping would seem to swallow them. So the caller gets [] at once and the
-    // receive finishes in the background, releasing whatever it got. Only destroying the shared
-    // client (engine shutdown) cuts it off.
+    // receive finishes in the background, releasing whatever it got; `stop()` cuts the ones
+    // still open after a short grace (a poll returns at the first message, so while traffic
+    // flows they all come back within it).
     const receive = this.#receive(size, request.waitMs);
     let messages: Message[] | 'aborted';
     try {
@@ -248,6 +257,7 @@ export class SqsConnector implements Connector {
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
+      { abortSignal: this.#lateAbort.signal },
     );
     return out.Messages ?? [];
   }
@@ -409,6 +419,11 @@ export class SqsConnector implements Connector {
   async #stop(): Promise<void> {
     this.#stopController.abort();
     await Promise.allSettled([...this.#fetches]);
+    if (this.#late.size > 0) {
+      const grace = new Promise((resolve) => setTimeout(resolve, LATE_RECEIVE_GRACE_MS).unref());
+      await Promise.race([Promise.allSettled([...this.#late]), grace]);
+      this.#lateAbort.abort();
+    }
     const handles = [
       ...this.#inFlight.keys(),
       ...this.#held.map((entry) => sqsHandleOf(entry.record).receiptHandle),

@@ -63,6 +63,8 @@ interface Entry {
   mapping: MappingConfig;
   options: Record<string, unknown> | undefined;
   runner: MappingRunner;
+  /** The connector and its policies, kept when an update replaces only the runner. */
+  bundle: ConnectorBundle;
   lastModifiedMs: number;
 }
 
@@ -233,8 +235,12 @@ export class MappingManager {
       // The function, filters, retry rules, destination, source settings… are fixed in a running
       // runner and its connector: a new one replaces it once the old one has drained (in-flight
       // batches finish and settle; unsettled records return to the source).
-      await e.runner.stop(REBUILD_DRAIN_MS);
-      const fresh = this.#add(e.uuid, e.origin, next, options ?? e.options, now);
+      // Same source and failure handling: the connector (an SQS poller's open long polls, a Kafka
+      // consumer's group membership) carries over; otherwise a new one is built.
+      const keep = !needsNewConnector(e.mapping, next);
+      await e.runner.stop(REBUILD_DRAIN_MS, 'Disabled', { keepConnector: keep });
+      const bundle = keep ? e.bundle : undefined;
+      const fresh = this.#add(e.uuid, e.origin, next, options ?? e.options, now, bundle);
       void fresh.runner.start();
       return { ...this.#describe(fresh), State: 'Updating' };
     }
@@ -260,8 +266,9 @@ export class MappingManager {
     mapping: MappingConfig,
     options: Record<string, unknown> | undefined,
     lastModifiedMs: number,
+    reuse?: ConnectorBundle,
   ): Entry {
-    const bundle = this.#o.connectorFactory(mapping);
+    const bundle = reuse ?? this.#o.connectorFactory(mapping);
     const compiled = compileFilterCriteria(mapping.filters.map((f) => f.pattern));
     const source = mapping.type;
     const runner = new MappingRunner({
@@ -279,7 +286,7 @@ export class MappingManager {
       logger: this.#o.logger.child({ mapping: mapping.name, uuid }),
       metrics: this.#o.metrics,
     });
-    const entry: Entry = { uuid, origin, mapping, options, runner, lastModifiedMs };
+    const entry: Entry = { uuid, origin, mapping, options, runner, bundle, lastModifiedMs };
     this.#entries.set(uuid, entry);
     return entry;
   }
@@ -327,6 +334,27 @@ export function needsNewRunner(current: MappingConfig, next: MappingConfig): boo
     pollers: undefined,
   });
   return !isDeepStrictEqual(fixed(current), fixed(next));
+}
+
+/** Whether the connector must be rebuilt: its source or its failure handling changed. */
+export function needsNewConnector(current: MappingConfig, next: MappingConfig): boolean {
+  const inputs = (m: MappingConfig) => ({
+    type: m.type,
+    source: m.source,
+    ...('onFailure' in m
+      ? { onFailure: m.onFailure, maximumRetryAttempts: m.maximumRetryAttempts }
+      : {}),
+    ...(m.type === 'kafka'
+      ? {
+          maximumRecordAgeMs: m.maximumRecordAgeMs,
+          bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
+          batchSize: m.batchSize,
+          functionName: m.functionName,
+        }
+      : {}),
+    ...(m.type === 'rabbitmq' ? { functionName: m.functionName, batchSize: m.batchSize } : {}),
+  });
+  return !isDeepStrictEqual(inputs(current), inputs(next));
 }
 
 /**

@@ -271,6 +271,8 @@ export class MappingRunner {
   stop(
     deadlineMs = 30_000,
     finalState: MappingState = 'Disabled',
+    /** The connector carries over to a new runner (an update): leave it running. */
+    options: { keepConnector?: boolean } = {},
   ): Promise<{ abandonedBatches: number }> {
     this.#stopping ??= (async () => {
       await Promise.resolve();
@@ -285,9 +287,11 @@ export class MappingRunner {
           'stop deadline passed; abandoning in-flight batches (their records return to the source)',
         );
       }
-      await this.#o.connector
-        .stop()
-        .catch((err: unknown) => this.#o.logger.warn({ err }, 'closing the connector failed'));
+      if (!options.keepConnector) {
+        await this.#o.connector
+          .stop()
+          .catch((err: unknown) => this.#o.logger.warn({ err }, 'closing the connector failed'));
+      }
       if (this.#state !== 'Deleting' && this.#state !== finalState) this.#state = finalState;
       return { abandonedBatches: abandoned };
     })();

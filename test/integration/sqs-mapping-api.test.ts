@@ -120,8 +120,9 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again');
     const order = JSON.stringify({ type: 'order', n: 1 });
     await sendMessages(sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
-    // The replaced runner's open long polls were not cut off: had they been, ElasticMQ would
-    // hand these messages to a closed connection and hide them for the 30 s visibility timeout.
+    // Same queue: the connector carried over to the new runner, its long polls were not cut off
+    // (had they been, ElasticMQ would hand these messages to a closed connection and hide them
+    // for the 30 s visibility timeout).
     await until(
       async () => {
         const d = await queueDepth(sqs, queue.url);

@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compileMappingOptions } from '../../src/engine/esm-request.ts';
-import { mappingToOptions, needsNewRunner } from '../../src/engine/mapping-manager.ts';
+import {
+  mappingToOptions,
+  needsNewConnector,
+  needsNewRunner,
+} from '../../src/engine/mapping-manager.ts';
 import { load, RESIZE, yaml } from '../fixtures/config/problems.ts';
 
 const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
@@ -55,6 +59,15 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
         false,
       );
       expect(needsNewRunner(mapping, { ...again, functionName: 'other' })).toBe(true);
+      // A new runner keeps the connector unless the source or the failure handling changed.
+      const filtered = { ...again, filters: [{ pattern: '{"a":[1]}', parsed: { a: [1] } }] };
+      expect(needsNewConnector(mapping, filtered)).toBe(false);
+      expect(
+        needsNewConnector(mapping, {
+          ...again,
+          source: { ...again.source, connection: 'elsewhere' },
+        } as typeof again),
+      ).toBe(true);
       expect(
         needsNewRunner(mapping, {
           ...again,
