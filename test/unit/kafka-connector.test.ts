@@ -12,7 +12,7 @@ import type {
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { KafkaFailureSink } from '../../connectors/kafka/kafka-failure-sink.ts';
 import { toSourceRecord } from '../../connectors/kafka/kafka-event.ts';
-import type { DestinationMessage } from '../../src/destinations/destination.ts';
+import type { Destination, DestinationMessage } from '../../src/destinations/destination.ts';
 import { encodeRetryMetadata } from '../../connectors/kafka/kafka-failure-policy.ts';
 import { translateKafkaError } from '../../connectors/kafka/kafka-errors.ts';
 import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
@@ -92,7 +92,11 @@ class FakeClient implements KafkaSourceClient {
   }
 }
 
-async function setup(tuning = {}, metrics?: KafkaMetrics) {
+async function setup(
+  tuning = {},
+  metrics?: KafkaMetrics,
+  o: { destination?: Destination; maximumRetryAttempts?: number } = {},
+) {
   const client = new FakeClient();
   const connector = new KafkaConnector({
     ...(metrics ? { metrics } : {}),
@@ -103,13 +107,13 @@ async function setup(tuning = {}, metrics?: KafkaMetrics) {
     bootstrapServers: ['b:9092'],
     batchSize: 10,
     retry: {
-      maximumRetryAttempts: 3,
+      maximumRetryAttempts: o.maximumRetryAttempts ?? 3,
       maximumRecordAgeMs: Number.POSITIVE_INFINITY,
       bisectBatchOnFunctionError: false,
     },
     client,
     failureSink: new KafkaFailureSink({
-      destination: undefined,
+      destination: o.destination,
       functionArn: 'arn',
       bootstrapServers: 'b:9092',
       logger: silentLogger(),
@@ -440,37 +444,19 @@ describe('kafka onFailure delivery (fake destination)', () => {
   });
 
   it('a refusing destination is not asked again at once: the partition waits', async () => {
-    const client = new FakeClient();
     let sends = 0;
-    const connector = new KafkaConnector({
-      name: 'm',
-      topic: 't',
-      consumerGroupId: 'g',
-      startingPosition: 'TRIM_HORIZON',
-      bootstrapServers: ['b:9092'],
-      batchSize: 10,
-      retry: {
-        maximumRetryAttempts: 0,
-        maximumRecordAgeMs: Number.POSITIVE_INFINITY,
-        bisectBatchOnFunctionError: false,
+    const refusing: Destination = {
+      description: 'refusing',
+      send: async () => {
+        sends += 1;
+        throw new Error('MessageTooLong');
       },
-      client,
-      failureSink: new KafkaFailureSink({
-        destination: {
-          description: 'refusing',
-          send: async () => {
-            sends += 1;
-            throw new Error('MessageTooLong');
-          },
-          stop: async () => {},
-        },
-        functionArn: 'arn',
-        bootstrapServers: 'b:9092',
-        logger: silentLogger(),
-      }),
-      tuning: { retryMaxMs: 60_000 },
+      stop: async () => {},
+    };
+    const { client, connector } = await setup({ retryMaxMs: 60_000 }, undefined, {
+      destination: refusing,
+      maximumRetryAttempts: 0,
     });
-    await connector.start();
     await client.assign([0]);
     await client.deliver(0, 0, 1);
     const [only] = await fetch(connector);
