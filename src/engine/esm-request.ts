@@ -267,12 +267,25 @@ export function compileMappingOptions(
         (err.context.problems as { path: string; message: string }[] | undefined) ?? [];
       const mine = problems.filter((p) => String(p.path).startsWith('mappings'));
       const text = (mine.length ? mine : problems)
-        .map((p) => `${String(p.path).replace(/^mappings\[0\]\.?/, '') || 'request'}: ${p.message}`)
+        .map((p) => `${apiFieldOf(String(p.path))}: ${p.message}`)
         .join('; ');
       throw invalid(text || err.message);
     }
     throw err;
   }
+}
+
+/**
+ * A problem's config path as the API request's field: `mappings[0].scalingConfig.maximumConcurrency`
+ * → `ScalingConfig.MaximumConcurrency` (Lambda's request keys are the YAML keys capitalised).
+ */
+export function apiFieldOf(path: string): string {
+  const field = path.replace(/^mappings\[0\]\.?/, '');
+  if (field === '') return 'request';
+  return field
+    .split('.')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('.');
 }
 
 function connectionOptions(c: ConnectionConfig): Record<string, unknown> {

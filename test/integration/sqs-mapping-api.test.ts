@@ -247,7 +247,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       ),
     ).rejects.toMatchObject({
       name: 'InvalidParameterValueException',
-      message: expect.stringContaining('provisionedPollerConfig.minimumPollers'),
+      message: expect.stringContaining('ProvisionedPollerConfig.MinimumPollers'),
     });
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: first, Enabled: false }));

@@ -4,7 +4,7 @@
  * silently reset it to its default.
  */
 import { describe, expect, it } from 'vitest';
-import { compileMappingOptions } from '../../src/engine/esm-request.ts';
+import { apiFieldOf, compileMappingOptions } from '../../src/engine/esm-request.ts';
 import {
   mappingToOptions,
   needsNewConnector,
@@ -75,5 +75,26 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
         }),
       ).toBe(true);
     }
+  });
+
+  it('names the API request field, not the YAML path, in InvalidParameterValueException', () => {
+    expect(apiFieldOf('mappings[0].batchSize')).toBe('BatchSize');
+    expect(apiFieldOf('mappings[0].scalingConfig.maximumConcurrency')).toBe(
+      'ScalingConfig.MaximumConcurrency',
+    );
+    expect(apiFieldOf('mappings[0]')).toBe('request');
+    const config = load(yaml(...RESIZE, 'connections:', '  sqs: { type: sqs }'));
+    expect(() =>
+      compileMappingOptions(
+        config,
+        {
+          name: 'm',
+          function: 'resize',
+          source: { connection: 'sqs', queueUrl: QUEUE },
+          batchSize: 20_000,
+        },
+        'CreateEventSourceMapping request',
+      ),
+    ).toThrow(/^BatchSize: must be an integer from 1 to 10000/);
   });
 });
