@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { MappingConfig } from '../../src/config/types.ts';
 import { runnerSettings } from '../../src/engine/mapping-manager.ts';
-import { load, problemAt, problemsOf, RESIZE, yaml } from '../fixtures/config/problems.ts';
+import {
+  CONNECTIONS,
+  load,
+  problemAt,
+  problemsOf,
+  RESIZE,
+  yaml,
+} from '../fixtures/config/problems.ts';
 
 // Lines 1–10: a function, three connections and `mappings:`; `mapping()` puts its `name` on
 // line 11, `function` on 12 and its own lines from 13.
-const HEAD = [
-  ...RESIZE,
-  'connections:',
-  '  sqs: { type: sqs, endpoint: http://127.0.0.1:9324 }',
-  '  kafka: { type: kafka, bootstrapServers: [127.0.0.1:9092] }',
-  '  rabbit: { type: rabbitmq, url: amqp://guest:guest@127.0.0.1:5672 }',
-  'mappings:',
-];
+const HEAD = [...RESIZE, ...CONNECTIONS, 'mappings:'];
 const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
 
 function mapping(...lines: string[]): string {

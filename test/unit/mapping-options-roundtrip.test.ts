@@ -10,7 +10,7 @@ import {
   needsNewConnector,
   needsNewRunner,
 } from '../../src/engine/mapping-manager.ts';
-import { load, RESIZE, yaml } from '../fixtures/config/problems.ts';
+import { CONNECTIONS, load, RESIZE, yaml } from '../fixtures/config/problems.ts';
 
 const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
 
@@ -19,10 +19,7 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
     const config = load(
       yaml(
         ...RESIZE,
-        'connections:',
-        '  sqs: { type: sqs, endpoint: http://127.0.0.1:9324 }',
-        '  kafka: { type: kafka, bootstrapServers: [127.0.0.1:9092] }',
-        '  rabbit: { type: rabbitmq, url: amqp://guest:guest@127.0.0.1:5672 }',
+        ...CONNECTIONS,
         'mappings:',
         '  - name: orders',
         '    function: resize',
