@@ -28,7 +28,7 @@ import { silentLogger } from '../../src/observability/logger.ts';
 import type { FetchedBatch } from './kafka-client-adapter.ts';
 import { OffsetCommitter, Waiters } from './kafka-committer.ts';
 import { topicNotFound, translateKafkaError } from './kafka-errors.ts';
-import { buildKafkaEvent, laneOf, toSourceRecord } from './kafka-event.ts';
+import { buildKafkaEvent, kafkaHandleOf, laneOf, toSourceRecord } from './kafka-event.ts';
 import { applyFailures } from './kafka-failure-apply.ts';
 import { encodeRetryMetadata, retryDelayMs } from './kafka-failure-policy.ts';
 import type { KafkaConnectorOptions } from './kafka-connector-options.ts';
@@ -299,8 +299,12 @@ export class KafkaConnector implements Connector {
   }
 
   async settle(outcome: SettleOutcome): Promise<void> {
-    // Given-up records reach the destination before anything is committed past them.
-    const { delivered, undelivered } = await this.#o.failureSink.deliver(outcome.dropped);
+    // Given-up records reach the destination before anything is committed past them — once: a
+    // record given up before and handed out again behind a retried record is not sent again.
+    const repeated = outcome.dropped.filter((d) => kafkaHandleOf(d.record).givenUp);
+    const fresh = outcome.dropped.filter((d) => !kafkaHandleOf(d.record).givenUp);
+    const { delivered, undelivered } = await this.#o.failureSink.deliver(fresh);
+    for (const record of delivered) kafkaHandleOf(record).givenUp = true;
     const m = this.#o.metrics;
     if (delivered.length > 0 && this.#o.failureSink.hasDestination) {
       m?.destinationDelivered.inc({ mapping: this.#o.name }, delivered.length);
@@ -317,6 +321,10 @@ export class KafkaConnector implements Connector {
     };
     mark(outcome.succeeded, 'done');
     mark(delivered, 'done');
+    mark(
+      repeated.map((d) => d.record),
+      'done',
+    );
     mark(outcome.failed, 'failed');
     mark(undelivered, 'failed');
     // A destination that refused is not asked again at once: the partition waits the longest

@@ -52,6 +52,11 @@ export interface KafkaHandle {
   epoch: number;
   /** Set by the partition's log while the record is handed out (see offset-tracker.ts). */
   settleState?: 'pending' | 'done' | 'failed' | undefined;
+  /**
+   * Given up and accepted by the failure path: a record handed out again with its partition (an
+   * earlier record of it is retried) is dropped again, but its failure record is not sent twice.
+   */
+  givenUp?: true;
 }
 
 export const EVENT_SOURCE = 'SelfManagedKafka';

@@ -1,6 +1,6 @@
 /**
  * Delivers given-up Kafka records to the mapping's onFailure destination: one message per record,
- * keyed with the record's own key, its body the reference's failure record with `payload` = the
+ * keyed with the record's own key bytes, its body the reference's failure record with `payload` = the
  * one-record `SelfManagedKafka` event. A record is reported delivered only once the destination
  * accepted it; the connector commits past it only then, so a record is never silently lost.
  *
@@ -91,7 +91,8 @@ export class KafkaFailureSink {
       try {
         await destination.send({
           body: JSON.stringify(body),
-          ...(key ? { key: key.toString('utf8') } : {}),
+          // The key's bytes as they are: as text, binary keys would turn into U+FFFD and collapse.
+          ...(key ? { key } : {}),
           id: `${record.id}/${reason}`,
         });
         this.#contexts.delete(record.id);

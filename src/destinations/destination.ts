@@ -3,8 +3,11 @@ export interface DestinationMessage {
   body: string;
   /** SQS message attributes, Kafka headers, AMQP headers. */
   attributes?: Record<string, string>;
-  /** Kafka partition key, SQS FIFO group id. */
-  key?: string;
+  /**
+   * Kafka partition key (bytes are sent unchanged: a Kafka record key is bytes, not text), SQS
+   * FIFO group id (text; bytes are read as UTF-8).
+   */
+  key?: string | Buffer;
   /** Unique id of this message, for targets that deduplicate (SQS FIFO, the async queue). */
   id?: string;
 }

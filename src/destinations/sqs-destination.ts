@@ -36,7 +36,7 @@ export class SqsDestination implements Destination {
           // deliveries of the same record collapse into one within SQS's 5-minute window.
           ...(this.#fifo
             ? {
-                MessageGroupId: message.key ?? 'sluice',
+                MessageGroupId: message.key === undefined ? 'sluice' : message.key.toString('utf8'),
                 MessageDeduplicationId: createHash('sha256')
                   .update(message.id ?? message.body)
                   .digest('hex'),

@@ -41,19 +41,33 @@ export interface KafkaFixture {
   topic: string;
   failedTopic: string;
   groupId: string;
-  /** Sends values (in order) to one partition. */
-  send(partition: number, values: readonly (string | Buffer)[], key?: string): Promise<void>;
+  /** Sends values (in order) to one partition; `null` values are tombstones. */
+  send(
+    partition: number,
+    values: readonly (string | Buffer | null)[],
+    key?: string | Buffer | null,
+  ): Promise<void>;
   /** A started connector of the fixture's group, on its own client. */
   open(overrides?: Partial<KafkaConnectorOptions>): Promise<KafkaConnector>;
-  /** Values of the failure records in the destination topic (the one-record payload's value). */
-  readFailures(): Promise<{ value: string; key: string | null; body: Record<string, unknown> }[]>;
+  /**
+   * The failure records in the destination topic: the one-record payload's value ('' when the
+   * payload was left out), the message key as text and as its raw bytes, the parsed body.
+   */
+  readFailures(): Promise<
+    { value: string; key: string | null; rawKey: Buffer | null; body: Record<string, unknown> }[]
+  >;
   opened: KafkaConnector[];
   cleanup(): Promise<void>;
 }
 
 export async function kafkaFixture(
   partitions: number,
-  options: { retry?: KafkaRetrySettings; logger?: Logger } = {},
+  options: {
+    retry?: KafkaRetrySettings;
+    logger?: Logger;
+    /** Topic configs of the source topic, e.g. a larger `max.message.bytes`. */
+    topicConfig?: Record<string, string>;
+  } = {},
 ): Promise<KafkaFixture> {
   const kafka = kafkaClient();
   const admin = kafka.admin();
@@ -63,7 +77,14 @@ export async function kafkaFixture(
   const groupId = uniqueName('kc-group');
   await admin.createTopics({
     topics: [
-      { topic, numPartitions: partitions },
+      {
+        topic,
+        numPartitions: partitions,
+        configEntries: Object.entries(options.topicConfig ?? {}).map(([name, value]) => ({
+          name,
+          value,
+        })),
+      },
       { topic: failedTopic, numPartitions: 1 },
     ],
     waitForLeaders: true,
@@ -129,12 +150,13 @@ export async function kafkaFixture(
           .run({
             eachMessage: async ({ message }) => {
               const body = JSON.parse(message.value?.toString('utf8') ?? '{}') as {
-                payload: { records: Record<string, { value?: string }[]> };
+                payload?: { records: Record<string, { value?: string }[]> };
               };
-              const record = Object.values(body.payload.records)[0]?.[0];
+              const record = Object.values(body.payload?.records ?? {})[0]?.[0];
               out.push({
                 value: Buffer.from(record?.value ?? '', 'base64').toString('utf8'),
                 key: message.key?.toString('utf8') ?? null,
+                rawKey: message.key ? Buffer.from(message.key) : null,
                 body: body as unknown as Record<string, unknown>,
               });
               if (out.length >= total) resolve();

@@ -51,6 +51,8 @@ export const handler = async (event) => {
     }
   }
   appendFileSync(out + '.invokes', size + '\\n');
+  const seen = Object.values(event.records).flat().map((r) => JSON.stringify([r.offset, r.key ?? null, r.value ?? null]));
+  appendFileSync(out + '.records', seen.join('\\n') + '\\n');
   if (attempts.length > 0) appendFileSync(out + '.attempts', attempts.join('\\n') + '\\n');
   if (attempts.length > 0 && mode === 'throw') throw new Error('poison: ' + attempts.join(','));
   if (lines.length > 0) appendFileSync(out, lines.join('\\n') + '\\n');
@@ -77,6 +79,8 @@ export interface Pipeline {
   attempts(): string[];
   /** Batch sizes of every invoke. */
   invokes(): number[];
+  /** Every record the function was given: [offset, key, value] as in the event (base64 or null). */
+  seen(): [number, string | null, string | null][];
   /** Resolves once `predicate` holds (polling the output), or throws after `timeoutMs`. */
   until(predicate: (p: Pipeline) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -144,6 +148,10 @@ export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promis
     handled: () => lines(outFile),
     attempts: () => lines(`${outFile}.attempts`),
     invokes: () => lines(`${outFile}.invokes`).map(Number),
+    seen: () =>
+      lines(`${outFile}.records`).map(
+        (l) => JSON.parse(l) as [number, string | null, string | null],
+      ),
     async until(predicate, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(pipeline)) {

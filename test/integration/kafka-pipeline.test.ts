@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { kafkaFixture, NO_RETRY_LIMITS } from './kafka-harness.ts';
+import { kafkaFixture, NO_RETRY_LIMITS, type KafkaFixture } from './kafka-harness.ts';
 import { offsetsByLane, startPipeline } from './kafka-pipeline-harness.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -165,4 +165,88 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     expect(Number(p0?.offset ?? -1)).toBeLessThanOrEqual(3);
     expect(await f.readFailures()).toEqual([]);
   });
+
+  it('a record over 6 MB behind a retried record is sent to the failure topic once, however often its partition is retried', async () => {
+    const retry = { ...NO_RETRY_LIMITS, maximumRetryAttempts: 2 };
+    // 5 MiB of value is ~6.7 MB of base64 in the event: over Lambda's 6 MB cap. The topic takes it.
+    const f = await kafkaFixture(1, { retry, topicConfig: { 'max.message.bytes': '8388608' } });
+    onTestFinished(() => f.cleanup());
+    await f.send(0, ['first', 'poison', 'b'.repeat(5 * 1024 * 1024), 'after']);
+    const pipeline = await startPipeline(f, { batchSize: 10, retry, poison: ['poison'] });
+    onTestFinished(() => pipeline.stop());
+    // The failing batch goes out 3 times (first try + 2 retries), the big record behind it each time.
+    await pipeline.until((p) => p.attempts().length >= 3);
+    await until(async () => (await committedOffset(f, 0)) === '4');
+    await pipeline.stop();
+
+    const failures = await f.readFailures();
+    const conditions = failures.map(
+      (x) => (x.body.requestContext as { condition: string }).condition,
+    );
+    expect(conditions.sort()).toEqual([
+      'MaximumPayloadSizeExceeded',
+      'RetryAttemptsExhausted',
+      'RetryAttemptsExhausted',
+    ]);
+    expect(pipeline.attempts()).toHaveLength(3);
+  });
+
+  it('binary and null keys and values reach the function as written; a failure message keeps the key bytes', async () => {
+    const retry = { ...NO_RETRY_LIMITS, maximumRetryAttempts: 0 };
+    const f = await kafkaFixture(1, { retry });
+    onTestFinished(() => f.cleanup());
+    const binaryKey = Buffer.from([0xff, 0xfe, 0x00]);
+    const otherKey = Buffer.from([0xfe, 0xff, 0x00]);
+    const binaryValue = Buffer.from([0x00, 0xff, 0x80, 0x7f]);
+    await f.producer.send({
+      topic: f.topic,
+      messages: [
+        { partition: 0, key: binaryKey, value: binaryValue },
+        { partition: 0, key: binaryKey, value: null }, // a tombstone
+        { partition: 0, key: null, value: null },
+        { partition: 0, key: binaryKey, value: 'poison' },
+        { partition: 0, key: otherKey, value: 'poison' },
+        { partition: 0, key: 'k', value: 'end' },
+      ],
+    });
+    const pipeline = await startPipeline(f, {
+      batchSize: 10,
+      retry,
+      reportBatchItemFailures: true,
+      poison: ['poison'],
+      poisonMode: 'report',
+    });
+    onTestFinished(() => pipeline.stop());
+    await until(async () => (await committedOffset(f, 0)) === '6');
+    await pipeline.stop();
+
+    const b64 = (x: Buffer | string) => Buffer.from(x).toString('base64');
+    const firstSeen = new Map(pipeline.seen().map((r) => [r[0], r] as const));
+    expect([...firstSeen.values()].sort((a, b) => a[0] - b[0])).toEqual([
+      [0, b64(binaryKey), b64(binaryValue)],
+      [1, b64(binaryKey), null],
+      [2, null, null],
+      [3, b64(binaryKey), b64('poison')],
+      [4, b64(otherKey), b64('poison')],
+      [5, b64('k'), b64('end')],
+    ]);
+    const failures = await f.readFailures();
+    // Each poison record given up once, its failure message keyed with the record's own bytes.
+    expect(failures.map((x) => x.rawKey?.toString('hex')).sort()).toEqual(
+      [binaryKey.toString('hex'), otherKey.toString('hex')].sort(),
+    );
+  });
 });
+
+async function committedOffset(f: KafkaFixture, partition: number): Promise<string | undefined> {
+  const committed = await f.admin.fetchOffsets({ groupId: f.groupId, topics: [f.topic] });
+  return committed[0]?.partitions.find((x) => x.partition === partition)?.offset;
+}
+
+async function until(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
