@@ -5,6 +5,7 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConnectionConfig, KafkaConnectionConfig } from '../config/types.ts';
 import { SluiceError } from '../errors.ts';
+import { kafkajsLogLevel } from './kafkajs-log.ts';
 
 /**
  * The named broker connections of the config, one client each, created on first use and closed
@@ -133,7 +134,10 @@ export class ConnectionRegistry {
   }
 }
 
-/** kafkajs options of a connection; kafkajs logs go through the engine's logger. */
+/**
+ * kafkajs options of a connection; kafkajs logs go through the engine's logger (routine rebalance
+ * errors below warn, see `kafkajs-log.ts`).
+ */
 export function kafkaConfig(c: KafkaConnectionConfig, logger: Logger): KafkaConfig {
   const log = logger.child({ connection: c.name, client: 'kafkajs' });
   return {
@@ -144,9 +148,7 @@ export function kafkaConfig(c: KafkaConnectionConfig, logger: Logger): KafkaConf
       () =>
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
-        if (level <= logLevel.ERROR) log.error(rest, message);
-        else if (level === logLevel.WARN) log.warn(rest, message);
-        else log.debug(rest, message);
+        log[kafkajsLogLevel(level, entry)](rest, message);
       },
     ...(c.sasl ? { sasl: saslOptions(c.sasl) } : {}),
     ...(c.ssl
