@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ConnectorHealth } from '../../src/connectors/types.ts';
 import { planAcks } from './ack-plan.ts';
 import { translateRmqError } from './rmq-errors.ts';
+import { keepRawHeaderBytes } from './raw-headers.ts';
 
 export interface ChannelSupervisorOptions {
   /** Opens a new connection the supervisor then owns (and closes). */
@@ -82,6 +83,8 @@ export class ChannelSupervisor {
     let session: Session | undefined;
     try {
       connection = await this.#o.connect();
+      // Header strings that are not UTF-8 keep their bytes (see raw-headers.ts).
+      keepRawHeaderBytes(connection);
       connection.on('error', (err: Error) =>
         this.#o.logger.warn({ err: err.message }, 'AMQP connection error'),
       );

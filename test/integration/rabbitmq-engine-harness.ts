@@ -27,6 +27,7 @@ import { rabbit } from './rabbitmq-helpers.ts';
  * batchItemFailures (by messageId) and logged to ATTEMPTS_FILE; the others are recorded.
  * MODE hang: records the bodies, then never finishes (a batch held mid-flight).
  * MODE fail-once: the first batch holding FAIL_BODY throws (marker file), later ones succeed.
+ * HEADERS_FILE (optional): each record's `basicProperties.headers`, one JSON line per record.
  */
 export const FUNCTION_SOURCE = `
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,10 @@ export const handler = async (event) => {
   const delay = Number(process.env.DELAY_MS || 0);
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const lines = (list) => list.map((b) => b + '\\n').join('');
+  if (process.env.HEADERS_FILE) {
+    const seen = records.map((r) => JSON.stringify(r.basicProperties.headers) + '\\n').join('');
+    appendFileSync(process.env.HEADERS_FILE, seen);
+  }
   if (process.env.MODE === 'hang') {
     appendFileSync(process.env.OUT_FILE, lines(bodies));
     await new Promise((resolve) => setTimeout(resolve, 120000));

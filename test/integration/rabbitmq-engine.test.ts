@@ -4,6 +4,9 @@
  * across a failed batch, poison messages dead-lettered after the set retries (DLX, and the parking
  * queue when the queue has none), and recovery from a connection closed by the broker.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parkingQueueName } from '../../connectors/rabbitmq/index.ts';
 import { startEngineRun, type EngineRun } from './rabbitmq-engine-harness.ts';
@@ -11,6 +14,7 @@ import {
   connectionsNamed,
   createQueue,
   killConnections,
+  publishWithRawLongString,
   type TestQueue,
 } from './rabbitmq-helpers.ts';
 
@@ -153,6 +157,52 @@ describe('RabbitMQ mapping through the engine', () => {
     // Quorum queues count redeliveries themselves: requeued in place, 2 attempts each.
     for (const p of bodiesOf('poison', 3))
       expect(r.attempts().filter((a) => a === p)).toHaveLength(2);
+  });
+
+  it('a header that is not UTF-8 reaches the function, the retried copy and the parking queue with its bytes unchanged', async () => {
+    const q = await queue({ prefix: 'raw-header', dlx: false });
+    const raw = Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xc3, 0x28, 0x80, 0x7a]);
+    await publishWithRawLongString(
+      q.connection,
+      q.queue,
+      'poison-raw',
+      { messageId: 'id-raw', headers: { text: 'héllo', n: 7 } },
+      'raw',
+      raw,
+    );
+    const headersFile = join(mkdtempSync(join(tmpdir(), 'rmq-headers-')), 'headers.jsonl');
+    const r = await run({
+      queue: q.queue,
+      name: q.queue,
+      batchSize: 10,
+      maximumConcurrency: 1,
+      maximumRetryAttempts: 1,
+      reportBatchItemFailures: true,
+      env: { MODE: 'poison', HEADERS_FILE: headersFile },
+    });
+    const parking = parkingQueueName(q.queue);
+    await waitFor(async () => expect(await q.messageCount(parking).catch(() => 0)).toBe(1));
+    await r.stop();
+
+    // The first delivery and the republished retry: the function saw the bytes both times, as
+    // Lambda shows a long string ({"bytes":[…]}).
+    const seen = readFileSync(headersFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(seen).toHaveLength(2);
+    for (const headers of seen) {
+      expect(headers).toMatchObject({
+        raw: { bytes: [...raw] },
+        text: { bytes: [...Buffer.from('héllo')] },
+        n: 7,
+      });
+    }
+    const [parked] = await q.drain(parking);
+    expect(parked?.body).toBe('poison-raw');
+    const value = parked?.headers.raw;
+    expect(Buffer.from(value as Buffer | string).toString('hex')).toBe(raw.toString('hex'));
+    expect(parked?.headers.text).toBe('héllo');
   });
 
   it('recovers when the broker closes its connection mid-run, losing nothing', async () => {

@@ -140,3 +140,47 @@ export async function createQueue(options: QueueOptions = {}): Promise<TestQueue
     },
   };
 }
+
+/**
+ * Publishes one message whose header `key` is an AMQP long string (`S`) holding `bytes` as they
+ * are — not UTF-8, say, which amqplib cannot write (it encodes strings from text). The header goes
+ * out as a placeholder of the same length, swapped for the bytes in the encoded frame.
+ */
+export async function publishWithRawLongString(
+  connection: ChannelModel,
+  queue: string,
+  body: string,
+  options: Options.Publish & { headers: Record<string, unknown> },
+  key: string,
+  bytes: Buffer,
+): Promise<void> {
+  const placeholder = Buffer.alloc(bytes.length);
+  for (let i = 0; i < bytes.length; i++) placeholder[i] = 0x41 + ((i * 7 + 3) % 26);
+  const ch = await connection.createConfirmChannel();
+  const internal = connection as unknown as {
+    connection: { channels: { buffer: { write(chunk: Buffer): boolean } }[] };
+  };
+  const number = (ch as unknown as { ch: number }).ch;
+  const sink = internal.connection.channels[number]?.buffer;
+  if (!sink) throw new Error('no write buffer for the channel');
+  const write = sink.write.bind(sink);
+  const marker = Buffer.concat([Buffer.from([key.length]), Buffer.from(key), Buffer.from('S')]);
+  sink.write = (chunk: Buffer) => {
+    const needle = Buffer.concat([marker, lengthOf(bytes.length), placeholder]);
+    const found = chunk.indexOf(needle);
+    if (found >= 0) bytes.copy(chunk, found + marker.length + 4);
+    return write(chunk);
+  };
+  ch.sendToQueue(queue, Buffer.from(body), {
+    ...options,
+    headers: { ...options.headers, [key]: placeholder.toString('latin1') },
+  });
+  await ch.waitForConfirms();
+  await ch.close();
+}
+
+function lengthOf(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
