@@ -205,6 +205,23 @@ describe('RabbitMQ mapping through the engine', () => {
     expect(parked?.headers.text).toBe('héllo');
   });
 
+  it('a message over 6 MB is never invoked: it goes to the parking queue named MaximumPayloadSizeExceeded', async () => {
+    const q = await queue({ prefix: 'oversized', dlx: false });
+    // 5 MiB of body is ~6.7 MB of base64 in the event: over Lambda's 6 MB cap (not the broker's).
+    const big = 'b'.repeat(5 * 1024 * 1024);
+    await q.publish(['ok-1', big, 'ok-2'], (_, i) => ({ messageId: `id-${i}` }));
+    const r = await run({ queue: q.queue, name: q.queue, batchSize: 10, maximumConcurrency: 1 });
+    const parking = parkingQueueName(q.queue);
+    await waitFor(async () => expect(await q.messageCount(parking).catch(() => 0)).toBe(1));
+    await waitFor(() => expect(r.processed()).toHaveLength(2));
+    await r.stop();
+    expect([...r.processed()].sort()).toEqual(['ok-1', 'ok-2']);
+    const [parked] = await q.drain(parking);
+    expect(parked?.body.length).toBe(big.length);
+    expect(parked?.headers['x-sluice-dead-letter-reason']).toBe('MaximumPayloadSizeExceeded');
+    expect(await q.messageCount()).toBe(0);
+  });
+
   it('recovers when the broker closes its connection mid-run, losing nothing', async () => {
     const q = await queue({ prefix: 'killed' });
     const bodies = bodiesOf('k', 3000);
