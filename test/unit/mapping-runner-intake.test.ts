@@ -1,6 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FetchRequest, SourceRecord } from '../../src/connectors/types.ts';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import {
+  createRunnerHarness,
+  drain,
+  gatedHandler,
+  until,
+  type RunnerHarness,
+} from './fakes/runner-harness.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -46,5 +52,28 @@ describe('MappingRunner: records are never pulled that cannot be invoked soon', 
     expect(maxPollers).toBeLessThanOrEqual(10);
     // Running (limit) + waiting for an invoke slot (< limit + pollers) + being gathered.
     expect(maxHeld).toBeLessThanOrEqual((2 * limit + maxPollers) * batchSize);
+  });
+
+  it('shows what it holds: received-not-settled records and batches waiting for the function', async () => {
+    const gate = gatedHandler();
+    h = createRunnerHarness(gate.handler, {
+      settings: { batchSize: 10 },
+      runner: {
+        scaling: { initial: 2, minimum: 2, maximum: 2 },
+        tuner: { initial: 1, windowMs: 600_000 },
+      },
+    });
+    const gauge = async (name: 'heldRecords' | 'waitingBatches') =>
+      (await h?.metrics[name].get())?.values.find((v) => v.labels.mapping === 'm')?.value ?? 0;
+    h.source.push(Array.from({ length: 100 }, (_, i) => `b${i}`));
+    await h.runner.start();
+    // One invoke runs (limit 1), one batch waits; no poller gathers a third.
+    await until(() => gate.held === 1 && h?.source.inFlight.length === 20, 'two batches held');
+    expect(await gauge('heldRecords')).toBe(20);
+    expect(await gauge('waitingBatches')).toBe(1);
+    await drain(h, gate);
+    await until(() => h?.source.size === 0, 'drained');
+    expect(await gauge('heldRecords')).toBe(0);
+    expect(await gauge('waitingBatches')).toBe(0);
   });
 });
