@@ -20,28 +20,63 @@ export interface CollectSettings {
 }
 
 export interface CollectedBatch {
+  /** Records that passed the filter, for one invoke. */
   records: SourceRecord[];
-  /** A record that alone exceeds the payload cap: it goes to the failure path. */
+  /** A matching record that alone exceeds the payload cap: it goes to the failure path. */
   oversized: SourceRecord[];
+  /** Records the filter dropped, to be settled as succeeded with this batch. */
+  filteredOut: SourceRecord[];
+  /**
+   * Records this batch stands for at the source: `records` plus every record filtered out while
+   * gathering it (also those settled along the way). Scaling and the tuner read it as the poll's
+   * size — a backlog of records that all get filtered out is still a backlog.
+   */
+  polledCount: number;
   /** Fetches that returned nothing (scaling input). */
   emptyFetches: number;
 }
 
+/** What the collector does with records as they arrive, before the batcher sees them. */
+export interface CollectorHooks {
+  /** The mapping's filter; absent = every record matches. */
+  filter?: (record: SourceRecord) => boolean;
+  /**
+   * Records the filter dropped while a batch still gathers (a batching window is open): settle
+   * them now rather than hold them through the window. Resolves once settled; never throws.
+   */
+  settleFilteredOut?: (records: SourceRecord[]) => Promise<void>;
+  /** Records received from the source (PolledEventCount, held-records gauge). */
+  onFetched?: (count: number) => void;
+}
+
 /**
- * Gathers one batch for a poller: fetches from the connector until the pure `Batcher` releases a
- * batch (BatchSize, window or 6 MB). Records beyond a released batch stay buffered for the
- * poller's next batch rather than going back to the source (which would count as a receive).
- * Aborting cuts the window short — a window never blocks shutdown.
+ * Gathers one batch for a poller: fetches from the connector, filters, and feeds the matching
+ * records to the pure `Batcher` until it releases a batch (BatchSize, window or 6 MB). Records
+ * beyond a released batch stay buffered for the poller's next batch rather than going back to
+ * the source (which would count as a receive). Aborting cuts the window short — a window never
+ * blocks shutdown.
+ *
+ * Filtering comes first (records → filter → batcher, as Lambda): a record the filter drops never
+ * counts toward BatchSize nor meets the 6 MB cap — Lambda "includes the record in the next event
+ * it sends" only if it satisfies a filter, and a batch is released at BatchSize / window / 6 MB
+ * of what it sends (shared/reference/lambda-esm.md §1–2; AWS "Control which events Lambda sends
+ * to your function"). Dropped records are settled as succeeded: with the batch that the same
+ * fetch completes, or at once (`settleFilteredOut`) when a window stays open, so none is held
+ * through a window. Settling them ahead of earlier records is safe on every source: Kafka
+ * commits only the contiguous settled prefix (connectors/kafka/offset-tracker.ts), RabbitMQ acks
+ * with `multiple` only for a contiguous run (ack-plan.ts), SQS deletes each message alone.
  */
 export class BatchCollector {
   readonly #connector: Connector;
   readonly #now: () => number;
+  readonly #hooks: CollectorHooks;
   #batcher: Batcher<SourceRecord> | undefined;
   #key = '';
 
-  constructor(connector: Connector, now: () => number = Date.now) {
+  constructor(connector: Connector, now: () => number = Date.now, hooks: CollectorHooks = {}) {
     this.#connector = connector;
     this.#now = now;
+    this.#hooks = hooks;
   }
 
   /** Records still buffered (returned to the source when the poller stops). */
@@ -61,13 +96,22 @@ export class BatchCollector {
   ): Promise<CollectedBatch> {
     const batcher = this.#batcherFor(settings);
     let emptyFetches = 0;
+    let filteredOut: SourceRecord[] = [];
+    let filteredCount = 0;
+    const result = (records: SourceRecord[], oversized: SourceRecord[]): CollectedBatch => ({
+      records,
+      oversized,
+      filteredOut,
+      polledCount: records.length + oversized.length + filteredCount,
+      emptyFetches,
+    });
     for (;;) {
       const now = this.#now();
       const [batch] = batcher.due(now);
       if (batch) {
         return batch.trigger === 'oversized'
-          ? { records: [], oversized: batch.records, emptyFetches }
-          : { records: batch.records, oversized: [], emptyFetches };
+          ? result([], batch.records)
+          : result(batch.records, []);
       }
       const buffered = batcher.laneSize(LANE);
       if (signal.aborted) {
@@ -76,9 +120,20 @@ export class BatchCollector {
         const [first, ...rest] = batcher.drain();
         for (const b of rest) batcher.add(LANE, b.records, now);
         batcher.markInFlight(LANE);
-        if (first?.trigger === 'oversized')
-          return { records: [], oversized: first.records, emptyFetches };
-        return { records: first?.records ?? [], oversized: [], emptyFetches };
+        if (first?.trigger === 'oversized') return result([], first.records);
+        return result(first?.records ?? [], []);
+      }
+      if (filteredOut.length > 0) {
+        // Nothing matched: hand the dropped records back to be settled now (like an empty poll).
+        if (buffered === 0) {
+          batcher.markInFlight(LANE);
+          return result([], []);
+        }
+        // A window is open: settle them now rather than hold them through it.
+        const settle = filteredOut;
+        filteredOut = [];
+        await this.#hooks.settleFilteredOut?.(settle);
+        continue;
       }
       const deadline = batcher.nextDeadline(now);
       const waitMs =
@@ -88,6 +143,7 @@ export class BatchCollector {
       let fetched: SourceRecord[];
       try {
         fetched = await this.#connector.fetch({
+          // BatchSize counts matching records only: the filtered-out ones are not buffered.
           max: Math.max(1, settings.batchSize - buffered),
           waitMs,
           signal,
@@ -102,12 +158,24 @@ export class BatchCollector {
         // Nothing buffered either: hand control back (scaling, back-off, stop checks).
         if (buffered === 0) {
           batcher.markInFlight(LANE);
-          return { records: [], oversized: [], emptyFetches };
+          return result([], []);
         }
         continue;
       }
-      batcher.add(LANE, fetched, this.#now());
+      this.#hooks.onFetched?.(fetched.length);
+      const matched = this.#split(fetched, filteredOut);
+      filteredCount += fetched.length - matched.length;
+      batcher.add(LANE, matched, this.#now());
     }
+  }
+
+  /** The records that pass the filter; the others are appended to `filteredOut`. */
+  #split(fetched: SourceRecord[], filteredOut: SourceRecord[]): SourceRecord[] {
+    const filter = this.#hooks.filter;
+    if (filter === undefined) return fetched;
+    const matched: SourceRecord[] = [];
+    for (const record of fetched) (filter(record) ? matched : filteredOut).push(record);
+    return matched;
   }
 
   #batcherFor(s: CollectSettings): Batcher<SourceRecord> {

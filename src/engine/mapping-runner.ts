@@ -17,6 +17,7 @@ import {
   type ScalingSettings,
 } from './scaling-policy.ts';
 import type { TunerSettings } from './concurrency-tuner.ts';
+import { IntakeGate } from './intake-gate.ts';
 import { InvokeLimit } from './invoke-limit.ts';
 
 /** The settings of one mapping the runner needs (a view of the compiled mapping config). */
@@ -148,6 +149,10 @@ export class MappingRunner {
   readonly #collectGate = new CountingSemaphore(1);
   /** Invokes in flight: up to the maximum, where the throughput tuner puts it. */
   readonly #invokeLimit: InvokeLimit;
+  /** No new batch is gathered while as many wait for an invoke slot as may run (intake-gate.ts). */
+  readonly #intake: IntakeGate;
+  /** Records received and not yet settled (being gathered, waiting, invoked or settling). */
+  #heldRecords = 0;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
@@ -165,12 +170,15 @@ export class MappingRunner {
       },
       onChange: (limit, state) => {
         options.metrics.invokeLimit.set({ mapping: this.name }, limit);
+        // A higher limit may let pollers waiting at the intake gather again.
+        this.#intake.wake();
         options.logger.debug(
           { limit, rates: Object.fromEntries(state.rates) },
           'invoke concurrency tuned',
         );
       },
     });
+    this.#intake = new IntakeGate(() => this.#invokeLimit.limit);
   }
 
   get name(): string {
@@ -240,6 +248,7 @@ export class MappingRunner {
     this.#scaling = this.#scalingFor(this.#settings);
     this.#slots.setLimit(this.#concurrencyLimit(this.#settings));
     this.#invokeLimit.setMaximum(this.#invokeMaximum());
+    this.#intake.wake();
     this.#pollerTarget = Math.min(
       Math.max(this.#pollerTarget, this.#scaling.minimum),
       this.#scaling.maximum,
@@ -343,17 +352,20 @@ export class MappingRunner {
     this.#scaling = this.#scalingFor(this.#settings);
     this.#pollerTarget = this.#scaling.initial;
     this.#invokeLimit.setMaximum(this.#invokeMaximum());
+    this.#intake.wake();
     this.#invokeLimit.start();
     this.#o.metrics.invokeLimit.set({ mapping: this.name }, this.#invokeLimit.limit);
     this.#reconcilePollers();
     clearInterval(this.#scaler);
     this.#scaler = setInterval(() => {
-      const next = nextPollerCount(this.#pollerTarget, this.#scaling, this.#observation);
+      // Pollers still waiting at the intake count too (they may have waited all interval long).
+      const observed = {
+        ...this.#observation,
+        intakeWaits: this.#observation.intakeWaits + this.#intake.waitingPollers,
+      };
+      const next = nextPollerCount(this.#pollerTarget, this.#scaling, observed);
       if (next !== this.#pollerTarget)
-        this.#o.logger.debug(
-          { from: this.#pollerTarget, to: next, observed: this.#observation },
-          'scaling pollers',
-        );
+        this.#o.logger.debug({ from: this.#pollerTarget, to: next, observed }, 'scaling pollers');
       this.#observation = emptyObservation();
       this.#pollerTarget = next;
       this.#reconcilePollers();
@@ -405,7 +417,11 @@ export class MappingRunner {
   }
 
   async #pollLoop(id: number, signal: AbortSignal): Promise<void> {
-    const collector = new BatchCollector(this.#o.connector);
+    const collector = new BatchCollector(this.#o.connector, Date.now, {
+      ...(this.#o.filter ? { filter: this.#o.filter } : {}),
+      settleFilteredOut: (records) => this.#settleFilteredOut(records),
+      onFetched: (count) => this.#received(count),
+    });
     let failures = 0;
     // Batches this poller handed off and that are not settled yet. Unordered mappings keep up to
     // `pipelineDepth` of them, so the next receive overlaps the previous invoke; ordered lanes
@@ -416,9 +432,13 @@ export class MappingRunner {
       while (!signal.aborted && !this.#surplus(id)) {
         while (pending.size >= depth) await Promise.race(pending);
         if (signal.aborted || this.#surplus(id)) break;
+        // Never gather a batch the function cannot take soon (before capacity: a poller waiting
+        // here holds no function concurrency).
+        if (await this.#intake.admit(signal)) this.#observation.intakeWaits += 1;
+        if (signal.aborted || this.#surplus(id)) break;
         let capacity: Capacity;
         try {
-          // Capacity first: never pull records that cannot be invoked soon.
+          // Capacity first: the mapping's and the function's ceilings hold before a receive.
           capacity = await this.#reserveCapacity(signal);
         } catch (err) {
           if (signal.aborted) break;
@@ -430,13 +450,11 @@ export class MappingRunner {
         try {
           const batch = await this.#collect(collector, signal);
           failures = 0;
-          this.#observe(batch.records.length, batch.emptyFetches);
+          this.#observe(batch.polledCount, batch.emptyFetches);
           try {
-            if (batch.records.length > 0 || batch.oversized.length > 0) {
+            if (batch.records.length + batch.oversized.length + batch.filteredOut.length > 0) {
               handedOff = true;
-              const run = this.#process(batch.records, batch.oversized, capacity).finally(
-                capacity.release,
-              );
+              const run = this.#process(batch, capacity).finally(capacity.release);
               const task: Promise<void> = run
                 .catch((err: unknown) => {
                   // Depth 1 awaits `run` below and backs off there; pipelined batches log here.
@@ -531,14 +549,27 @@ export class MappingRunner {
     this.#invokeLimit.polled(count, this.#settings.batchSize);
   }
 
-  async #process(
-    records: SourceRecord[],
+  async #process(batch: CollectedBatch, capacity: Capacity): Promise<void> {
+    const { records: matched, oversized, filteredOut } = batch;
+    const total = matched.length + oversized.length + filteredOut.length;
+    let settled = false;
+    try {
+      settled = await this.#invokeAndSettle(matched, oversized, filteredOut, capacity);
+    } finally {
+      // Handling failed before its settle: the records return to the source on their own.
+      if (!settled) this.#release(total);
+    }
+  }
+
+  /** Returns once the batch is settled (true) — false only when it throws before settling. */
+  async #invokeAndSettle(
+    matched: SourceRecord[],
     oversized: SourceRecord[],
+    filteredOut: SourceRecord[],
     capacity: Capacity,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const m = this.#o.metrics;
     const mapping = this.name;
-    m.polled.inc({ mapping }, records.length + oversized.length);
     const dropped: SettleOutcome['dropped'] = oversized.map((record) => ({
       record,
       reason: 'MaximumPayloadSizeExceeded' as const,
@@ -546,15 +577,13 @@ export class MappingRunner {
     if (dropped.length > 0)
       m.dropped.inc({ mapping, reason: 'MaximumPayloadSizeExceeded' }, dropped.length);
 
-    const matched: SourceRecord[] = [];
-    const filteredOut: SourceRecord[] = [];
-    for (const r of records)
-      (this.#o.filter === undefined || this.#o.filter(r) ? matched : filteredOut).push(r);
+    // Filtered before the batcher (batch-collector.ts): `matched` is the batch, and a record
+    // the filter dropped never becomes a MaximumPayloadSizeExceeded failure.
     if (filteredOut.length > 0) m.filteredOut.inc({ mapping }, filteredOut.length);
     if (matched.length === 0) {
       capacity.release();
       await this.#settle({ succeeded: filteredOut, failed: [], dropped });
-      return;
+      return true;
     }
 
     const lanes = new Set(matched.map((r) => r.lane).filter((l) => l !== ''));
@@ -569,7 +598,7 @@ export class MappingRunner {
     const heartbeat = this.#startHeartbeat(matched);
     try {
       let result: InvokeResult | undefined;
-      await this.#invokeLimit.acquire();
+      await this.#passInvokeGate();
       try {
         result = await this.#o.invoker.run(capacity.reservation, {
           payload: this.#o.connector.buildEvent(matched),
@@ -606,6 +635,7 @@ export class MappingRunner {
         failed: afterPolicy.failed,
         dropped: [...dropped, ...afterPolicy.dropped],
       });
+      return true;
     } finally {
       // Lanes stay busy until their records are settled, so a lane's next batch sees the outcome.
       clearInterval(heartbeat);
@@ -613,6 +643,38 @@ export class MappingRunner {
       this.#inFlight -= 1;
       m.inFlightBatches.dec({ mapping });
     }
+  }
+
+  /** Waits for an invoke slot, counted as waiting at the intake bound meanwhile. */
+  async #passInvokeGate(): Promise<void> {
+    const waiting = { mapping: this.name };
+    this.#intake.enter();
+    this.#o.metrics.waitingBatches.set(waiting, this.#intake.waitingBatches);
+    try {
+      await this.#invokeLimit.acquire();
+    } finally {
+      this.#intake.leave();
+      this.#o.metrics.waitingBatches.set(waiting, this.#intake.waitingBatches);
+    }
+  }
+
+  /** Records the filter dropped while a batching window stays open: settled now. */
+  async #settleFilteredOut(records: SourceRecord[]): Promise<void> {
+    this.#o.metrics.filteredOut.inc({ mapping: this.name }, records.length);
+    await this.#settle({ succeeded: records, failed: [], dropped: [] });
+  }
+
+  #received(count: number): void {
+    this.#o.metrics.polled.inc({ mapping: this.name }, count);
+    this.#heldRecords += count;
+    this.#o.metrics.heldRecords.set({ mapping: this.name }, this.#heldRecords);
+  }
+
+  /** Records no longer held: settled, or left to come back from the source on their own. */
+  #release(count: number): void {
+    if (count === 0) return;
+    this.#heldRecords = Math.max(0, this.#heldRecords - count);
+    this.#o.metrics.heldRecords.set({ mapping: this.name }, this.#heldRecords);
   }
 
   #startHeartbeat(records: SourceRecord[]): NodeJS.Timeout | undefined {
@@ -629,6 +691,11 @@ export class MappingRunner {
 
   async #settle(outcome: SettleOutcome): Promise<void> {
     const m = this.#o.metrics;
+    // Every list of the outcome holds records this mapping received (whatever lists it has).
+    const count = Object.values(outcome).reduce<number>(
+      (n, list) => n + (Array.isArray(list) ? list.length : 0),
+      0,
+    );
     try {
       await this.#o.connector.settle(outcome);
       if (outcome.succeeded.length > 0)
@@ -641,6 +708,8 @@ export class MappingRunner {
         { err: (err as Error).message },
         'settling a batch failed; its records will be redelivered',
       );
+    } finally {
+      this.#release(count);
     }
   }
 
@@ -683,5 +752,12 @@ export class MappingRunner {
 }
 
 function emptyObservation(): ScalingObservation {
-  return { fullPolls: 0, emptyPolls: 0, partialPolls: 0, failedBatches: 0, okBatches: 0 };
+  return {
+    fullPolls: 0,
+    emptyPolls: 0,
+    partialPolls: 0,
+    failedBatches: 0,
+    okBatches: 0,
+    intakeWaits: 0,
+  };
 }

@@ -39,6 +39,12 @@ export interface ScalingObservation {
   failedBatches: number;
   /** Batches that succeeded. */
   okBatches: number;
+  /**
+   * Times a poller had to wait before gathering, because as many batches already waited for an
+   * invoke slot as the function may run (intake-gate.ts): the function, not the source, is the
+   * bottleneck, and more pollers would only hold more records.
+   */
+  intakeWaits: number;
 }
 
 export function defaultScaling(maximum: number): ScalingSettings {
@@ -65,9 +71,12 @@ export function nextPollerCount(
   if (o.failedBatches > 0 && o.failedBatches >= o.okBatches)
     return clamp(current - Math.max(1, Math.ceil(current / 10)));
   if (polls === 0) return clamp(current);
-  // Busy: every poll that answered brought records and most were full → grow.
-  if (o.emptyPolls === 0 && o.fullPolls > 0 && o.fullPolls >= o.partialPolls)
+  // Busy: every poll that answered brought records and most were full → grow, unless pollers
+  // waited for the function to catch up (then more of them would only hold more records).
+  if (o.emptyPolls === 0 && o.fullPolls > 0 && o.fullPolls >= o.partialPolls) {
+    if (o.intakeWaits > 0) return clamp(current);
     return clamp(Math.max(current + s.stepUp, Math.ceil(current * s.growthFactor)));
+  }
   // Mostly empty → shrink towards the minimum as fast as the ramp grows (by one a step with
   // Lambda's linear ramp): idle pollers sit in long polls holding the function's capacity.
   if (o.emptyPolls > polls / 2)

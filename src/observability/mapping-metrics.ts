@@ -15,6 +15,8 @@ export class MappingMetrics {
   readonly batchSize: Histogram<'mapping'>;
   readonly batchWait: Histogram<'mapping'>;
   readonly inFlightBatches: Gauge<'mapping'>;
+  readonly waitingBatches: Gauge<'mapping'>;
+  readonly heldRecords: Gauge<'mapping'>;
   readonly concurrency: Gauge<'mapping'>;
   readonly invokeLimit: Gauge<'mapping'>;
   readonly backlog: Gauge<'mapping'>;
@@ -79,7 +81,19 @@ export class MappingMetrics {
     });
     this.inFlightBatches = new Gauge({
       name: 'sluice_mapping_in_flight_batches',
-      help: 'Batches being invoked now',
+      help: 'Batches handed to the function: waiting for an invoke slot or being invoked',
+      labelNames: ['mapping'],
+      registers,
+    });
+    this.waitingBatches = new Gauge({
+      name: 'sluice_mapping_waiting_batches',
+      help: 'Batches gathered and waiting for an invoke slot (at most the invoke limit, plus one per poller)',
+      labelNames: ['mapping'],
+      registers,
+    });
+    this.heldRecords = new Gauge({
+      name: 'sluice_mapping_held_records',
+      help: 'Records received from the source and not yet settled (being batched, waiting, invoked or settling): what a crash would leave to come back',
       labelNames: ['mapping'],
       registers,
     });

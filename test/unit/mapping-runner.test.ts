@@ -171,7 +171,14 @@ describe('MappingRunner: poller ramp', () => {
     );
     const gate = gatedHandler();
     h = createRunnerHarness(gate.handler, {
-      settings: { batchSize: 2, maximumConcurrency: 200, pollerGrowthFactor: 3 },
+      // Lambda's invoke concurrency (no tuner): the function may run every batch gathered, so
+      // pollers never wait for it at the intake and the ramp is the policy's alone.
+      settings: {
+        batchSize: 2,
+        maximumConcurrency: 200,
+        pollerGrowthFactor: 3,
+        adaptiveConcurrency: false,
+      },
       runner: { logger, scaling: { intervalMs: 30 } },
       reserved: 200,
     });

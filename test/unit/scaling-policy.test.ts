@@ -7,6 +7,7 @@ const obs = (o: Partial<Parameters<typeof nextPollerCount>[2]>) => ({
   partialPolls: 0,
   failedBatches: 0,
   okBatches: 0,
+  intakeWaits: 0,
   ...o,
 });
 
@@ -28,6 +29,14 @@ describe('scaling policy (Lambda SQS shape)', () => {
     // 300 more pollers after 6 busy seconds; Lambda adds up to 300 a minute.
     expect(ramp).toEqual([5, 10, 20, 40, 80, 160, 320, 640]);
     expect(nextPollerCount(2, s, full)).toBe(7);
+  });
+
+  it('does not grow while pollers wait for the function (the intake bound)', () => {
+    const big = defaultScaling(1250);
+    expect(nextPollerCount(10, big, obs({ fullPolls: 8, intakeWaits: 1 }))).toBe(10);
+    expect(nextPollerCount(10, big, obs({ fullPolls: 8 }))).toBe(20);
+    // Shrinking (empty polls, function errors) is not held back.
+    expect(nextPollerCount(10, big, obs({ emptyPolls: 8, intakeWaits: 3 }))).toBe(5);
   });
 
   it("growthFactor 1 is Lambda's linear ramp: +5 a step (a second), 300 a minute", () => {
