@@ -81,7 +81,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
   });
 
   it('ReportBatchItemFailures redelivers only the failed ids', async () => {
-    const { queue } = await mapped({}, [
+    const { queue } = await mapped({ visibilityTimeoutS: 2 }, [
       'batchSize: 10',
       'functionResponseTypes: [ReportBatchItemFailures]',
     ]);
@@ -102,9 +102,30 @@ describe('SQS event source mapping against ElasticMQ', () => {
     expect([...counts.values()].every((c) => c === 1 || c === 2)).toBe(true);
   });
 
+  it('a failed message comes back only when its visibility timeout expires, like Lambda', async () => {
+    const visibilityTimeoutS = 2;
+    const { queue } = await mapped({ visibilityTimeoutS, maxReceiveCount: 3 }, [
+      'batchSize: 10',
+      'functionResponseTypes: [ReportBatchItemFailures]',
+    ]);
+    await sendMessages(sqs, queue.url, [JSON.stringify({ poison: true })]);
+    const dlq = queue.dlqUrl as string;
+    // When each delivery was first seen (sampled; a late sample only makes a gap look shorter).
+    const seenAtMs: number[] = [];
+    await until(async () => {
+      const delivered = collector.deliveries().length;
+      while (seenAtMs.length < delivered) seenAtMs.push(Date.now());
+      return (await queueDepth(sqs, dlq)).visible === 1;
+    }, 'the poison message in the DLQ');
+    expect(seenAtMs).toHaveLength(3);
+    const gapsMs = seenAtMs.slice(1).map((at, i) => at - (seenAtMs[i] as number));
+    // At most one receive per visibility timeout (less a sampling margin): never at once.
+    for (const gapMs of gapsMs) expect(gapMs).toBeGreaterThan(visibilityTimeoutS * 1000 - 500);
+  });
+
   it('source.retryBackoff holds a failed message back instead of returning it at once', async () => {
-    // The queue's own visibility timeout is 1 s: without the backoff the failed message is made
-    // visible at once (the test above) and would be back within a second regardless.
+    // The queue's own visibility timeout is 1 s: without the backoff the failed message would be
+    // back within a second (the test above).
     const { queue } = await mapped(
       { visibilityTimeoutS: 1 },
       ['batchSize: 10', 'functionResponseTypes: [ReportBatchItemFailures]'],
@@ -129,7 +150,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
   });
 
   it('moves poison messages to the DLQ after maxReceiveCount', async () => {
-    const { queue } = await mapped({ maxReceiveCount: 2 }, [
+    const { queue } = await mapped({ maxReceiveCount: 2, visibilityTimeoutS: 2 }, [
       'batchSize: 10',
       'functionResponseTypes: [ReportBatchItemFailures]',
     ]);
