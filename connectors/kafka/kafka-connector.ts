@@ -325,7 +325,7 @@ export class KafkaConnector implements Connector {
       repeated.map((d) => d.record),
       'done',
     );
-    mark(outcome.failed, 'failed');
+    mark([...outcome.failed, ...(outcome.released ?? [])], 'failed');
     mark(undelivered, 'failed');
     // A destination that refused is not asked again at once: the partition waits the longest
     // retry delay (a refusing destination would otherwise be hit in a tight loop).

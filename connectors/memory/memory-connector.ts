@@ -179,6 +179,9 @@ export class MemoryConnector implements Connector {
     for (const record of outcome.failed) {
       this.source.returnToQueue(handleOf(record), delayMs, 'returned');
     }
+    for (const record of outcome.released ?? []) {
+      this.source.returnToQueue(handleOf(record), 0, 'returned');
+    }
     for (const { record, reason, detail } of outcome.dropped) {
       this.source.drop(handleOf(record), reason, detail);
     }

@@ -221,6 +221,7 @@ export class RabbitMqConnector implements Connector {
 
   async #settle(outcome: SettleOutcome): Promise<void> {
     this.#ack(outcome.succeeded, 'ack');
+    this.#ack(outcome.released ?? [], 'requeue'); // never invoked: no retry counted
     const requeue: SourceRecord[] = [];
     const republish: SourceRecord[] = [];
     for (const record of outcome.failed) {

@@ -30,6 +30,11 @@ export interface BatchTarget {
   attempts: number;
   /** Told about whole-request failures (for the connector's health). */
   onError?: (translated: TranslatedSqsError) => void;
+  /**
+   * Each request is given up after this (a TimeoutError: retryable, EVENT_SOURCE_UNREACHABLE),
+   * so a hung endpoint cannot hold a batch's settle forever. Undefined = no limit.
+   */
+  requestTimeoutMs?: number;
 }
 
 const RETRY_DELAY_MS = 100;
@@ -84,12 +89,17 @@ async function send(
   entries: BatchEntry[],
 ): Promise<BatchResultErrorEntry[]> {
   // Entry ids are indexes: they must be unique per request and match [A-Za-z0-9_-]{1,80}.
+  const options =
+    target.requestTimeoutMs === undefined
+      ? {}
+      : { abortSignal: AbortSignal.timeout(target.requestTimeoutMs) };
   if (operation === 'DeleteMessageBatch') {
     const out = await target.client.send(
       new DeleteMessageBatchCommand({
         QueueUrl: target.queueUrl,
         Entries: entries.map((entry, i) => ({ Id: String(i), ReceiptHandle: entry.receiptHandle })),
       }),
+      options,
     );
     return out.Failed ?? [];
   }
@@ -102,6 +112,7 @@ async function send(
         VisibilityTimeout: entry.visibilitySeconds ?? 0,
       })),
     }),
+    options,
   );
   return out.Failed ?? [];
 }

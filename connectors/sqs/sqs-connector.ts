@@ -1,14 +1,11 @@
 /**
  * The SQS connector: long-polled receives, batch deletes, visibility as the retry mechanism and the
- * queue's own redrive policy as the failure path. The SQSClient is shared per connection and owned
- * by the caller (`src/destinations/connections.ts`); this class never creates or destroys one.
+ * queue's own redrive policy as the failure path. Two clients: the connection's shared one
+ * (`src/destinations/connections.ts`, owned by the caller) for deletes, visibility changes and
+ * queue attributes, and a receive client of its own (destroyed by `stop()`), so settling never
+ * waits for a socket behind long polls and mappings on one connection never starve each other.
  */
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type {
   Connector,
@@ -23,25 +20,35 @@ import { parseQueueUrl, queueArnFromUrl } from './queue-arn.ts';
 import { runBatch, type BatchEntry, type BatchOperation, type BatchTarget } from './sqs-batch.ts';
 import { isAbortError, translateSqsError } from './sqs-errors.ts';
 import { buildSqsEvent, sqsHandleOf, toSourceRecord, type SqsQueueIdentity } from './sqs-event.ts';
+import { SqsReceiver } from './sqs-receiver.ts';
 import {
-  failedVisibilitySeconds,
+  DEFAULT_RECEIVE_TIMEOUT_MARGIN_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  failedRecordVisibilitySeconds,
   heartbeatIntervalMs,
   receiveSize,
-  waitTimeSeconds,
   type FailedVisibility,
 } from './sqs-visibility.ts';
 
 export interface SqsConnectorOptions {
   /** The mapping's source settings; an `SqsMappingConfig` fits as is. */
   mapping: { name?: string; source: { queueUrl: string; fifo?: boolean } };
-  /** The connection's shared client. Not destroyed by `stop()`. */
+  /** The connection's shared client: deletes, visibility changes, attributes. Not destroyed. */
   client: SQSClient;
+  /**
+   * The connector's own client for ReceiveMessage (a pool no other mapping or settle call uses),
+   * destroyed by `stop()`. Default: `client` (tests), which `stop()` leaves alone.
+   */
+  receiveClient?: SQSClient;
   /** For `awsRegion` and the ARN. Undefined = the client's region, else the queue URL's host. */
   region?: string | undefined;
   logger?: Logger;
   /**
    * Visibility given to failed records, in ms (rounded up to whole seconds), or a function of the
-   * delivery's receive count for backoff. Default 0: visible again at once, like a Lambda retry.
+   * delivery's receive count for backoff (`source.retryBackoff`); 0 = visible again at once.
+   * Default undefined: failed records are left alone and come back when the queue's visibility
+   * timeout expires, as with Lambda. Records never handed to a function (`released`) always go
+   * back at once.
    */
   failedVisibilityTimeoutMs?: FailedVisibility;
   /** Overrides the heartbeat cadence derived from the queue's VisibilityTimeout. */
@@ -53,6 +60,16 @@ export interface SqsConnectorOptions {
   releaseOnStop?: boolean;
   /** Attempts of a batch delete/visibility call that fails retryably. Default 3. */
   settleAttempts?: number;
+  /**
+   * A long poll with no answer WaitTimeSeconds + this after it was sent is given up and the
+   * source reported unreachable (`health()`). Default 10,000.
+   */
+  receiveTimeoutMarginMs?: number;
+  /**
+   * Short polls, GetQueueAttributes and the batch delete/visibility calls are given up after
+   * this (a hung endpoint then shows instead of holding a batch forever). Default 5,000.
+   */
+  requestTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -64,15 +81,12 @@ export interface SqsQueueInfo {
   redrivePolicy: { deadLetterTargetArn: string; maxReceiveCount: number } | undefined;
 }
 
-/**
- * How long `stop()` lets receives it no longer waits for finish (and release what they bring)
- * before cutting them: short, so a stop is never held by a 20 s long poll on an idle queue.
- */
-const LATE_RECEIVE_GRACE_MS = 1000;
-
 export class SqsConnector implements Connector {
   readonly kind = 'sqs';
   readonly #client: SQSClient;
+  readonly #receiveClient: SQSClient;
+  readonly #receiver: SqsReceiver;
+  readonly #requestTimeoutMs: number;
   readonly #queueUrl: string;
   readonly #options: SqsConnectorOptions;
   readonly #logger: Logger;
@@ -82,10 +96,6 @@ export class SqsConnector implements Connector {
   /** Receipt handle → messageId of records handed out and not settled yet. */
   readonly #inFlight = new Map<string, string>();
   readonly #fetches = new Set<Promise<unknown>>();
-  /** Receives whose caller gave up (or the connector stopped), releasing what they bring. */
-  readonly #late = new Set<Promise<unknown>>();
-  /** Cuts the late receives `LATE_RECEIVE_GRACE_MS` after `stop()`. */
-  readonly #lateAbort = new AbortController();
   /**
    * Records received for a lane the caller said was busy. Kept reserved (and in order) until the
    * lane is free instead of being released: releasing would count as a receive towards
@@ -101,8 +111,18 @@ export class SqsConnector implements Connector {
   constructor(options: SqsConnectorOptions) {
     this.#options = options;
     this.#client = options.client;
+    this.#receiveClient = options.receiveClient ?? options.client;
     this.#queueUrl = options.mapping.source.queueUrl;
     this.#now = options.now ?? Date.now;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#receiver = new SqsReceiver({
+      client: this.#receiveClient,
+      queueUrl: this.#queueUrl,
+      receiveTimeoutMarginMs: options.receiveTimeoutMarginMs ?? DEFAULT_RECEIVE_TIMEOUT_MARGIN_MS,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      now: this.#now,
+      release: (receiptHandles) => this.#release(receiptHandles),
+    });
     // Fails early on a URL that cannot name a queue.
     const { queueName } = parseQueueUrl(this.#queueUrl);
     // The registry binds `connector`; the queue and mapping names are bound here.
@@ -115,6 +135,7 @@ export class SqsConnector implements Connector {
       queueUrl: this.#queueUrl,
       logger: this.#logger,
       attempts: options.settleAttempts ?? 3,
+      requestTimeoutMs: this.#requestTimeoutMs,
       onError: ({ health }) => {
         if (health) this.#health = health;
       },
@@ -153,7 +174,7 @@ export class SqsConnector implements Connector {
           QueueUrl: this.#queueUrl,
           AttributeNames: ['VisibilityTimeout', 'RedrivePolicy', 'FifoQueue', 'QueueArn'],
         }),
-        { abortSignal: this.#stopController.signal },
+        { abortSignal: AbortSignal.any([this.#stopController.signal, this.#requestTimeout()]) },
       );
       attributes = out.Attributes ?? {};
     } catch (error) {
@@ -215,26 +236,23 @@ export class SqsConnector implements Connector {
     const held = this.#takeHeld(size, request.busyLanes);
     if (held.length > 0) return held;
     await this.#extendHeld();
-    // Neither the caller's abort nor `stop()` cancels the HTTP receive at once: a long poll cut
-    // off client-side keeps running at the broker (ElasticMQ, and SQS alike), which then hands
-    // messages to a closed connection and hides them for a whole visibility timeout — a disabled,
-    // updated or deleted mapping would seem to swallow them. So the caller gets [] at once and the
-    // receive finishes in the background, releasing whatever it got; `stop()` cuts the ones
-    // still open after a short grace (a poll returns at the first message, so while traffic
-    // flows they all come back within it).
-    const receive = this.#receive(size, request.waitMs);
+    // The caller's abort (or `stop()`) answers [] at once; the receive itself is given a short
+    // grace to finish, releasing what it brings, then cut (see SqsReceiver#giveUp).
+    const receive = this.#receiver.receive(size, request.waitMs);
     let messages: Message[] | 'aborted';
     try {
       messages = await untilAborted(
-        receive,
+        receive.messages,
         AbortSignal.any([request.signal, this.#stopController.signal]),
       );
     } catch (error) {
-      if (this.#stopController.signal.aborted || isAbortError(error)) return [];
+      if (this.#stopController.signal.aborted) return [];
+      if (error instanceof SluiceError) throw error; // no answer: the receiver's health says so
+      if (isAbortError(error)) return [];
       throw this.#failed('ReceiveMessage', error);
     }
     if (messages === 'aborted') {
-      this.#releaseLate(receive);
+      receive.giveUp();
       return [];
     }
     this.#health = { ok: true };
@@ -246,31 +264,6 @@ export class SqsConnector implements Connector {
       return [];
     }
     return this.#accept(messages, identity, request.busyLanes);
-  }
-
-  async #receive(size: number, waitMs: number): Promise<Message[]> {
-    const out = await this.#client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.#queueUrl,
-        MaxNumberOfMessages: size,
-        WaitTimeSeconds: waitTimeSeconds(waitMs),
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: this.#lateAbort.signal },
-    );
-    return out.Messages ?? [];
-  }
-
-  /** A receive its caller gave up on: make what it brings visible again (see `#fetch`). */
-  #releaseLate(receive: Promise<Message[]>): void {
-    const late = receive.then(
-      (messages) =>
-        this.#release(messages.flatMap((m) => (m.ReceiptHandle ? [m.ReceiptHandle] : []))),
-      () => undefined,
-    );
-    this.#late.add(late);
-    void late.finally(() => this.#late.delete(late));
   }
 
   #accept(
@@ -342,18 +335,21 @@ export class SqsConnector implements Connector {
     if (outcome.succeeded.length > 0) {
       work.push(this.#batch('DeleteMessageBatch', this.#entries(outcome.succeeded)));
     }
-    const failed = outcome.failed.map((record) => {
-      const handle = sqsHandleOf(record);
-      const backoff = this.#options.failedVisibilityTimeoutMs ?? 0;
-      const visibilitySeconds = failedVisibilitySeconds(backoff, handle.receiveCount);
-      return { receiptHandle: handle.receiptHandle, visibilitySeconds };
-    });
-    if (failed.length > 0) work.push(this.#batch('ChangeMessageVisibilityBatch', failed));
+    const released = outcome.released ?? [];
+    const visibility = [
+      ...failedVisibilityEntries(outcome.failed, this.#options.failedVisibilityTimeoutMs),
+      ...released.map((record) => ({
+        receiptHandle: sqsHandleOf(record).receiptHandle,
+        visibilitySeconds: 0,
+      })),
+    ];
+    if (visibility.length > 0) work.push(this.#batch('ChangeMessageVisibilityBatch', visibility));
     if (outcome.dropped.length > 0) work.push(this.#drop(outcome.dropped));
     await Promise.all(work);
     for (const record of [
       ...outcome.succeeded,
       ...outcome.failed,
+      ...released,
       ...outcome.dropped.map((d) => d.record),
     ]) {
       this.#inFlight.delete(sqsHandleOf(record).receiptHandle);
@@ -398,6 +394,7 @@ export class SqsConnector implements Connector {
           QueueUrl: this.#queueUrl,
           AttributeNames: ['ApproximateNumberOfMessages'],
         }),
+        { abortSignal: this.#requestTimeout() },
       );
       const value = Number(out.Attributes?.ApproximateNumberOfMessages);
       return Number.isFinite(value) ? value : undefined;
@@ -407,8 +404,10 @@ export class SqsConnector implements Connector {
     }
   }
 
+  /** Not ok while the source fails or does not answer its receives (see SqsReceiver#health). */
   health(): ConnectorHealth {
-    return { ...this.#health };
+    if (!this.#health.ok) return { ...this.#health };
+    return this.#receiver.health() ?? { ...this.#health };
   }
 
   stop(): Promise<void> {
@@ -419,11 +418,8 @@ export class SqsConnector implements Connector {
   async #stop(): Promise<void> {
     this.#stopController.abort();
     await Promise.allSettled([...this.#fetches]);
-    if (this.#late.size > 0) {
-      const grace = new Promise((resolve) => setTimeout(resolve, LATE_RECEIVE_GRACE_MS).unref());
-      await Promise.race([Promise.allSettled([...this.#late]), grace]);
-      this.#lateAbort.abort();
-    }
+    await this.#receiver.drain();
+    if (this.#receiveClient !== this.#client) this.#receiveClient.destroy();
     const handles = [
       ...this.#inFlight.keys(),
       ...this.#held.map((entry) => sqsHandleOf(entry.record).receiptHandle),
@@ -452,6 +448,10 @@ export class SqsConnector implements Connector {
     return runBatch(this.#batchTarget, operation, entries);
   }
 
+  #requestTimeout(): AbortSignal {
+    return AbortSignal.timeout(this.#requestTimeoutMs);
+  }
+
   #failed(operation: string, error: unknown): SluiceError {
     const translated = translateSqsError(error, operation, this.#queueUrl);
     if (translated.health) this.#health = translated.health;
@@ -472,6 +472,23 @@ export class SqsConnector implements Connector {
       context: { queueUrl: this.#queueUrl },
     });
   }
+}
+
+/**
+ * ChangeMessageVisibility entries for failed records: none by default (they come back when the
+ * queue's visibility timeout expires, as with Lambda), the configured backoff otherwise.
+ */
+export function failedVisibilityEntries(
+  failed: readonly SourceRecord[],
+  backoff: FailedVisibility | undefined,
+): BatchEntry[] {
+  return failed.flatMap((record) => {
+    const handle = sqsHandleOf(record);
+    const visibilitySeconds = failedRecordVisibilitySeconds(backoff, handle.receiveCount);
+    return visibilitySeconds === undefined
+      ? []
+      : [{ receiptHandle: handle.receiptHandle, visibilitySeconds }];
+  });
 }
 
 /** RedrivePolicy is a JSON string; maxReceiveCount may come as a number or a string. */

@@ -1,6 +1,6 @@
 /**
  * Pure sizing decisions of the SQS connector: long-poll wait, receive size, heartbeat cadence,
- * failed-record visibility. Kept apart from the I/O so each rule is unit-tested on its own.
+ * failed-record visibility, request timeouts. Kept apart from the I/O so each rule is unit-tested on its own.
  */
 
 /** SQS's own limits. */
@@ -42,6 +42,19 @@ export function heartbeatIntervalMs(visibilityTimeoutSeconds: number): number | 
  */
 export type FailedVisibility = number | ((receiveCount: number) => number);
 
+/**
+ * What a failed record's visibility becomes: undefined = left alone, so it comes back when the
+ * queue's visibility timeout expires — Lambda's retry timing, and what makes maxReceiveCount mean
+ * "tried N times over N visibility timeouts" rather than N times in a few milliseconds. A
+ * configured backoff (`source.retryBackoff`, or 0 for "at once") is the opt-in.
+ */
+export function failedRecordVisibilitySeconds(
+  backoff: FailedVisibility | undefined,
+  receiveCount: number,
+): number | undefined {
+  return backoff === undefined ? undefined : failedVisibilitySeconds(backoff, receiveCount);
+}
+
 export function failedVisibilitySeconds(backoff: FailedVisibility, receiveCount: number): number {
   const ms = typeof backoff === 'function' ? backoff(receiveCount) : backoff;
   if (!Number.isFinite(ms) || ms <= 0) return 0;
@@ -63,4 +76,23 @@ export function chunks<T>(items: readonly T[], size = MAX_BATCH_ENTRIES): T[][] 
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** A long poll is given up this long after its WaitTimeSeconds (`receiveTimeoutMarginMs`). */
+export const DEFAULT_RECEIVE_TIMEOUT_MARGIN_MS = 10_000;
+/** Short polls and the connector's other requests are given up after this (`requestTimeoutMs`). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * How long a receive may go unanswered before the endpoint counts as hung: the long poll itself
+ * plus a margin (a healthy broker answers a long poll at WaitTimeSeconds at the latest), or the
+ * request timeout for a short poll.
+ */
+export function receiveTimeoutMs(
+  waitSeconds: number,
+  timeouts: { receiveTimeoutMarginMs: number; requestTimeoutMs: number },
+): number {
+  return waitSeconds > 0
+    ? waitSeconds * 1000 + timeouts.receiveTimeoutMarginMs
+    : timeouts.requestTimeoutMs;
 }

@@ -210,8 +210,8 @@ export interface SourceOptions {
    * SQS: how long a failed record stays invisible before its retry — `baseSeconds` after the first
    * failed delivery, doubling with each further receive (the message's ApproximateReceiveCount, so
    * it survives restarts), at most `maximumSeconds` (default 900); 0–43200 each. Default: none —
-   * a failed record is made visible again at once, so the retry does not wait out the queue's
-   * VisibilityTimeout.
+   * as with Lambda, a failed record is left alone and comes back when the queue's
+   * VisibilityTimeout expires (so maxReceiveCount spans that many visibility timeouts).
    */
   retryBackoff?: { baseSeconds: number; maximumSeconds?: number };
   /** Kafka: the topic. */

@@ -274,7 +274,7 @@ const sourceSchema = obj(
       'x-expected': 'an http:// or https:// queue URL',
     }),
     retryBackoff: obj(
-      'SQS: a failed record stays invisible base × 2^(receives − 1) seconds, capped, before its retry. Default: visible again at once.',
+      "SQS: a failed record stays invisible base × 2^(receives − 1) seconds, capped, before its retry. Default: it comes back when the queue's visibility timeout expires, as with Lambda.",
       {
         baseSeconds: int(
           d.SQS_RETRY_BACKOFF_SECONDS.min,

@@ -171,7 +171,7 @@ export interface SqsMappingConfig extends MappingConfigBase {
     queueUrl: string;
     /** URL ends with `.fifo`. */
     fifo: boolean;
-    /** `source.retryBackoff` in ms; undefined = failed records visible again at once. */
+    /** `source.retryBackoff` in ms; undefined = failed records back after the visibility timeout. */
     retryBackoff: { baseMs: number; maximumMs: number } | undefined;
   };
 }

@@ -35,6 +35,8 @@ registerConnector('sqs', (mapping, { config, connections, logger }) => {
     connector: new SqsConnector({
       mapping,
       client: connections.sqsClient(mapping.source.connection),
+      // Its own pool: long polls never make settles or other mappings wait for a socket.
+      receiveClient: connections.sqsReceiveClient(mapping.source.connection),
       region: connection?.type === 'sqs' ? (connection.region ?? config.region) : config.region,
       logger: logger.child({ connector: 'sqs' }),
       ...(mapping.source.retryBackoff

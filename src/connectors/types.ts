@@ -35,8 +35,18 @@ export type DropReason =
 export interface SettleOutcome {
   /** Handled: SQS delete, RabbitMQ ack, Kafka commit (contiguous). Includes filtered-out records. */
   succeeded: SourceRecord[];
-  /** Back to the source for another try: SQS visibility, RabbitMQ nack+requeue, Kafka re-seek. */
+  /**
+   * Handed to a function that failed with them (error, timeout, batchItemFailures): back to the
+   * source for another try — SQS: left invisible until the queue's visibility timeout expires
+   * (Lambda's timing) unless a retry backoff is set; RabbitMQ nack+requeue; Kafka re-seek.
+   */
   failed: SourceRecord[];
+  /**
+   * Never handed to a function (a poller's buffered records when it exits, records held back):
+   * give them back at once, without counting a failure — SQS makes them visible now. Connectors
+   * with no cheaper way treat them as `failed`. Optional; absent = none.
+   */
+  released?: SourceRecord[];
   /**
    * Given up on, with the reason; the connector sends them to its failure path (destination,
    * dead-letter exchange, DLQ) before acknowledging them — never silently away.

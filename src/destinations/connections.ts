@@ -33,20 +33,42 @@ export class ConnectionRegistry {
     return this.#configs[name];
   }
 
+  /** The connection's shared SQS client (deletes, visibility changes, attributes, destinations). */
   sqsClient(name: string): SQSClient {
     this.#checkOpen();
     let client = this.#sqs.get(name);
     if (!client) {
-      const c = this.#typed(name, 'sqs');
-      client = new SQSClient({
-        ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-        ...(c.region ? { region: c.region } : {}),
-        ...(c.credentials ? { credentials: c.credentials } : {}),
-      });
+      client = new SQSClient(this.#sqsOptions(name));
       this.#sqs.set(name, client);
       this.#logger.debug({ connection: name }, 'SQS client created');
     }
     return client;
+  }
+
+  /**
+   * A new SQS client of `name` for one connector's receives, with its own keep-alive pool and no
+   * socket limit: long polls hold a socket each for up to 20 s, so in the shared pool (the SDK's
+   * default is 50 sockets) a few idle mappings would queue every delete, visibility change and
+   * other mapping's poll behind them. The caller owns it and destroys it.
+   */
+  sqsReceiveClient(name: string): SQSClient {
+    this.#checkOpen();
+    return new SQSClient({
+      ...this.#sqsOptions(name),
+      requestHandler: {
+        httpAgent: { keepAlive: true, maxSockets: Infinity },
+        httpsAgent: { keepAlive: true, maxSockets: Infinity },
+      },
+    });
+  }
+
+  #sqsOptions(name: string) {
+    const c = this.#typed(name, 'sqs');
+    return {
+      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
+      ...(c.region ? { region: c.region } : {}),
+      ...(c.credentials ? { credentials: c.credentials } : {}),
+    };
   }
 
   kafka(name: string): Kafka {

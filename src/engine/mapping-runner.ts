@@ -489,7 +489,8 @@ export class MappingRunner {
       await Promise.allSettled(pending);
       // Records held for a next batch that will not come go back to the source now.
       const carry = collector.takeBuffered();
-      if (carry.length > 0) await this.#settle({ succeeded: [], failed: carry, dropped: [] });
+      if (carry.length > 0)
+        await this.#settle({ succeeded: [], failed: [], released: carry, dropped: [] });
     }
   }
 

@@ -19,6 +19,7 @@ import {
   describeConnectorConformance,
   type ConformanceHarness,
 } from '../conformance/connector-conformance.ts';
+import { startFreezableProxy } from './freezable-proxy.ts';
 
 const REGION = 'us-east-1';
 /** Short, so redelivery after an abandoned receive takes seconds, long enough for slow fetches. */
@@ -152,6 +153,9 @@ function sqsHarness(fifo: boolean): () => Promise<ConformanceHarness> {
         mapping: { source: { queueUrl: queue.url, fifo } },
         client: sqs,
         region: REGION,
+        // The contract's "failed come back without waiting out a reservation" is the opt-in
+        // here; the default (left until the visibility timeout) has its own tests below.
+        failedVisibilityTimeoutMs: 0,
       });
       await connector.start();
       opened.push(connector);
@@ -346,15 +350,36 @@ describe('sqs connector against ElasticMQ', () => {
     expect(await queueCounts(sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 
-  it('failed records are visible again at once (visibility 0 by default)', async () => {
+  it('failed records are left invisible until the visibility timeout by default, like Lambda', async () => {
     const { sqs, queue, connector } = await fixture({ visibilityTimeoutS: 300 });
     await publish(sqs, queue, ['retry-me']);
     const records = await fetchAtLeast(connector, 1);
     await connector.settle({ succeeded: [], failed: records, dropped: [] });
+    expect(await connector.fetch(request({ waitMs: 0 }))).toEqual([]);
+    expect(await queueCounts(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
+  });
+
+  it('records never handed to a function (released) are visible again at once', async () => {
+    const { sqs, queue, connector } = await fixture({ visibilityTimeoutS: 300 });
+    await publish(sqs, queue, ['never-invoked']);
+    const records = await fetchAtLeast(connector, 1);
+    await connector.settle({ succeeded: [], failed: [], released: records, dropped: [] });
     // With a 300 s visibility timeout only the connector's release can make it visible now.
     const again = await fetchAtLeast(connector, 1);
     expect(again.map((r) => r.id)).toEqual(records.map((r) => r.id));
     expect(again[0]?.event).toMatchObject({ attributes: { ApproximateReceiveCount: '2' } });
+  });
+
+  it('failedVisibilityTimeoutMs 0 opts in to failed records visible again at once', async () => {
+    const { sqs, queue, connector } = await fixture(
+      { visibilityTimeoutS: 300 },
+      { failedVisibilityTimeoutMs: 0 },
+    );
+    await publish(sqs, queue, ['retry-me']);
+    const records = await fetchAtLeast(connector, 1);
+    await connector.settle({ succeeded: [], failed: records, dropped: [] });
+    const again = await fetchAtLeast(connector, 1);
+    expect(again.map((r) => r.id)).toEqual(records.map((r) => r.id));
   });
 
   it('failed records wait out failedVisibilityTimeoutMs when one is set', async () => {
@@ -372,7 +397,10 @@ describe('sqs connector against ElasticMQ', () => {
   });
 
   it('redrives a message to the DLQ after maxReceiveCount failed settles', async () => {
-    const { sqs, queue, connector } = await fixture({ maxReceiveCount: 2 });
+    const { sqs, queue, connector } = await fixture(
+      { maxReceiveCount: 2 },
+      { failedVisibilityTimeoutMs: 0 },
+    );
     await publish(sqs, queue, ['poison']);
     let deliveries = 0;
     let deadLettered: string[] = [];
@@ -461,5 +489,53 @@ describe('sqs connector against ElasticMQ', () => {
     expect(connector.health()).toMatchObject({ ok: false, reason: 'EVENT_SOURCE_UNREACHABLE' });
     expect(connector.health().detail).toContain('ECONNREFUSED');
     await connector.stop();
+  });
+
+  it('a hung endpoint shows in health within the receive timeout, and clears on the next answer', async () => {
+    const sqs = newClient();
+    // The receive sent while frozen reaches the broker on thaw and takes what is there to a
+    // connection already closed: short, so that message is back soon (the documented trade-off).
+    const queue = await createQueue(sqs, { visibilityTimeoutS: 2 });
+    const proxy = await startFreezableProxy(broker('sqs').url ?? '');
+    const viaProxy = newClient(proxy.url);
+    const connector = new SqsConnector({
+      mapping: { source: { queueUrl: queue.url } },
+      client: viaProxy,
+      region: REGION,
+      receiveTimeoutMarginMs: 1000,
+    });
+    onTestFinished(async () => {
+      proxy.thaw();
+      await connector.stop();
+      await proxy.close();
+      viaProxy.destroy();
+      await queue.delete();
+      sqs.destroy();
+    });
+    await connector.start();
+    expect(await connector.fetch(request({ waitMs: 1000 }))).toEqual([]);
+    expect(connector.health()).toEqual({ ok: true });
+
+    proxy.freeze();
+    // The bound only keeps a hanging fetch from hanging the test; nothing asserts its length.
+    const outcome = await Promise.race([
+      connector.fetch(request({ waitMs: 1000 })).then(
+        (records) => ({ records }),
+        (error: unknown) => error,
+      ),
+      sleep(15_000).then(() => 'still waiting for an answer'),
+    ]);
+    expect(outcome).toMatchObject({ code: 'CONNECTOR', canRetry: true });
+    expect(connector.health()).toMatchObject({
+      ok: false,
+      reason: 'EVENT_SOURCE_UNREACHABLE',
+      detail: expect.stringContaining(`no answer from ${queue.url}`),
+    });
+
+    proxy.thaw();
+    await publish(sqs, queue, ['after-thaw']);
+    const records = await fetchAtLeast(connector, 1);
+    expect(records.map((r) => (r.event as { body: string }).body)).toEqual(['after-thaw']);
+    expect(connector.health()).toEqual({ ok: true });
   });
 });

@@ -1,10 +1,12 @@
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine } from '../../src/engine/engine.ts';
 import {
   createQueue,
   deleteQueue,
   engineYaml,
+  lambdaClientFor,
   mappingYaml,
   queueDepth,
   sendMessages,
@@ -81,7 +83,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
   });
 
   it('ReportBatchItemFailures redelivers only the failed ids', async () => {
-    const { queue } = await mapped({}, [
+    const { queue } = await mapped({ visibilityTimeoutS: 2 }, [
       'batchSize: 10',
       'functionResponseTypes: [ReportBatchItemFailures]',
     ]);
@@ -102,9 +104,30 @@ describe('SQS event source mapping against ElasticMQ', () => {
     expect([...counts.values()].every((c) => c === 1 || c === 2)).toBe(true);
   });
 
+  it('a failed message comes back only when its visibility timeout expires, like Lambda', async () => {
+    const visibilityTimeoutS = 2;
+    const { queue } = await mapped({ visibilityTimeoutS, maxReceiveCount: 3 }, [
+      'batchSize: 10',
+      'functionResponseTypes: [ReportBatchItemFailures]',
+    ]);
+    await sendMessages(sqs, queue.url, [JSON.stringify({ poison: true })]);
+    const dlq = queue.dlqUrl as string;
+    // When each delivery was first seen (sampled; a late sample only makes a gap look shorter).
+    const seenAtMs: number[] = [];
+    await until(async () => {
+      const delivered = collector.deliveries().length;
+      while (seenAtMs.length < delivered) seenAtMs.push(Date.now());
+      return (await queueDepth(sqs, dlq)).visible === 1;
+    }, 'the poison message in the DLQ');
+    expect(seenAtMs).toHaveLength(3);
+    const gapsMs = seenAtMs.slice(1).map((at, i) => at - (seenAtMs[i] as number));
+    // At most one receive per visibility timeout (less a sampling margin): never at once.
+    for (const gapMs of gapsMs) expect(gapMs).toBeGreaterThan(visibilityTimeoutS * 1000 - 500);
+  });
+
   it('source.retryBackoff holds a failed message back instead of returning it at once', async () => {
-    // The queue's own visibility timeout is 1 s: without the backoff the failed message is made
-    // visible at once (the test above) and would be back within a second regardless.
+    // The queue's own visibility timeout is 1 s: without the backoff the failed message would be
+    // back within a second (the test above).
     const { queue } = await mapped(
       { visibilityTimeoutS: 1 },
       ['batchSize: 10', 'functionResponseTypes: [ReportBatchItemFailures]'],
@@ -129,7 +152,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
   });
 
   it('moves poison messages to the DLQ after maxReceiveCount', async () => {
-    const { queue } = await mapped({ maxReceiveCount: 2 }, [
+    const { queue } = await mapped({ maxReceiveCount: 2, visibilityTimeoutS: 2 }, [
       'batchSize: 10',
       'functionResponseTypes: [ReportBatchItemFailures]',
     ]);
@@ -190,6 +213,45 @@ describe('SQS event source mapping against ElasticMQ', () => {
         .map((r) => r.body)
         .sort(),
     ).toEqual([...orders].sort());
+  });
+
+  it('non-JSON bodies under a body filter: matched as plain strings, the rest deleted, no crash', async () => {
+    // Lambda: a plain-string body never matches a JSON pattern on `body` (and the reverse).
+    const { queue, engine } = await mapped({}, [
+      'batchSize: 10',
+      `filterCriteria: { filters: [ { pattern: '{"body": {"type": ["order"]}}' }, { pattern: '{"body": ["plain order"]}' } ] }`,
+    ]);
+    const order = JSON.stringify({ type: 'order' });
+    const nonJson = ['plain order', 'not json', '{"type": "order"', '[1, 2', ' ', 'é€😀 {'];
+    await sendMessages(sqs, queue.url, [order, ...nonJson]);
+    await until(() => drained(queue.url), 'queue empty');
+    expect(
+      collector
+        .deliveries()
+        .map((r) => r.body)
+        .sort(),
+    ).toEqual([order, 'plain order'].sort());
+    const lambda = lambdaClientFor(engine);
+    const [mapping] =
+      (await lambda.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings ?? [];
+    expect(mapping?.State).toBe('Enabled');
+  });
+
+  it('1 MiB messages (the SQS and ElasticMQ limit) are batched under the 6 MB payload cap, none dropped', async () => {
+    const { queue } = await mapped({}, ['batchSize: 10', 'maximumBatchingWindowInSeconds: 1']);
+    // 1 MiB is the most a message may hold (1 MiB + 1 byte is MessageTooLong); ten of them would
+    // be a 10 MB event, so the batch must be cut before 6 MB.
+    const bodies = Array.from({ length: 8 }, (_, i) => `${i}`.padEnd(1024 * 1024 - 64, 'x'));
+    // One by one: a SendMessageBatch holds 1 MiB in all.
+    for (const MessageBody of bodies)
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody }));
+    await until(() => drained(queue.url), 'queue empty');
+    const seen = collector.deliveries().map((r) => r.body.slice(0, 1));
+    expect(seen.sort()).toEqual(bodies.map((b) => b.slice(0, 1)).sort());
+    const biggestBatchBytes = Math.max(
+      ...collector.batches.map((b) => b.reduce((sum, r) => sum + r.body.length, 0)),
+    );
+    expect(biggestBatchBytes).toBeLessThan(6 * 1024 * 1024);
   });
 
   it('never runs more batches at once than maximumConcurrency (measured in the function)', async () => {
