@@ -101,12 +101,15 @@ export class ApiServer {
     return { host: a.address, port: a.port };
   }
 
-  /** Stops accepting connections and closes idle ones; idempotent and awaitable. */
-  stop(): Promise<void> {
+  /**
+   * Stops accepting connections and closes idle ones; after `graceMs` (default 5 s) it closes the
+   * rest, requests in progress included. Idempotent and awaitable.
+   */
+  stop(graceMs = 5000): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
-      setTimeout(() => this.#server.closeAllConnections(), 5000).unref();
+      setTimeout(() => this.#server.closeAllConnections(), graceMs).unref();
     });
     return this.#stopping;
   }

@@ -21,6 +21,7 @@ import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { registerTriggers } from '../triggers/index.ts';
 import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
+import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
 export interface EngineOptions {
@@ -236,27 +237,37 @@ export class Engine {
   }
 
   /**
-   * Graceful stop: stop polling and let in-flight batches settle, stop accepting API requests,
-   * let running invokes finish — all within `deadlineMs` — then shut every environment down and
-   * close the store. Idempotent and awaitable.
+   * Graceful stop, done by `deadlineMs`: stop polling and let in-flight batches settle, stop
+   * accepting API requests, let running invokes finish — until the drain part of the budget
+   * (shutdown-plan.ts `stopBudget`) — then shut every environment down, close the API, the
+   * connections and the store in what is left. Every phase is bounded: one that overruns (a connector waiting on the
+   * network, a process ignoring SIGTERM) is cut, never waited for. Idempotent and awaitable.
    */
   stop(deadlineMs = 30_000): Promise<StopReport> {
     this.#stopping ??= (async () => {
       await Promise.resolve();
       const started = Date.now();
-      const left = () => Math.max(0, deadlineMs - (Date.now() - started));
+      const budget = stopBudget(deadlineMs);
+      const until = (offsetMs: number) => Math.max(0, offsetMs - (Date.now() - started));
       this.#transition('stopping');
+      // Mappings, the async queue and running invokes drain side by side until the drain ends.
       const mappingsStopped =
-        this.#mappings?.stop(left()) ?? Promise.resolve({ abandonedBatches: 0 });
-      const apiStopped = this.#api?.stop();
-      const { abandonedBatches } = await mappingsStopped;
-      await this.#async?.stop(left());
-      const abandonedInvokes = await this.invoker.drain(left());
-      await this.pool.stop();
-      await apiStopped;
-      await this.#connections
-        ?.stop()
-        .catch((err: unknown) => this.logger.warn({ err }, 'closing connections failed'));
+        this.#mappings?.stop(budget.drainMs) ?? Promise.resolve({ abandonedBatches: 0 });
+      const asyncStopped = this.#async?.stop(budget.drainMs);
+      const invokesDrained = this.invoker.drain(budget.drainMs);
+      // Requests in progress (a RequestResponse invoke) may finish while the work drains.
+      const apiStopped = this.#api?.stop(budget.drainMs) ?? Promise.resolve();
+      const mappingsDone = await within(mappingsStopped, until(budget.settledMs));
+      const abandonedBatches = mappingsDone.done
+        ? mappingsDone.value.abandonedBatches
+        : this.#inFlightBatches();
+      await this.#bounded('async queue', asyncStopped, until(budget.settledMs));
+      const abandonedInvokes = await invokesDrained;
+      const graceMs = Math.min(budget.environmentGraceMs, until(budget.environmentsMs));
+      const poolDone = await within(this.pool.stop({ graceMs }), until(budget.environmentsMs));
+      if (!poolDone.done) this.pool.killNow();
+      await this.#bounded('API', apiStopped, until(budget.totalMs));
+      await this.#bounded('connections', this.#connections?.stop(), until(budget.totalMs));
       await this.#store?.close();
       this.#transition('stopped');
       const report = { abandonedBatches, abandonedInvokes, durationMs: Date.now() - started };
@@ -264,6 +275,30 @@ export class Engine {
       return report;
     })();
     return this.#stopping;
+  }
+
+  /**
+   * The last resort of a shutdown out of time (the CLI's exit deadline): SIGKILLs every function
+   * process and closes the store, synchronously, so nothing outlives the process and the store's
+   * file is left consistent.
+   */
+  forceStop(): void {
+    this.pool.killNow();
+    void this.#store?.close().catch(() => undefined);
+  }
+
+  async #bounded(what: string, phase: Promise<unknown> | undefined, ms: number): Promise<void> {
+    if (!phase) return;
+    try {
+      const outcome = await within(phase, ms);
+      if (!outcome.done) this.logger.warn({ phase: what }, 'shutdown phase cut at its deadline');
+    } catch (err) {
+      this.logger.warn({ err, phase: what }, 'shutdown phase failed');
+    }
+  }
+
+  #inFlightBatches(): number {
+    return (this.#mappings?.statuses() ?? []).reduce((n, s) => n + s.inFlightBatches, 0);
   }
 
   #transition(next: EngineState): void {
