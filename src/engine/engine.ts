@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiServer, type Readiness } from '../api/api-server.ts';
+import { ApiServer } from '../api/api-server.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
 import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
@@ -21,6 +21,7 @@ import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { registerTriggers } from '../triggers/index.ts';
 import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
+import { decideReadiness, type Readiness } from './readiness.ts';
 import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
@@ -40,6 +41,8 @@ export interface EngineOptions {
 }
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const notOpen = { ok: false, detail: 'the state store is not open' };
 
 /** What a stop did, for the shutdown report. */
 export interface StopReport {
@@ -201,7 +204,7 @@ export class Engine {
       logger: logger.child({ component: 'api' }),
       metrics: this.metrics,
       asyncSink: asyncRuntime.queue,
-      readiness: () => this.readiness(),
+      readiness: (strict) => this.readiness(strict),
       onReservedConcurrencyChange: persistReservedConcurrency(store),
     });
     asyncRuntime.registerRoutes(api);
@@ -222,18 +225,20 @@ export class Engine {
     await mappings.start();
   }
 
-  /** Ready when running and every enabled mapping reaches its source. */
-  readiness(): Readiness {
-    const running = this.#state === 'running';
-    const checks: Readiness['checks'] = { engine: { ok: running, detail: this.#state } };
-    for (const s of this.#mappings?.statuses() ?? []) {
-      if (s.state === 'Disabled' || s.state === 'Disabling') continue;
-      checks[`mapping:${s.name}`] = {
-        ok: s.state === 'Enabled' && s.sourceHealthy,
-        detail: `${s.state}: ${s.lastProcessingResult}`,
-      };
-    }
-    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  /**
+   * The readiness contract (readiness.ts): unready when not running or the store cannot be read;
+   * a mapping whose source is down is degraded, which fails readiness only when strict (the
+   * `?strict=` of the request, else `api.readiness`).
+   */
+  readiness(strict?: boolean): Readiness {
+    const all = (this.#options.services ?? 'all') === 'all';
+    const store = this.#store?.health?.() ?? (all && !this.#store ? notOpen : { ok: true });
+    return decideReadiness({
+      engineState: this.#state,
+      store,
+      mappings: this.#mappings?.statuses() ?? [],
+      strict: strict ?? this.config.api.readiness === 'strict',
+    });
   }
 
   /**
