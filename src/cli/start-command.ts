@@ -30,6 +30,9 @@ export async function runStart(options: StartOptions): Promise<number> {
       signals += 1;
       if (signals > 1) {
         logger.warn({ signal }, 'second signal: exiting now');
+        logger.flush();
+        // No function process may outlive the engine (they run in their own process groups).
+        engine.forceStop();
         process.exit(130);
       }
       const deadlineMs = options.shutdownTimeoutMs ?? 30_000;
