@@ -168,6 +168,17 @@ describe('SIGTERM keeps the --shutdown-timeout promise', () => {
       expect(poolStoppedErrors.map((l) => l.msg)).toEqual([]);
       // Work was abandoned at the deadline: the exit code says so.
       expect(code).toBe(1);
+      // Keeping the deadline orphans no function process.
+      const alive = (p: number) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(strays.size).toBeGreaterThan(0);
+      await waitUntil(() => [...strays].every((p) => !alive(p)), 5000, 'function processes gone');
     } finally {
       await deleteQueue(sqs, queue);
       dir.cleanup();
