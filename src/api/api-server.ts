@@ -15,6 +15,7 @@ import {
 import { sendJson, sendLambdaError } from './http-util.ts';
 import { handleInvoke, type AsyncInvokeSink } from './invoke-route.ts';
 import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
+import { handleReadiness, type ReadinessSource } from './readiness-route.ts';
 
 /** A route handler gets the regex groups of its path and the query string. */
 export type RouteHandler = (
@@ -32,10 +33,7 @@ interface Route {
   public: boolean;
 }
 
-export interface Readiness {
-  ready: boolean;
-  checks: Record<string, { ok: boolean; detail?: string }>;
-}
+export type { Readiness } from '../engine/readiness.ts';
 
 export interface ApiServerOptions {
   /** Default 127.0.0.1: nothing is exposed beyond this machine unless configured. */
@@ -50,7 +48,8 @@ export interface ApiServerOptions {
   logger: Logger;
   metrics: EngineMetrics;
   asyncSink?: AsyncInvokeSink;
-  readiness?: () => Readiness;
+  /** `/readyz`: strict true/false from `?strict=`, undefined = the configured default. */
+  readiness?: ReadinessSource;
   onReservedConcurrencyChange?: FunctionRouteDeps['onReservedConcurrencyChange'];
 }
 
@@ -101,12 +100,15 @@ export class ApiServer {
     return { host: a.address, port: a.port };
   }
 
-  /** Stops accepting connections and closes idle ones; idempotent and awaitable. */
-  stop(): Promise<void> {
+  /**
+   * Stops accepting connections and closes idle ones; after `graceMs` (default 5 s) it closes the
+   * rest, requests in progress included. Idempotent and awaitable.
+   */
+  stop(graceMs = 5000): Promise<void> {
     this.#stopping ??= new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeIdleConnections();
-      setTimeout(() => this.#server.closeAllConnections(), 5000).unref();
+      setTimeout(() => this.#server.closeAllConnections(), graceMs).unref();
     });
     return this.#stopping;
   }
@@ -124,10 +126,8 @@ export class ApiServer {
     this.route(
       'GET',
       /^\/readyz$/,
-      (_q, res) => {
-        const r = o.readiness?.() ?? { ready: true, checks: {} };
-        sendJson(res, r.ready ? 200 : 503, r);
-      },
+      (req, res, _p, query) =>
+        handleReadiness(req, res, query, { readiness: o.readiness, authToken: o.authToken }),
       { public: true },
     );
     this.route('GET', /^\/metrics$/, async (_q, res) => {

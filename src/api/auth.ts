@@ -21,6 +21,16 @@ export function checkBearer(req: IncomingMessage, expectedToken: string): void {
   }
 }
 
+/** Whether the request carries the right bearer token (for routes that answer either way). */
+export function hasValidBearer(req: IncomingMessage, expectedToken: string): boolean {
+  const header = req.headers.authorization;
+  return (
+    header !== undefined &&
+    header.startsWith('Bearer ') &&
+    tokensEqual(header.slice('Bearer '.length), expectedToken)
+  );
+}
+
 export function tokensEqual(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();

@@ -12,7 +12,9 @@ Usage: sluice <command> [options]
 
 Commands:
   start --config <file> [--pretty] [--shutdown-timeout <ms>]
-                             run the worker service until SIGTERM/SIGINT (graceful drain)
+                             run the worker service until SIGTERM/SIGINT (graceful drain); after
+                             SIGTERM it exits within --shutdown-timeout (default 30000) less
+                             max(500 ms, 5 %)
   validate --config <file>   check a config file without starting anything
   invoke <function> [--payload '<json>'] [--config <file>] [--invocation-type RequestResponse|Event|DryRun]
                              invoke once: through the API of a running engine when one answers

@@ -1,17 +1,21 @@
 import { loadConfig } from '../config/load-config.ts';
 import { Engine } from '../engine/engine.ts';
-import { createLogger } from '../observability/logger.ts';
+import { exitByMs, shutdownMarginMs } from '../engine/shutdown-plan.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 
 export interface StartOptions {
   configPath: string;
   pretty: boolean;
-  /** Deadline for in-flight work at SIGTERM; default 30 000 ms. */
+  /**
+   * At SIGTERM, the process has exited within this (default 30 000 ms), less a margin of
+   * max(500 ms, 5 %): whoever sends SIGTERM may SIGKILL after it.
+   */
   shutdownTimeoutMs: number | undefined;
 }
 
 /**
- * `sluice start`: runs until SIGTERM/SIGINT, then drains within the deadline. A second signal
- * forces an immediate exit. Config errors stop start-up before anything starts.
+ * `sluice start`: runs until SIGTERM/SIGINT, then drains and exits before the deadline. A second
+ * signal forces an immediate exit. Config errors stop start-up before anything starts.
  */
 export async function runStart(options: StartOptions): Promise<number> {
   const config = await loadConfig(options.configPath);
@@ -26,15 +30,29 @@ export async function runStart(options: StartOptions): Promise<number> {
       signals += 1;
       if (signals > 1) {
         logger.warn({ signal }, 'second signal: exiting now');
+        logger.flush();
+        // No function process may outlive the engine (they run in their own process groups).
+        engine.forceStop();
         process.exit(130);
       }
-      logger.info({ signal, deadlineMs: options.shutdownTimeoutMs ?? 30_000 }, 'shutting down');
+      const deadlineMs = options.shutdownTimeoutMs ?? 30_000;
+      const exitAfterMs = exitByMs(deadlineMs);
+      logger.info(
+        { signal, deadlineMs, exitByMs: exitAfterMs, marginMs: shutdownMarginMs(deadlineMs) },
+        'shutting down',
+      );
+      let code: number | undefined;
+      exitAtDeadline(engine, logger, exitAfterMs, () => code);
       engine
-        .stop(options.shutdownTimeoutMs ?? 30_000)
-        .then((report) => resolve(report.abandonedInvokes + report.abandonedBatches > 0 ? 1 : 0))
+        .stop(exitAfterMs)
+        .then((report) => {
+          code = report.abandonedInvokes + report.abandonedBatches > 0 ? 1 : 0;
+          resolve(code);
+        })
         .catch((err: unknown) => {
           logger.error({ err }, 'shutdown failed');
-          resolve(1);
+          code = 1;
+          resolve(code);
         });
     };
     process.on('SIGTERM', onSignal);
@@ -48,4 +66,27 @@ export async function runStart(options: StartOptions): Promise<number> {
     throw err;
   }
   return stopped;
+}
+
+/**
+ * The last resort that keeps the deadline: whatever still runs at `exitAfterMs` (a phase that did
+ * not honour its bound, a handle that keeps the event loop alive), the process exits then — after
+ * a final log line, with every function process killed and the store closed. The timer does not
+ * keep the process alive by itself.
+ */
+function exitAtDeadline(
+  engine: Engine,
+  logger: Logger,
+  exitAfterMs: number,
+  code: () => number | undefined,
+): void {
+  setTimeout(() => {
+    const stopped = code();
+    if (stopped === undefined)
+      logger.error({ exitByMs: exitAfterMs }, 'shutdown deadline reached: exiting now');
+    else logger.warn({ exitByMs: exitAfterMs }, 'stopped, but something held the process: exiting');
+    logger.flush();
+    engine.forceStop();
+    process.exit(stopped ?? 1);
+  }, exitAfterMs).unref();
 }

@@ -285,6 +285,7 @@ export function compileConfig(options: SluiceConfigOptions, ctx: CompileContext)
       host: options.api?.host ?? d.API_DEFAULTS.host,
       port: options.api?.port ?? d.API_DEFAULTS.port,
       authToken: authToken === undefined || authToken === '' ? undefined : authToken,
+      readiness: options.api?.readiness ?? 'lenient',
     },
     storage: { path: storagePath === ':memory:' ? storagePath : resolve(ctx.baseDir, storagePath) },
     logging: {

@@ -66,6 +66,8 @@ export const ASYNC_EVENT_AGE_S = { min: 60, max: 21600, default: 21600 } as cons
 export const ASYNC_RETRY_DELAYS_S: readonly number[] = [60, 120];
 
 export const API_DEFAULTS = { host: '127.0.0.1', port: 3001 } as const;
+/** `api.readiness`: lenient = a source outage degrades its mapping only; strict = unready. */
+export const READINESS_MODES = ['lenient', 'strict'] as const;
 export const STORAGE_DEFAULT_PATH = './.sluice/state.db';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;

@@ -101,6 +101,12 @@ export interface ApiOptions {
   port?: number;
   /** Bearer token required on every route but health; empty or unset = no token. */
   authToken?: string;
+  /**
+   * `/readyz`: `lenient` (default) = unready only when the worker as a whole cannot serve (not
+   * started, stopping, store unreachable), a source outage marks its mapping degraded;
+   * `strict` = any degraded mapping makes the worker unready too (as `?strict=1` does).
+   */
+  readiness?: 'lenient' | 'strict';
 }
 
 export interface StorageOptions {

@@ -528,6 +528,11 @@ export const sluiceSchema: Schema = {
       }),
       port: int(0, 65535, '', 'TCP port; 0 = any free port. Default 3001.', d.API_DEFAULTS.port),
       authToken: str('Bearer token for every route but health; empty = none.'),
+      readiness: oneOfStrings(
+        d.READINESS_MODES,
+        '/readyz: lenient = a source outage marks its mapping degraded, the worker stays ready; strict = any degraded mapping makes it unready. Default lenient.',
+        'lenient',
+      ),
     }),
     storage: obj('The embedded store.', {
       path: str('SQLite file relative to this file, or :memory:. Default ./.sluice/state.db.', {

@@ -72,6 +72,8 @@ export interface ApiConfig {
   port: number;
   /** Bearer token; undefined = no authentication (an empty string in the file means none). */
   authToken: string | undefined;
+  /** `/readyz` default: lenient (source outages degrade mappings only) or strict. */
+  readiness: 'lenient' | 'strict';
 }
 
 export interface StorageConfig {

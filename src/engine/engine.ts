@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ApiServer, type Readiness } from '../api/api-server.ts';
+import { ApiServer } from '../api/api-server.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
 import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
@@ -21,6 +21,8 @@ import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { registerTriggers } from '../triggers/index.ts';
 import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
+import { decideReadiness, type Readiness } from './readiness.ts';
+import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
 export interface EngineOptions {
@@ -39,6 +41,8 @@ export interface EngineOptions {
 }
 
 export type EngineState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const notOpen = { ok: false, detail: 'the state store is not open' };
 
 /** What a stop did, for the shutdown report. */
 export interface StopReport {
@@ -200,7 +204,7 @@ export class Engine {
       logger: logger.child({ component: 'api' }),
       metrics: this.metrics,
       asyncSink: asyncRuntime.queue,
-      readiness: () => this.readiness(),
+      readiness: (strict) => this.readiness(strict),
       onReservedConcurrencyChange: persistReservedConcurrency(store),
     });
     asyncRuntime.registerRoutes(api);
@@ -221,42 +225,54 @@ export class Engine {
     await mappings.start();
   }
 
-  /** Ready when running and every enabled mapping reaches its source. */
-  readiness(): Readiness {
-    const running = this.#state === 'running';
-    const checks: Readiness['checks'] = { engine: { ok: running, detail: this.#state } };
-    for (const s of this.#mappings?.statuses() ?? []) {
-      if (s.state === 'Disabled' || s.state === 'Disabling') continue;
-      checks[`mapping:${s.name}`] = {
-        ok: s.state === 'Enabled' && s.sourceHealthy,
-        detail: `${s.state}: ${s.lastProcessingResult}`,
-      };
-    }
-    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  /**
+   * The readiness contract (readiness.ts): unready when not running or the store cannot be read;
+   * a mapping whose source is down is degraded, which fails readiness only when strict (the
+   * `?strict=` of the request, else `api.readiness`).
+   */
+  readiness(strict?: boolean): Readiness {
+    const all = (this.#options.services ?? 'all') === 'all';
+    const store = this.#store?.health?.() ?? (all && !this.#store ? notOpen : { ok: true });
+    return decideReadiness({
+      engineState: this.#state,
+      store,
+      mappings: this.#mappings?.statuses() ?? [],
+      strict: strict ?? this.config.api.readiness === 'strict',
+    });
   }
 
   /**
-   * Graceful stop: stop polling and let in-flight batches settle, stop accepting API requests,
-   * let running invokes finish — all within `deadlineMs` — then shut every environment down and
-   * close the store. Idempotent and awaitable.
+   * Graceful stop, done by `deadlineMs`: stop polling and let in-flight batches settle, stop
+   * accepting API requests, let running invokes finish — until the drain part of the budget
+   * (shutdown-plan.ts `stopBudget`) — then shut every environment down, close the API, the
+   * connections and the store in what is left. Every phase is bounded: one that overruns (a connector waiting on the
+   * network, a process ignoring SIGTERM) is cut, never waited for. Idempotent and awaitable.
    */
   stop(deadlineMs = 30_000): Promise<StopReport> {
     this.#stopping ??= (async () => {
       await Promise.resolve();
       const started = Date.now();
-      const left = () => Math.max(0, deadlineMs - (Date.now() - started));
+      const budget = stopBudget(deadlineMs);
+      const until = (offsetMs: number) => Math.max(0, offsetMs - (Date.now() - started));
       this.#transition('stopping');
+      // Mappings, the async queue and running invokes drain side by side until the drain ends.
       const mappingsStopped =
-        this.#mappings?.stop(left()) ?? Promise.resolve({ abandonedBatches: 0 });
-      const apiStopped = this.#api?.stop();
-      const { abandonedBatches } = await mappingsStopped;
-      await this.#async?.stop(left());
-      const abandonedInvokes = await this.invoker.drain(left());
-      await this.pool.stop();
-      await apiStopped;
-      await this.#connections
-        ?.stop()
-        .catch((err: unknown) => this.logger.warn({ err }, 'closing connections failed'));
+        this.#mappings?.stop(budget.drainMs) ?? Promise.resolve({ abandonedBatches: 0 });
+      const asyncStopped = this.#async?.stop(budget.drainMs);
+      const invokesDrained = this.invoker.drain(budget.drainMs);
+      // Requests in progress (a RequestResponse invoke) may finish while the work drains.
+      const apiStopped = this.#api?.stop(budget.drainMs) ?? Promise.resolve();
+      const mappingsDone = await within(mappingsStopped, until(budget.settledMs));
+      const abandonedBatches = mappingsDone.done
+        ? mappingsDone.value.abandonedBatches
+        : this.#inFlightBatches();
+      await this.#bounded('async queue', asyncStopped, until(budget.settledMs));
+      const abandonedInvokes = await invokesDrained;
+      const graceMs = Math.min(budget.environmentGraceMs, until(budget.environmentsMs));
+      const poolDone = await within(this.pool.stop({ graceMs }), until(budget.environmentsMs));
+      if (!poolDone.done) this.pool.killNow();
+      await this.#bounded('API', apiStopped, until(budget.totalMs));
+      await this.#bounded('connections', this.#connections?.stop(), until(budget.totalMs));
       await this.#store?.close();
       this.#transition('stopped');
       const report = { abandonedBatches, abandonedInvokes, durationMs: Date.now() - started };
@@ -264,6 +280,30 @@ export class Engine {
       return report;
     })();
     return this.#stopping;
+  }
+
+  /**
+   * The last resort of a shutdown out of time (the CLI's exit deadline): SIGKILLs every function
+   * process and closes the store, synchronously, so nothing outlives the process and the store's
+   * file is left consistent.
+   */
+  forceStop(): void {
+    this.pool.killNow();
+    void this.#store?.close().catch(() => undefined);
+  }
+
+  async #bounded(what: string, phase: Promise<unknown> | undefined, ms: number): Promise<void> {
+    if (!phase) return;
+    try {
+      const outcome = await within(phase, ms);
+      if (!outcome.done) this.logger.warn({ phase: what }, 'shutdown phase cut at its deadline');
+    } catch (err) {
+      this.logger.warn({ err, phase: what }, 'shutdown phase failed');
+    }
+  }
+
+  #inFlightBatches(): number {
+    return (this.#mappings?.statuses() ?? []).reduce((n, s) => n + s.inFlightBatches, 0);
   }
 
   #transition(next: EngineState): void {

@@ -19,6 +19,7 @@ import {
 import type { TunerSettings } from './concurrency-tuner.ts';
 import { IntakeGate } from './intake-gate.ts';
 import { InvokeLimit } from './invoke-limit.ts';
+import { SourceHealthMonitor } from './source-health.ts';
 
 /** The settings of one mapping the runner needs (a view of the compiled mapping config). */
 export interface RunnerSettings {
@@ -94,6 +95,8 @@ export interface MappingRunnerOptions {
   pipelineDepth?: number;
   /** Retry of a failing source start / poll: first delay, growing to the max. */
   retryMinMs?: number;
+  /** How often the source gauges are refreshed; default 1000 ms. */
+  sourceHealthIntervalMs?: number;
   retryMaxMs?: number;
 }
 
@@ -153,9 +156,22 @@ export class MappingRunner {
   readonly #intake: IntakeGate;
   /** Records received and not yet settled (being gathered, waiting, invoked or settling). */
   #heldRecords = 0;
+  /** Source health for status, `/readyz` and the source gauges (source-health.ts). */
+  readonly #sourceHealth: SourceHealthMonitor;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
+    this.#sourceHealth = new SourceHealthMonitor({
+      mapping: options.settings.name,
+      health: () => options.connector.health(),
+      enabled: () => this.#wantsToPoll(),
+      connected: () => this.#sourceReady,
+      metrics: options.metrics,
+      logger: options.logger,
+      ...(options.sourceHealthIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.sourceHealthIntervalMs }),
+    });
     this.#settings = options.settings;
     this.#scaling = this.#scalingFor(options.settings);
     this.#slots = new CountingSemaphore(this.#concurrencyLimit(options.settings));
@@ -190,16 +206,23 @@ export class MappingRunner {
   }
 
   status(): MappingStatus {
+    const source = this.#sourceHealth.view();
+    // A source problem shows while the mapping wants to poll, read from the connector at once.
+    const problem = this.#wantsToPoll() && !source.healthy;
     return {
       name: this.#settings.name,
       state: this.#state,
-      stateTransitionReason: this.#reason,
-      lastProcessingResult: this.#lastResult,
+      stateTransitionReason: (problem ? source.reason : undefined) ?? this.#reason,
+      lastProcessingResult: (problem ? source.problem : undefined) ?? this.#lastResult,
       pollers: this.#pollers.size,
       inFlightBatches: this.#inFlight,
       invokeLimit: this.#invokeLimit.limit,
-      sourceHealthy: this.#sourceReady && this.#o.connector.health().ok,
+      sourceHealthy: source.healthy,
     };
+  }
+
+  #wantsToPoll(): boolean {
+    return this.#state === 'Enabling' || this.#state === 'Enabled' || this.#state === 'Updating';
   }
 
   /** Starts the source (retrying with back-off while it is unreachable) and, if enabled, polling. */
@@ -286,6 +309,7 @@ export class MappingRunner {
     this.#stopping ??= (async () => {
       await Promise.resolve();
       this.#startAbort.abort();
+      this.#sourceHealth.stop();
       const stopped = this.#stopPolling();
       const timeout = sleep(deadlineMs, 'timeout' as const, { ref: false });
       const outcome = await Promise.race([stopped.then(() => 'done' as const), timeout]);
@@ -314,6 +338,7 @@ export class MappingRunner {
   }
 
   #connectInBackground(): void {
+    if (!this.#stopping) this.#sourceHealth.start();
     void pRetry(() => this.#o.connector.start(), {
       retries: Number.POSITIVE_INFINITY,
       minTimeout: this.#o.retryMinMs ?? 500,
@@ -449,6 +474,7 @@ export class MappingRunner {
         let handedOff = false;
         try {
           const batch = await this.#collect(collector, signal);
+          this.#sourceHealth.polled();
           failures = 0;
           this.#observe(batch.polledCount, batch.emptyFetches);
           try {

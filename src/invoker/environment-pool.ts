@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { SluiceError } from '../errors.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
-import { stopSpares } from './spare-processes.ts';
+import { killSparesNow, stopSpares } from './spare-processes.ts';
 import type {
   Environment,
   EnvironmentLogLine,
@@ -50,6 +51,8 @@ export class EnvironmentPool {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
+  /** What `stop()` is shutting down (no longer in any idle list), for `killNow()`. */
+  #shuttingDown: Environment[] = [];
 
   constructor(options: EnvironmentPoolOptions) {
     this.#options = options;
@@ -84,7 +87,13 @@ export class EnvironmentPool {
 
   /** Takes a warm environment or starts a new one (cold). The caller must hold a reservation. */
   async acquire(functionName: string): Promise<LeasedEnvironment> {
-    if (this.#stopping) throw new Error('environment pool is stopped');
+    // SHUTDOWN, not a failure: work that reaches the pool after it stopped is ordinary at
+    // shutdown (its records return to the source, its event stays queued), and callers log it so.
+    if (this.#stopping)
+      throw new SluiceError('SHUTDOWN', 'environment pool is stopped', {
+        canRetry: true,
+        context: { functionName },
+      });
     const fn = this.#get(functionName);
     for (;;) {
       const env = fn.idle.pop();
@@ -138,8 +147,11 @@ export class EnvironmentPool {
     return { idle: fn.idle.length, busy: fn.busy.size, provisioned: fn.provisionedLive.size };
   }
 
-  /** Shuts every environment down (SHUTDOWN phase). Idempotent and awaitable. */
-  stop(): Promise<void> {
+  /**
+   * Shuts every environment down (SHUTDOWN phase). Idempotent and awaitable. `graceMs` shortens
+   * the SIGTERM→SIGKILL grace when the shutdown has little time left.
+   */
+  stop(options: { graceMs?: number } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       // Yield once so #stopping is assigned before any onDead callback asks whether we stop.
       await Promise.resolve();
@@ -149,11 +161,25 @@ export class EnvironmentPool {
         all.push(...fn.idle, ...fn.busy);
         fn.idle = [];
       }
-      await Promise.allSettled(all.map((env) => env.shutdown('spindown')));
+      this.#shuttingDown = all;
+      await Promise.allSettled(all.map((env) => env.shutdown('spindown', options)));
       // The warm spare processes are the engine's, not one function's: they go with the pool.
       await stopSpares();
     })();
     return this.#stopping;
+  }
+
+  /**
+   * SIGKILLs every environment's processes and the spares now, synchronously: the last resort
+   * when a shutdown runs out of time, so no function process outlives the engine.
+   */
+  killNow(): void {
+    clearInterval(this.#timer);
+    const all = new Set(this.#shuttingDown);
+    for (const fn of this.#functions.values())
+      for (const env of [...fn.idle, ...fn.busy, ...fn.provisionedLive]) all.add(env);
+    for (const env of all) env.killNow?.();
+    killSparesNow();
   }
 
   #get(functionName: string): FunctionEnvironments {

@@ -303,17 +303,30 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
 
   // --- SHUTDOWN --------------------------------------------------------------------------------
 
-  shutdown(reason: 'spindown' | 'timeout' | 'failure'): Promise<void> {
+  shutdown(
+    reason: 'spindown' | 'timeout' | 'failure',
+    options: { graceMs?: number } = {},
+  ): Promise<void> {
     this.shutdownReason ??= reason;
-    this.shutdownPromise ??= this.runShutdown(reason);
+    this.shutdownPromise ??= this.runShutdown(reason, options.graceMs);
     return this.shutdownPromise;
   }
 
-  private async runShutdown(reason: 'spindown' | 'timeout' | 'failure'): Promise<void> {
+  killNow(): void {
+    this.killAll('SIGKILL');
+  }
+
+  private async runShutdown(
+    reason: 'spindown' | 'timeout' | 'failure',
+    graceOverrideMs: number | undefined,
+  ): Promise<void> {
     this.currentState = 'shutting-down';
     this.memory.stop();
     const { api, runtime, extensions } = this.sandbox;
-    const graceMs = this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    const graceMs = Math.min(
+      this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+      graceOverrideMs ?? Number.POSITIVE_INFINITY,
+    );
     const exits = this.processExits();
     const subscribed =
       api?.broadcastExtensionEvent({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { SluiceError } from '../errors.ts';
+import { isSluiceError, SluiceError } from '../errors.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import { ThrottleError, type ConcurrencyController, type Reservation } from './concurrency.ts';
 import type { EnvironmentPool } from './environment-pool.ts';
@@ -134,7 +134,9 @@ export class Invoker {
         pool.release(env);
       }
     } catch (err) {
-      logger.error(
+      // The pool refusing work because the engine stops is ordinary (the caller gives it back).
+      const level = isSluiceError(err, 'SHUTDOWN') ? 'debug' : 'error';
+      logger[level](
         { err, function: functionName, requestId: request.requestId },
         'invoke failed in the engine',
       );

@@ -190,6 +190,14 @@ export async function stopSpares(): Promise<void> {
   await Promise.all(all.map((s) => s.child.exited));
 }
 
+/** SIGKILLs every untaken spare at once, synchronously (a shutdown out of time). */
+export function killSparesNow(): void {
+  for (const spare of [...spares.values()]) {
+    forget(spare);
+    spare.child.kill('SIGKILL');
+  }
+}
+
 /** Drops a spare from the registry (taken, dead or stopped); whoever waited for it gets nothing. */
 function forget(spare: Spare): void {
   if (spares.get(spare.key) === spare) spares.delete(spare.key);

@@ -109,8 +109,19 @@ export interface Environment {
   init(): Promise<void>;
   /** Runs one invoke (state must be idle). Never rejects for function failures. */
   invoke(request: InvokeRequest): Promise<InvokeResult>;
-  /** SHUTDOWN phase: extensions told, SIGTERM, grace, SIGKILL. Idempotent and awaitable. */
-  shutdown(reason: 'spindown' | 'timeout' | 'failure'): Promise<void>;
+  /**
+   * SHUTDOWN phase: extensions told, SIGTERM, grace, SIGKILL. Idempotent and awaitable.
+   * `graceMs` shortens the grace (a shutdown with little time left before its deadline).
+   */
+  shutdown(
+    reason: 'spindown' | 'timeout' | 'failure',
+    options?: { graceMs?: number },
+  ): Promise<void>;
+  /**
+   * SIGKILLs every process of the environment at once, synchronously: the last resort of a
+   * shutdown out of time, so no function process outlives the engine. Optional (test fakes).
+   */
+  killNow?(): void;
 }
 
 export interface EnvironmentOptions {

@@ -20,6 +20,8 @@ export class MappingMetrics {
   readonly concurrency: Gauge<'mapping'>;
   readonly invokeLimit: Gauge<'mapping'>;
   readonly backlog: Gauge<'mapping'>;
+  readonly sourceUp: Gauge<'mapping'>;
+  readonly lastPollAge: Gauge<'mapping'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -112,6 +114,18 @@ export class MappingMetrics {
     this.backlog = new Gauge({
       name: 'sluice_mapping_source_backlog',
       help: 'Records waiting at the source (SQS ApproximateNumberOfMessages, Kafka SumOffsetLag, RabbitMQ queue depth)',
+      labelNames: ['mapping'],
+      registers,
+    });
+    this.sourceUp = new Gauge({
+      name: 'sluice_mapping_source_up',
+      help: 'Whether an enabled mapping reaches its source: 1 = polling, 0 = down, hung or not connected yet (the reason is in the mapping status and /readyz)',
+      labelNames: ['mapping'],
+      registers,
+    });
+    this.lastPollAge = new Gauge({
+      name: 'sluice_mapping_last_poll_age_seconds',
+      help: 'Seconds since a poll of an enabled mapping last completed (an empty long poll counts)',
       labelNames: ['mapping'],
       registers,
     });

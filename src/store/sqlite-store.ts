@@ -276,6 +276,17 @@ export class SqliteStore implements StateStore {
     return Number(this.#stmt('dedupPurge').run(nowMs).changes);
   }
 
+  health(): { ok: boolean; detail?: string } {
+    if (this.#closed) return { ok: false, detail: 'the state store is closed' };
+    try {
+      // Reads the schema page: fails when the file cannot be read; WAL readers never wait.
+      this.#db.prepare('SELECT count(*) FROM sqlite_master').get();
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, detail: `the state store cannot be read: ${(err as Error).message}` };
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -111,6 +111,12 @@ export interface TriggerDedupStore {
 }
 
 export interface StateStore extends AsyncQueueStore, TriggerDedupStore {
+  /**
+   * Whether the store can be read now (for `/readyz`): a cheap read, never blocked by writers.
+   * Optional: stores without it count as reachable.
+   */
+  health?(): { ok: boolean; detail?: string };
+
   getEventInvokeConfig(functionName: string): Promise<StoredEventInvokeConfig | undefined>;
   listEventInvokeConfigs(): Promise<Map<string, StoredEventInvokeConfig>>;
   putEventInvokeConfig(functionName: string, config: StoredEventInvokeConfig): Promise<void>;

@@ -136,7 +136,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     expect(got.FilterCriteria?.Filters?.[0]?.Pattern).toBe('{"body":{"type":["order"]}}');
   });
 
-  it('an unreachable queue: /readyz answers 503 naming the mapping, the state says why, nothing crashes', async () => {
+  it('an unreachable queue: the worker stays ready with the mapping degraded (503 when strict), the state says why, nothing crashes', async () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
@@ -150,19 +150,35 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     onTestFinished(() => engine.stop(10_000).then(() => undefined));
     const address = engine.api?.address();
     if (!address) throw new Error('no API');
-    const readyz = async () => {
-      const res = await fetch(`http://127.0.0.1:${address.port}/readyz`);
+    const readyz = async (query = '') => {
+      const res = await fetch(`http://127.0.0.1:${address.port}/readyz${query}`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
+    type Check = { ok: boolean; health: string; state: string; reason: string; detail: string };
+    const checkOf = (body: Record<string, unknown>) =>
+      (body.checks as Record<string, Check>)['mapping:cut-off'];
     await until(async () => {
-      const r = await readyz();
-      const check = (r.body.checks as Record<string, { ok: boolean; detail: string }>)[
-        'mapping:cut-off'
-      ];
-      return (
-        r.status === 503 && check?.ok === false && /ECONNREFUSED|unreachable/i.test(check.detail)
-      );
-    }, 'readyz 503 for the unreachable mapping');
+      const check = checkOf((await readyz()).body);
+      return check?.health === 'degraded' && /ECONNREFUSED|unreachable/i.test(check.detail);
+    }, 'the mapping shows degraded with the reason');
+    // A source outage does not take the worker out of service…
+    const lenient = await readyz();
+    expect(lenient.status).toBe(200);
+    expect(lenient.body).toMatchObject({ ready: true, status: 'degraded' });
+    expect(checkOf(lenient.body)).toMatchObject({
+      ok: false,
+      state: 'Enabling',
+      reason: 'EVENT_SOURCE_UNREACHABLE',
+      detail: expect.stringMatching(/^PROBLEM: /),
+    });
+    // …unless strict readiness is asked for.
+    const strict = await readyz('?strict=1');
+    expect(strict.status).toBe(503);
+    expect(strict.body).toMatchObject({ ready: false, status: 'degraded', strict: true });
+    await until(async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${address.port}/metrics`)).text();
+      return /^sluice_mapping_source_up\{mapping="cut-off"\} 0$/m.test(metrics);
+    }, 'the source gauge says down');
     const lambda = lambdaClientFor(engine);
     const [mapping] =
       (await lambda.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings ?? [];

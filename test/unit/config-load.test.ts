@@ -19,7 +19,12 @@ describe('loadConfig: a full valid config', () => {
     expect(config.region).toBe('us-east-1');
     expect(config.accountId).toBe('000000000000');
     expect(config.concurrency).toEqual({ limit: 200, minimumUnreserved: 20 });
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 4000, authToken: 'tok' });
+    expect(config.api).toEqual({
+      host: '0.0.0.0',
+      port: 4000,
+      authToken: 'tok',
+      readiness: 'lenient',
+    });
     expect(config.storage.path).toBe(resolve(FIXTURES, 'state/sluice.db'));
     expect(config.logging).toEqual({ level: 'debug', format: 'pretty' });
 
@@ -160,7 +165,12 @@ describe('loadConfig: a full valid config', () => {
   it('an empty file is an engine with nothing configured and every default', () => {
     const config = load('');
     expect(config.concurrency).toEqual({ limit: 1000, minimumUnreserved: 100 });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3001, authToken: undefined });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 3001,
+      authToken: undefined,
+      readiness: 'lenient',
+    });
     expect(config.storage.path).toBe(resolve(FIXTURES, '.sluice/state.db'));
     expect(config.logging).toEqual({ level: 'info', format: 'json' });
     expect(config.functions).toEqual({});

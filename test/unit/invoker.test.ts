@@ -1,8 +1,10 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { isSluiceError } from '../../src/errors.ts';
 import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { EngineMetrics } from '../../src/observability/metrics.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
 import { fakeSpec } from './fakes/fake-spec.ts';
@@ -122,5 +124,37 @@ describe('Invoker and EnvironmentPool', () => {
     await expect(invoker.invoke('nope', { payload: Buffer.from('{}') })).rejects.toThrow(
       /Function not found: nope/,
     );
+  });
+
+  it('work that reaches a stopped pool fails with SHUTDOWN and is not logged as an error', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string });
+        done();
+      },
+    });
+    const pool = new EnvironmentPool({
+      createEnvironment: (o) => new FakeEnvironment(o, async () => 'ok'),
+      onLog: () => undefined,
+      logger: silentLogger(),
+      reclaimIntervalMs: 3_600_000,
+    });
+    const invoker = new Invoker({
+      concurrency: new ConcurrencyController({
+        engineLimit: 10,
+        reserved: {},
+        minimumUnreserved: 0,
+      }),
+      pool,
+      logger: createLogger({ level: 'debug', destination }),
+    });
+    invoker.register(spec('f'));
+    const reservation = await invoker.reserve('f');
+    await pool.stop();
+    const failure = await invoker.run(reservation, { payload: Buffer.from('{}') }).catch((e) => e);
+    expect(isSluiceError(failure, 'SHUTDOWN')).toBe(true);
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
+    expect(lines.map((l) => l.msg)).toContain('invoke failed in the engine');
   });
 });
