@@ -156,16 +156,18 @@ async function noteHeld(chaos: Chaos, run: SourceRun, what: string, plan: SoakPl
   return held;
 }
 
+/**
+ * Kill k falls at a random moment of the k-th of `kills` equal slots of the send window, so the
+ * last restart comes while records are still arriving and the drain after it is a real one.
+ */
 async function killLoop(chaos: Chaos, run: SourceRun, plan: SoakPlan): Promise<void> {
-  const meanGapMs = plan.sendMs / Math.max(1, plan.kills);
+  const startedAt = Date.now();
+  const slotMs = plan.sendMs / Math.max(1, plan.kills);
   for (let k = 1; k <= plan.kills; k++) {
-    await sleep(meanGapMs * (0.5 + plan.random()));
-    await noteHeld(
-      chaos,
-      run,
-      `kill ${k}/${plan.kills} (t+${Date.now() - chaos.lastRestartAtMs} ms after start)`,
-      plan,
-    );
+    const dueAt = startedAt + slotMs * (k - 1 + plan.random());
+    if (dueAt > Date.now()) await sleep(dueAt - Date.now());
+    const upMs = Date.now() - chaos.lastRestartAtMs;
+    await noteHeld(chaos, run, `kill ${k}/${plan.kills} (${upMs} ms after start)`, plan);
     chaos.orphans += await chaos.worker.kill();
     chaos.kills += 1;
     await restart(chaos, plan);

@@ -46,7 +46,8 @@ function options() {
     sendMs: num('SOAK_SEND_MS', Math.max(kills * 6_000, (outages + 1) * (outageMs + 15_000))),
     drainLimitMs: num('SOAK_DRAIN_LIMIT_MS', 120_000),
     quietMs: num('SOAK_QUIET_MS', 12_000),
-    workMs: num('SOAK_WORK_MS', 5),
+    // Long enough that batches are in the function when the kills come.
+    workMs: num('SOAK_WORK_MS', 100),
     visibilityTimeoutS: num('SOAK_VISIBILITY_TIMEOUT_S', 10),
     timeoutMs: num('SOAK_TIMEOUT_MS', 45 * 60_000),
     seed: num('SOAK_SEED', Date.now() % 1_000_000),
