@@ -1,0 +1,72 @@
+/**
+ * What a worker holds, read from its `/metrics`: records it received and has not settled, and
+ * batches in flight × batch size. Pure parsing apart from `scrapeHeld`.
+ */
+
+export type SourceKind = 'sqs' | 'kafka' | 'rabbitmq' | 'async';
+
+export interface Held {
+  /** Records received from the source (or async events being invoked) and not settled. */
+  unsettled: number;
+  /** In-flight batches × batch size (async: invokes running). */
+  inFlightRecords: number;
+  /** False when the worker did not answer (e.g. still starting): both figures are then 0. */
+  answered: boolean;
+}
+
+/** Sum of the samples of `name` whose labels contain every `key="value"` in `match`. */
+export function sumOf(text: string, name: string, match: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const labels = line.slice(name.length).split(' ')[0] ?? '';
+    if (!Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`))) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) total += value;
+  }
+  return total;
+}
+
+/**
+ * SQS and RabbitMQ: polled − settled − dropped (a record settled as failed comes back and is
+ * polled again, so it balances). Kafka: polled − committed (settled offsets wait for a commit;
+ * until it is written a crash redelivers them). Async: invokes running now.
+ */
+export function heldFrom(text: string, kind: SourceKind, mapping: string, batchSize: number): Held {
+  if (kind === 'async') {
+    const running = sumOf(text, 'sluice_concurrent_executions', { function: mapping });
+    return { unsettled: running, inFlightRecords: running, answered: true };
+  }
+  const m = { mapping };
+  const polled = sumOf(text, 'sluice_mapping_polled_events_total', m);
+  const done =
+    kind === 'kafka'
+      ? sumOf(text, 'sluice_kafka_committed_events_total', m)
+      : sumOf(text, 'sluice_mapping_settled_events_total', m) +
+        sumOf(text, 'sluice_mapping_dropped_events_total', m);
+  const batches = sumOf(text, 'sluice_mapping_in_flight_batches', m);
+  return {
+    unsettled: Math.max(0, polled - done),
+    inFlightRecords: batches * batchSize,
+    answered: true,
+  };
+}
+
+/** The bound one kill adds: the larger of the two views of what was held. */
+export const boundOf = (h: Held): number => Math.max(h.unsettled, h.inFlightRecords);
+
+export async function scrapeHeld(
+  port: number,
+  kind: SourceKind,
+  mapping: string,
+  batchSize: number,
+): Promise<Held> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    return heldFrom(await res.text(), kind, mapping, batchSize);
+  } catch {
+    return { unsettled: 0, inFlightRecords: 0, answered: false };
+  }
+}
