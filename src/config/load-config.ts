@@ -25,7 +25,7 @@ import { checkConnections } from './validate-connections.ts';
 import { checkFunctions } from './validate-functions.ts';
 import { checkMappings } from './validate-mappings.ts';
 import { checkTriggers } from './validate-triggers.ts';
-import { locate, parseYaml } from './yaml-source.ts';
+import { locate, parseYaml, toPlainData } from './yaml-source.ts';
 
 export interface LoadConfigOptions {
   /** Variables for `${VAR}`. Default `process.env`. */
@@ -109,7 +109,9 @@ export function loadConfigFromString(
   if (parsed.syntaxProblems.length > 0) throw configInvalid(file, parsed.syntaxProblems);
 
   const substitution = substituteScalars(parsed.doc, expressions, options.env ?? process.env);
-  const value: unknown = parsed.doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  const plain = toPlainData(parsed, file);
+  if (plain.problem) throw configInvalid(file, [plain.problem]);
+  const value = plain.value;
   const raw: RawProblem[] = [...substitution, ...schemaProblems(value)];
   const problems = new Problems();
   const refs = collectRefs(value);
