@@ -2,30 +2,36 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LambdaApiError } from './lambda-errors.ts';
 
 /**
- * Reads a request body up to `limitBytes`. Over the limit the rest is drained (so the connection
- * stays usable) and a 413 `RequestTooLargeException` is thrown.
+ * Reads a request body up to `limitBytes`, throwing a 413 `RequestTooLargeException` over it.
+ * A body whose `Content-Length` is already over the limit is not read at all: the 413 goes out at
+ * once and closes the connection (reading megabytes only to refuse them would hand a client the
+ * server's bandwidth and time). A body that turns out too large while streaming (chunked) is
+ * drained, so the connection stays usable.
  */
 export async function readBody(
   req: IncomingMessage,
   limitBytes: number,
   what = 'Request',
 ): Promise<Buffer> {
+  const tooLarge = (headers: Record<string, string> = {}) =>
+    new LambdaApiError(
+      'RequestTooLargeException',
+      `${what} must be smaller than ${limitBytes} bytes for the InvokeFunction operation`,
+      {},
+      headers,
+    );
   const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge({ Connection: 'close' });
   const chunks: Buffer[] = [];
   let size = 0;
-  let over = Number.isFinite(declared) && declared > limitBytes;
+  let over = false;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     if (over) continue;
     size += chunk.length;
     if (size > limitBytes) over = true;
     else chunks.push(chunk);
   }
-  if (over) {
-    throw new LambdaApiError(
-      'RequestTooLargeException',
-      `${what} must be smaller than ${limitBytes} bytes for the InvokeFunction operation`,
-    );
-  }
+  if (over) throw tooLarge();
   return Buffer.concat(chunks, size);
 }
 

@@ -21,6 +21,7 @@ import type { SluiceConfigOptions } from './options.ts';
 import { validateFilterPattern as validateEventPattern } from '../batching/filter-pattern.ts';
 import { schemaProblems } from './schema-problems.ts';
 import type { SluiceConfig } from './types.ts';
+import { checkApi } from './validate-api.ts';
 import { checkConnections } from './validate-connections.ts';
 import { checkFunctions } from './validate-functions.ts';
 import { checkMappings } from './validate-mappings.ts';
@@ -119,6 +120,7 @@ export function loadConfigFromString(
   checkConnections(value, inputs, problems);
   checkMappings(value, refs, inputs, problems);
   checkTriggers(value, refs, problems);
+  checkApi(value, problems);
   raw.push(...problems.list);
 
   if (raw.length > 0) {

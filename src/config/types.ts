@@ -72,6 +72,19 @@ export interface ApiConfig {
   port: number;
   /** Bearer token; undefined = no authentication (an empty string in the file means none). */
   authToken: string | undefined;
+  /**
+   * Explicit opt-in to a non-loopback host without a token (validation refuses it otherwise);
+   * the server warns at every start. Default false.
+   */
+  allowUnauthenticated: boolean;
+  /** Most connections open at once; more are closed on accept. Default 1024. */
+  maxConnections: number;
+  /** Time to receive the request head. Default 10 000. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request; never limits the response. Default 60 000. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections close after this. Default 5000. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface StorageConfig {

@@ -73,4 +73,13 @@ describe('sluice validate --config', () => {
     expect(r.stderr).toContain('alias');
     expect(r.stderr).not.toContain('    at ');
   });
+
+  it('refuses an API open to the network without a token: exit 78 naming api.authToken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
+    const file = join(dir, 'open.yaml');
+    writeFileSync(file, 'api:\n  host: 0.0.0.0\n');
+    const r = await validate(file);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${file}:1:1 api.authToken is required: api.host 0.0.0.0`);
+  });
 });

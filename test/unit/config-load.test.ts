@@ -12,14 +12,14 @@ describe('loadConfig: a full valid config', () => {
   it('compiles with defaults filled in and units converted', async () => {
     const config = await loadConfig(
       resolve(FIXTURES, 'full.yaml'),
-      { PORT: '4000', SLUICE_API_TOKEN: 'tok' },
+      { PORT: '4000', SLUICE_API_TOKEN: 'tok', S3_TOKEN: 's3-tok' },
       { now: NOW },
     );
     expect(config.file).toBe(resolve(FIXTURES, 'full.yaml'));
     expect(config.region).toBe('us-east-1');
     expect(config.accountId).toBe('000000000000');
     expect(config.concurrency).toEqual({ limit: 200, minimumUnreserved: 20 });
-    expect(config.api).toEqual({ host: '0.0.0.0', port: 4000, authToken: 'tok' });
+    expect(config.api).toMatchObject({ host: '0.0.0.0', port: 4000, authToken: 'tok' });
     expect(config.storage.path).toBe(resolve(FIXTURES, 'state/sluice.db'));
     expect(config.logging).toEqual({ level: 'debug', format: 'pretty' });
 
@@ -149,7 +149,7 @@ describe('loadConfig: a full valid config', () => {
         type: 's3',
         functionName: 'resize',
         path: '/triggers/s3/uploads',
-        authToken: undefined,
+        authToken: 's3-tok',
         events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'],
         filter: { prefix: 'images/', suffix: '' },
         maxQueueDepth: 10_000,
@@ -160,7 +160,16 @@ describe('loadConfig: a full valid config', () => {
   it('an empty file is an engine with nothing configured and every default', () => {
     const config = load('');
     expect(config.concurrency).toEqual({ limit: 1000, minimumUnreserved: 100 });
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 3001, authToken: undefined });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 3001,
+      authToken: undefined,
+      allowUnauthenticated: false,
+      maxConnections: 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
+    });
     expect(config.storage.path).toBe(resolve(FIXTURES, '.sluice/state.db'));
     expect(config.logging).toEqual({ level: 'info', format: 'json' });
     expect(config.functions).toEqual({});
