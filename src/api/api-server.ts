@@ -15,7 +15,7 @@ import {
   putConcurrency,
   type FunctionRouteDeps,
 } from './function-routes.ts';
-import { sendJson, sendLambdaError } from './http-util.ts';
+import { bodyNeverInvited, deferContinue, sendJson, sendLambdaError } from './http-util.ts';
 import { handleInvoke, type AsyncInvokeSink } from './invoke-route.ts';
 import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
 
@@ -88,6 +88,12 @@ export class ApiServer {
     this.#options = options;
     this.#server = createGuardedServer(options, (req, res) => void this.#handle(req, res));
     this.#server.on('drop', () => this.#onDroppedConnection());
+    // Node would send `100 Continue` before any route looked at the request; readBody sends it
+    // once the announced size is within the route's limit.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      deferContinue(req, res);
+      void this.#handle(req, res);
+    });
     this.#registerCoreRoutes();
   }
 
@@ -229,8 +235,11 @@ export class ApiServer {
           apiError.message,
         );
       // Drain an unread body so keep-alive connections stay usable after an early error — unless
-      // the error closes the connection (a body announced too large is never read).
-      if (apiError.headers.Connection !== 'close') req.resume();
+      // the error closes the connection (a body announced too large is never read), or the
+      // client still waits for `100 Continue` (its body may never come: close instead).
+      if (bodyNeverInvited(req) || apiError.headers.Connection === 'close') {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+      } else req.resume();
       sendLambdaError(res, apiError);
     }
   }

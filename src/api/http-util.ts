@@ -2,6 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LambdaApiError } from './lambda-errors.ts';
 
 /**
+ * Requests that sent `Expect: 100-continue` and have not been invited to send their body yet:
+ * `readBody` sends the `100 Continue` only once the body's size is known to be acceptable.
+ */
+const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
+export function deferContinue(req: IncomingMessage, res: ServerResponse): void {
+  awaitingContinue.set(req, res);
+}
+
+/** True while a `100-continue` request has not been invited to send its body. */
+export function bodyNeverInvited(req: IncomingMessage): boolean {
+  return awaitingContinue.has(req);
+}
+
+/**
  * Reads a request body up to `limitBytes`, throwing a 413 `RequestTooLargeException` over it.
  * A body whose `Content-Length` is already over the limit is not read at all: the 413 goes out at
  * once and closes the connection (reading megabytes only to refuse them would hand a client the
@@ -22,6 +37,8 @@ export async function readBody(
     );
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge({ Connection: 'close' });
+  awaitingContinue.get(req)?.writeContinue();
+  awaitingContinue.delete(req);
   const chunks: Buffer[] = [];
   let size = 0;
   let over = false;

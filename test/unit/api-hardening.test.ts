@@ -169,6 +169,22 @@ describe('API hardening', () => {
     }
   });
 
+  it('answers Expect: 100-continue with 413 instead of inviting a body over the limit', async () => {
+    const { port } = await startServer();
+    const head = (bytes: number) =>
+      `POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: x\r\n` +
+      `Expect: 100-continue\r\nContent-Length: ${bytes}\r\n\r\n`;
+    const big = rawClient(port);
+    big.socket.write(head(6 * 1024 * 1024 + 1));
+    expect(await big.closed).toMatch(/^HTTP\/1\.1 413 /);
+    // Within the limit the server invites the body and answers the invoke.
+    const small = rawClient(port);
+    small.socket.write(head(2));
+    await waitFor(small, 'HTTP/1.1 100 Continue');
+    small.socket.write('{}');
+    expect(await waitFor(small, '{"echo":{}}')).toContain('HTTP/1.1 200 OK');
+  });
+
   it('never cuts a RequestResponse invoke that waits for its function longer than every timeout', async () => {
     const { base } = await startServer({
       headersTimeoutMs: 200,
