@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import * as d from '../config/defaults.ts';
+import { isLoopbackHost } from '../config/validate-api.ts';
+import { SluiceError } from '../errors.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import { checkBearer } from './auth.ts';
@@ -12,7 +15,7 @@ import {
   putConcurrency,
   type FunctionRouteDeps,
 } from './function-routes.ts';
-import { sendJson, sendLambdaError } from './http-util.ts';
+import { bodyNeverInvited, deferContinue, sendJson, sendLambdaError } from './http-util.ts';
 import { handleInvoke, type AsyncInvokeSink } from './invoke-route.ts';
 import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
 import { handleReadiness, type ReadinessSource } from './readiness-route.ts';
@@ -42,6 +45,17 @@ export interface ApiServerOptions {
   port: number;
   /** When set, every route but health (and routes with their own guard) needs `Bearer <token>`. */
   authToken?: string;
+  /**
+   * A non-loopback host without `authToken` starts only with this set (a warning at every
+   * start); the config validation enforces the same rule with a located error.
+   */
+  allowUnauthenticated?: boolean;
+  /** Connection guards; defaults in `config/defaults.ts` (1024, 10 s, 60 s, 5 s). */
+  maxConnections?: number;
+  headersTimeoutMs?: number;
+  /** Time to receive the whole request; Node stops this clock once the body is in, so it never cuts a response that waits for a function. */
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
   invoker: Invoker;
   region: string;
   accountId: string;
@@ -66,11 +80,19 @@ export class ApiServer {
   readonly #routes: Route[] = [];
   readonly #server: Server;
   #stopping: Promise<void> | undefined;
+  #lastDropWarningMs = -Infinity;
+  #droppedSinceWarning = 0;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.keepAliveTimeout = 65_000;
+    this.#server = createGuardedServer(options, (req, res) => void this.#handle(req, res));
+    this.#server.on('drop', () => this.#onDroppedConnection());
+    // Node would send `100 Continue` before any route looked at the request; readBody sends it
+    // once the announced size is within the route's limit.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      deferContinue(req, res);
+      void this.#handle(req, res);
+    });
     this.#registerCoreRoutes();
   }
 
@@ -85,6 +107,7 @@ export class ApiServer {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    this.#checkExposure();
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(this.#options.port, this.#options.host, () => {
@@ -111,6 +134,36 @@ export class ApiServer {
       setTimeout(() => this.#server.closeAllConnections(), graceMs).unref();
     });
     return this.#stopping;
+  }
+
+  /** Refuses, or warns about, an unauthenticated API reachable from the network. */
+  #checkExposure(): void {
+    const { host, authToken, allowUnauthenticated } = this.#options;
+    if (authToken || isLoopbackHost(host)) return;
+    if (!allowUnauthenticated) {
+      throw new SluiceError(
+        'CONFIG_INVALID',
+        `api.authToken is required: api.host ${host} is reachable beyond this machine; set a bearer token, or set api.allowUnauthenticated: true to serve it without authentication`,
+        { context: { host } },
+      );
+    }
+    this.#options.logger.warn(
+      { host },
+      'API serves the network WITHOUT authentication (api.allowUnauthenticated: true): anyone who reaches it can invoke functions and change mappings and destinations',
+    );
+  }
+
+  /** Connections over `maxConnections` are closed by Node on accept; say so, once a minute at most. */
+  #onDroppedConnection(): void {
+    this.#droppedSinceWarning += 1;
+    const now = Date.now();
+    if (now - this.#lastDropWarningMs < 60_000) return;
+    this.#options.logger.warn(
+      { dropped: this.#droppedSinceWarning, maxConnections: this.#server.maxConnections },
+      'API connections refused: at api.maxConnections',
+    );
+    this.#lastDropWarningMs = now;
+    this.#droppedSinceWarning = 0;
   }
 
   #registerCoreRoutes(): void {
@@ -181,8 +234,12 @@ export class ApiServer {
           { error: apiError.errorName, path: url.pathname },
           apiError.message,
         );
-      // Drain an unread body so keep-alive connections stay usable after an early error.
-      req.resume();
+      // Drain an unread body so keep-alive connections stay usable after an early error — unless
+      // the error closes the connection (a body announced too large is never read), or the
+      // client still waits for `100 Continue` (its body may never come: close instead).
+      if (bodyNeverInvited(req) || apiError.headers.Connection === 'close') {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+      } else req.resume();
       sendLambdaError(res, apiError);
     }
   }
@@ -195,4 +252,29 @@ export class ApiServer {
     }
     return undefined;
   }
+}
+
+/**
+ * Node's http server with the guards set: connection cap, head and request deadlines, keep-alive
+ * idle limit. Node checks the deadlines every `connectionsCheckingInterval` (30 s by default,
+ * which would let a slow client overstay a 10 s head deadline threefold), so it is a fraction of
+ * the shortest deadline.
+ */
+function createGuardedServer(
+  o: ApiServerOptions,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const headersTimeout = o.headersTimeoutMs ?? d.API_HEADERS_TIMEOUT_MS.default;
+  const requestTimeout = o.requestTimeoutMs ?? d.API_REQUEST_TIMEOUT_MS.default;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, Math.max(25, Math.floor(headersTimeout / 4))),
+    },
+    listener,
+  );
+  server.keepAliveTimeout = o.keepAliveTimeoutMs ?? d.API_KEEP_ALIVE_TIMEOUT_MS.default;
+  server.maxConnections = o.maxConnections ?? d.API_MAX_CONNECTIONS.default;
+  return server;
 }

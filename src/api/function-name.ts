@@ -12,7 +12,7 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
  * and full ARNs `arn:aws:lambda:<region>:<account>:function:name[:qualifier]`.
  */
 export function parseFunctionName(raw: string, qualifier?: string): FunctionRef {
-  const value = decodeURIComponent(raw);
+  const value = decodedOrInvalid(raw);
   const parts = value.split(':');
   let name: string | undefined;
   let q: string | undefined;
@@ -37,6 +37,15 @@ export function parseFunctionName(raw: string, qualifier?: string): FunctionRef 
   }
   const effective = qualifier ?? q;
   return effective === undefined ? { name } : { name, qualifier: effective };
+}
+
+/** A name that is not valid percent-encoding (`%ZZ`) is the caller's mistake: 400, not 500. */
+function decodedOrInvalid(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return invalid(raw);
+  }
 }
 
 function invalid(value: string): never {

@@ -286,6 +286,11 @@ export function compileConfig(options: SluiceConfigOptions, ctx: CompileContext)
       port: options.api?.port ?? d.API_DEFAULTS.port,
       authToken: authToken === undefined || authToken === '' ? undefined : authToken,
       readiness: options.api?.readiness ?? 'lenient',
+      allowUnauthenticated: options.api?.allowUnauthenticated ?? false,
+      maxConnections: options.api?.maxConnections ?? d.API_MAX_CONNECTIONS.default,
+      headersTimeoutMs: options.api?.headersTimeoutMs ?? d.API_HEADERS_TIMEOUT_MS.default,
+      requestTimeoutMs: options.api?.requestTimeoutMs ?? d.API_REQUEST_TIMEOUT_MS.default,
+      keepAliveTimeoutMs: options.api?.keepAliveTimeoutMs ?? d.API_KEEP_ALIVE_TIMEOUT_MS.default,
     },
     storage: { path: storagePath === ':memory:' ? storagePath : resolve(ctx.baseDir, storagePath) },
     logging: {

@@ -68,6 +68,17 @@ export const ASYNC_RETRY_DELAYS_S: readonly number[] = [60, 120];
 export const API_DEFAULTS = { host: '127.0.0.1', port: 3001 } as const;
 /** `api.readiness`: lenient = a source outage degrades its mapping only; strict = unready. */
 export const READINESS_MODES = ['lenient', 'strict'] as const;
+/**
+ * The API's guards against clients that hold connections: at most this many open at once (more
+ * are closed on accept), the request head within `headersTimeoutMs`, the whole request (head and
+ * body, not the response: a RequestResponse invoke may wait up to 900 s for its function) within
+ * `requestTimeoutMs`, and an idle keep-alive connection closed after `keepAliveTimeoutMs`.
+ * 60 s moves a 6 MB payload at 100 KB/s.
+ */
+export const API_MAX_CONNECTIONS = { min: 1, max: 1_000_000, default: 1024 } as const;
+export const API_HEADERS_TIMEOUT_MS = { min: 100, max: 600_000, default: 10_000 } as const;
+export const API_REQUEST_TIMEOUT_MS = { min: 100, max: 3_600_000, default: 60_000 } as const;
+export const API_KEEP_ALIVE_TIMEOUT_MS = { min: 100, max: 600_000, default: 5_000 } as const;
 export const STORAGE_DEFAULT_PATH = './.sluice/state.db';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;

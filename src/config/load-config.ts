@@ -21,11 +21,12 @@ import type { SluiceConfigOptions } from './options.ts';
 import { validateFilterPattern as validateEventPattern } from '../batching/filter-pattern.ts';
 import { schemaProblems } from './schema-problems.ts';
 import type { SluiceConfig } from './types.ts';
+import { checkApi } from './validate-api.ts';
 import { checkConnections } from './validate-connections.ts';
 import { checkFunctions } from './validate-functions.ts';
 import { checkMappings } from './validate-mappings.ts';
 import { checkTriggers } from './validate-triggers.ts';
-import { locate, parseYaml } from './yaml-source.ts';
+import { locate, parseYaml, toPlainData } from './yaml-source.ts';
 
 export interface LoadConfigOptions {
   /** Variables for `${VAR}`. Default `process.env`. */
@@ -109,7 +110,9 @@ export function loadConfigFromString(
   if (parsed.syntaxProblems.length > 0) throw configInvalid(file, parsed.syntaxProblems);
 
   const substitution = substituteScalars(parsed.doc, expressions, options.env ?? process.env);
-  const value: unknown = parsed.doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  const plain = toPlainData(parsed, file);
+  if (plain.problem) throw configInvalid(file, [plain.problem]);
+  const value = plain.value;
   const raw: RawProblem[] = [...substitution, ...schemaProblems(value)];
   const problems = new Problems();
   const refs = collectRefs(value);
@@ -117,6 +120,7 @@ export function loadConfigFromString(
   checkConnections(value, inputs, problems);
   checkMappings(value, refs, inputs, problems);
   checkTriggers(value, refs, problems);
+  checkApi(value, problems);
   raw.push(...problems.list);
 
   if (raw.length > 0) {

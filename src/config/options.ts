@@ -107,6 +107,19 @@ export interface ApiOptions {
    * `strict` = any degraded mapping makes the worker unready too (as `?strict=1` does).
    */
   readiness?: 'lenient' | 'strict';
+  /**
+   * On a non-loopback host, serve without `authToken` (and push triggers without their own
+   * token); a warning is logged at every start. Default false: that is a config error.
+   */
+  allowUnauthenticated?: boolean;
+  /** Most connections open at once; more are closed on accept. Default 1024. */
+  maxConnections?: number;
+  /** Time a client has to send the request head. Default 10 000 ms. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send the whole request (not the response). Default 60 000 ms. */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this. Default 5000 ms. */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface StorageOptions {

@@ -533,6 +533,38 @@ export const sluiceSchema: Schema = {
         '/readyz: lenient = a source outage marks its mapping degraded, the worker stays ready; strict = any degraded mapping makes it unready. Default lenient.',
         'lenient',
       ),
+      allowUnauthenticated: bool(
+        'Serve a non-loopback host without api.authToken (and push triggers without their own authToken). Default false: that is a config error.',
+        false,
+      ),
+      maxConnections: int(
+        d.API_MAX_CONNECTIONS.min,
+        d.API_MAX_CONNECTIONS.max,
+        '',
+        'Most open connections; more are closed on accept. Default 1024.',
+        d.API_MAX_CONNECTIONS.default,
+      ),
+      headersTimeoutMs: int(
+        d.API_HEADERS_TIMEOUT_MS.min,
+        d.API_HEADERS_TIMEOUT_MS.max,
+        'ms',
+        'A client must send the request head within this. Default 10000.',
+        d.API_HEADERS_TIMEOUT_MS.default,
+      ),
+      requestTimeoutMs: int(
+        d.API_REQUEST_TIMEOUT_MS.min,
+        d.API_REQUEST_TIMEOUT_MS.max,
+        'ms',
+        'A client must send the whole request (head and body) within this; the response (a function running) is not limited. Default 60000.',
+        d.API_REQUEST_TIMEOUT_MS.default,
+      ),
+      keepAliveTimeoutMs: int(
+        d.API_KEEP_ALIVE_TIMEOUT_MS.min,
+        d.API_KEEP_ALIVE_TIMEOUT_MS.max,
+        'ms',
+        'An idle keep-alive connection is closed after this. Default 5000.',
+        d.API_KEEP_ALIVE_TIMEOUT_MS.default,
+      ),
     }),
     storage: obj('The embedded store.', {
       path: str('SQLite file relative to this file, or :memory:. Default ./.sluice/state.db.', {

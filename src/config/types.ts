@@ -74,6 +74,19 @@ export interface ApiConfig {
   authToken: string | undefined;
   /** `/readyz` default: lenient (source outages degrade mappings only) or strict. */
   readiness: 'lenient' | 'strict';
+  /**
+   * Explicit opt-in to a non-loopback host without a token (validation refuses it otherwise);
+   * the server warns at every start. Default false.
+   */
+  allowUnauthenticated: boolean;
+  /** Most connections open at once; more are closed on accept. Default 1024. */
+  maxConnections: number;
+  /** Time to receive the request head. Default 10 000. */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request; never limits the response. Default 60 000. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections close after this. Default 5000. */
+  keepAliveTimeoutMs: number;
 }
 
 export interface StorageConfig {

@@ -10,6 +10,7 @@ import {
   isSeq,
   LineCounter,
   parseDocument,
+  visit,
   type Document,
   type Node,
   type Scalar,
@@ -44,6 +45,42 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     };
   });
   return { doc, lineCounter, syntaxProblems };
+}
+
+/** Aliases expanded at most, in all: a file with more is an alias bomb ("billion laughs"). */
+const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * The document as plain data, or a located problem when expanding its aliases would exhaust
+ * memory (the `yaml` package stops at `maxAliasCount` with a ReferenceError; that is the file's
+ * fault, so it is a config problem, not a crash).
+ */
+export function toPlainData(
+  parsed: ParsedYaml,
+  file: string,
+): { value: unknown; problem?: undefined } | { value?: undefined; problem: ConfigProblem } {
+  try {
+    return { value: parsed.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {} };
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    let offset = 0;
+    visit(parsed.doc, {
+      Alias: (_key, node) => {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const { line, col } = parsed.lineCounter.linePos(offset);
+    return {
+      problem: {
+        file,
+        line,
+        column: col,
+        path: '(yaml)',
+        message: `expands aliases more than ${MAX_ALIAS_COUNT} times (an alias bomb?); write the values out`,
+      },
+    };
+  }
 }
 
 /** Calls `visit` for every scalar (map keys included) with the key path it belongs to. */

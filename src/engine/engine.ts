@@ -195,9 +195,8 @@ export class Engine {
     });
     this.#mappings = mappings;
     const api = new ApiServer({
-      host: this.config.api.host,
-      port: this.config.api.port,
-      authToken: this.config.api.authToken,
+      // host, port, token, the unauthenticated opt-in and the connection guards
+      ...this.config.api,
       invoker: this.invoker,
       region: this.config.region,
       accountId: this.config.accountId,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { SluiceError } from '../errors.ts';
@@ -45,6 +45,20 @@ interface EventRow {
   idempotency_key: string | null;
 }
 
+/**
+ * The file holds event payloads: owner-only (0600) from its first byte. SQLite gives the `-wal`,
+ * `-shm` and `-journal` files it creates later the mode of the database file, so creating (or
+ * tightening) the main file is enough for new ones; companions left by an older run are
+ * tightened too.
+ */
+function createOwnerOnly(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
+
 const DUE = `next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expires_at <= :now)`;
 
 /**
@@ -60,8 +74,8 @@ export class SqliteStore implements StateStore {
 
   constructor(options: SqliteStoreOptions) {
     const { DatabaseSync } = loadSqlite();
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     try {
+      if (options.path !== ':memory:') createOwnerOnly(options.path);
       this.#db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
       if (options.path !== ':memory:') this.#db.exec('PRAGMA journal_mode = WAL');
       this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);

@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ApiServer } from '../api/api-server.ts';
-import type { SluiceConfig } from '../config/types.ts';
+import type { ApiConfig, SluiceConfig } from '../config/types.ts';
+import { isLoopbackHost } from '../config/validate-api.ts';
 import type { TriggerDedupStore } from '../store/state-store.ts';
 import { S3TriggerIntake, type TriggerQueue } from './s3-trigger-intake.ts';
 import { handleS3Probe, handleS3Push } from './s3-trigger-route.ts';
@@ -15,7 +16,8 @@ export { DEFAULT_DEDUP_WINDOW_MS } from './s3-trigger-intake.ts';
 export { TRIGGER_BODY_LIMIT_BYTES } from './s3-trigger-route.ts';
 
 export interface TriggerDeps {
-  config: Pick<SluiceConfig, 'triggers' | 'region'>;
+  /** `api.host` tells whether a token-less trigger is reachable from the network (a warning). */
+  config: Pick<SluiceConfig, 'triggers' | 'region'> & { api?: Pick<ApiConfig, 'host'> };
   /** The engine's async queue (`AsyncRuntime.queue`). */
   queue: TriggerQueue;
   /** The engine's store (deduplication window). */
@@ -49,5 +51,13 @@ export function registerTriggers(api: Pick<ApiServer, 'route'>, deps: TriggerDep
       { trigger: trigger.name, path: trigger.path, function: trigger.functionName },
       'trigger registered',
     );
+    // Validation lets this through only with api.allowUnauthenticated: true; say so at every start.
+    const host = deps.config.api?.host;
+    if (trigger.authToken === undefined && host !== undefined && !isLoopbackHost(host)) {
+      deps.logger.warn(
+        { trigger: trigger.name, path: trigger.path, host },
+        'trigger serves the network WITHOUT authentication (no authToken; api.allowUnauthenticated: true): anyone who reaches it can queue invokes',
+      );
+    }
   }
 }

@@ -108,6 +108,8 @@ async function readJsonBody(req: IncomingMessage, limit = TRIGGER_BODY_LIMIT_BYT
       throw new LambdaApiError(
         'RequestTooLargeException',
         `Notification body must be at most ${limit} bytes`,
+        {},
+        err.headers,
       );
     }
     throw err;

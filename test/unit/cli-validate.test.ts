@@ -57,4 +57,29 @@ describe('sluice validate --config', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`${file}:9:16 mappings[0].batchSize must be an integer from 1 to`);
   });
+
+  it('ends a YAML alias bomb in the config error (exit 78) naming the file, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
+    const file = join(dir, 'bomb.yaml');
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    const lines = levels.map((name, i) => {
+      const items = i === 0 ? Array(9).fill('"lol"') : Array(9).fill(`*${levels[i - 1]}`);
+      return `${name}: &${name} [${items.join(', ')}]`;
+    });
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const r = await validate(file);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`Invalid config ${file}: 1 problem\n  ${file}:`);
+    expect(r.stderr).toContain('alias');
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('refuses an API open to the network without a token: exit 78 naming api.authToken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-'));
+    const file = join(dir, 'open.yaml');
+    writeFileSync(file, 'api:\n  host: 0.0.0.0\n');
+    const r = await validate(file);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${file}:1:1 api.authToken is required: api.host 0.0.0.0`);
+  });
 });

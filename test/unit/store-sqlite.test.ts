@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-migrations.ts';
@@ -174,6 +175,17 @@ describe('SqliteStore', () => {
     expect(await again.kvDelete('mappings', 'm1')).toBe(true);
     expect(await again.deleteEventInvokeConfig('f')).toBe(true);
     expect(await again.getEventInvokeConfig('f')).toBeUndefined();
+  });
+
+  it('creates the database and its -wal and -shm files readable by the owner only (0600)', async () => {
+    const { store, path } = open();
+    await store.enqueue(event(1));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      expect({ file, mode: (statSync(file).mode & 0o777).toString(8) }).toEqual({
+        file,
+        mode: '600',
+      });
+    }
   });
 
   it('close is idempotent and later calls fail with a STORE error', async () => {
