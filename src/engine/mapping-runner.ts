@@ -693,11 +693,12 @@ export class MappingRunner {
    * counted as waiting at the intake bound until both are held. On a throw (aborted while waiting
    * for the unit, or the function's reserved concurrency set to 0) neither is held.
    *
-   * Always gate, then unit: every other holder of function units (sync and async invokes, other
-   * mappings' batches) waits for no gate, and a unit is released when its invoke returns, so a
-   * batch holding the gate while it waits for a unit waits on nothing that waits on it — no
-   * deadlock. The other order would hold engine-wide units while the tuner keeps a mapping's
-   * batches at its gate: idle concurrency taken from everyone else, the hoarding this avoids.
+   * Always gate, then unit: a unit is held only by an invoke that is running (sync and async
+   * invokes, any mapping's batch past its gate) and comes back when it returns, never by anyone
+   * waiting for a gate. So a batch holding its gate while it waits for a unit waits on nothing
+   * that waits on it — no deadlock. The other order would hold engine-wide units while the tuner
+   * keeps a mapping's batches at its gate: concurrency taken from everyone else and left idle,
+   * the hoarding this avoids.
    */
   async #passInvokeGate(signal: AbortSignal): Promise<Reservation> {
     const waiting = { mapping: this.name };
