@@ -196,8 +196,8 @@ export interface MappingOptions {
      * this every second, adding at least 5, and while they come back mostly empty divided by it,
      * removing at least one; 1–10. Default 2 (5, 10, 20, 40…: 300 more pollers in about 6 s, and
      * halved each idle second). 1 = Lambda's ramp, +5 a second (300 a minute), −1 a second down.
-     * Pollers reserve capacity before they poll, so `maximumConcurrency` and the function's
-     * ceilings bound them — and idle ones hold it, which is why they go as fast as they come.
+     * Pollers poll only while the function could take their batch, and `maximumConcurrency`
+     * bounds them; idle ones keep a long poll open each, which is why they go as fast as they come.
      */
     pollerGrowthFactor?: number;
   };

@@ -55,7 +55,7 @@ export interface SettleOutcome {
 }
 
 export interface FetchRequest {
-  /** Most records to return; the caller holds capacity for them. */
+  /** Most records to return; the caller can invoke them soon (the function has room). */
   max: number;
   /** Longest to wait for the first record; 0 = return what is there. */
   waitMs: number;

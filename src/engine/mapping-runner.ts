@@ -115,17 +115,22 @@ export interface MappingStatus {
 
 const NO_RECORDS = 'No records processed';
 
-/** Capacity held for one batch: a mapping slot and a function reservation, released together. */
-interface Capacity {
-  readonly reservation: Reservation;
-  /** Idempotent. */
-  release(): void;
-}
+/** Gives back a unit of the mapping's maximum concurrency; idempotent. */
+type ReleaseSlot = () => void;
 
 /**
- * Runs one event source mapping: pollers that each reserve capacity, gather a batch, filter it,
+ * Runs one event source mapping: pollers that each take a mapping slot and wait until the
+ * function could run a batch, gather a batch, filter it, reserve the function's concurrency,
  * invoke the function and settle the result at the source. The number of pollers follows the
  * scaling policy between the mapping's minimum and maximum concurrency.
+ *
+ * Capacity before polling, without hoarding: a poller polls only while the function could take a
+ * unit (engine and reserved ceilings, src/invoker/concurrency.ts), but reserves the unit only once
+ * it has records to invoke. An idle poller — a 20 s long poll on an empty SQS queue — so holds
+ * only its mapping slot, never concurrency that other mappings and sync invokes of the function
+ * need. A gathered batch waiting for its unit counts at the intake bound (intake-gate.ts), which
+ * keeps what a mapping holds within (2L + P) × BatchSize even when the function's ceiling, not
+ * the mapping's invoke limit, is what binds.
  */
 export class MappingRunner {
   readonly #o: MappingRunnerOptions;
@@ -457,14 +462,14 @@ export class MappingRunner {
       while (!signal.aborted && !this.#surplus(id)) {
         while (pending.size >= depth) await Promise.race(pending);
         if (signal.aborted || this.#surplus(id)) break;
-        // Never gather a batch the function cannot take soon (before capacity: a poller waiting
-        // here holds no function concurrency).
+        // Never gather a batch the function cannot take soon (a poller waiting here holds nothing).
         if (await this.#intake.admit(signal)) this.#observation.intakeWaits += 1;
         if (signal.aborted || this.#surplus(id)) break;
-        let capacity: Capacity;
+        let releaseSlot: ReleaseSlot;
         try {
-          // Capacity first: the mapping's and the function's ceilings hold before a receive.
-          capacity = await this.#reserveCapacity(signal);
+          // The mapping's and the function's ceilings hold before a receive; the function's unit
+          // itself is reserved only for a gathered batch (#passInvokeGate).
+          releaseSlot = await this.#slotWhenFunctionHasRoom(signal);
         } catch (err) {
           if (signal.aborted) break;
           this.#lastResult = `throttled: ${(err as Error).message}`;
@@ -480,7 +485,7 @@ export class MappingRunner {
           try {
             if (batch.records.length + batch.oversized.length + batch.filteredOut.length > 0) {
               handedOff = true;
-              const run = this.#process(batch, capacity).finally(capacity.release);
+              const run = this.#process(batch, releaseSlot, signal).finally(releaseSlot);
               const task: Promise<void> = run
                 .catch((err: unknown) => {
                   // Depth 1 awaits `run` below and backs off there; pipelined batches log here.
@@ -508,7 +513,7 @@ export class MappingRunner {
           this.#o.logger.warn({ err: (err as Error).message, retryInMs: delayMs }, 'poll failed');
           await sleep(delayMs, undefined, { signal }).catch(() => undefined);
         } finally {
-          if (!handedOff) capacity.release();
+          if (!handedOff) releaseSlot();
         }
       }
     } finally {
@@ -544,27 +549,23 @@ export class MappingRunner {
   }
 
   /**
-   * One unit of the mapping's maximum concurrency, then one of the function's (engine and
-   * reserved ceilings). Both are released together, once the batch's invoke has returned.
+   * One unit of the mapping's maximum concurrency, held while the poller gathers and until its
+   * batch's invoke returns; then waits, taking nothing, until the function could take a unit
+   * (engine and reserved ceilings). Throws `ThrottleError` at once for reserved concurrency 0.
    */
-  async #reserveCapacity(signal: AbortSignal): Promise<Capacity> {
+  async #slotWhenFunctionHasRoom(signal: AbortSignal): Promise<ReleaseSlot> {
     await this.#slots.acquire(signal);
-    let reservation: Reservation;
     try {
-      reservation = await this.#o.invoker.reserve(this.#settings.functionName, signal);
+      await this.#o.invoker.waitForCapacity(this.#settings.functionName, signal);
     } catch (err) {
       this.#slots.release();
       throw err;
     }
     let released = false;
-    return {
-      reservation,
-      release: () => {
-        if (released) return;
-        released = true;
-        reservation.release();
-        this.#slots.release();
-      },
+    return () => {
+      if (released) return;
+      released = true;
+      this.#slots.release();
     };
   }
 
@@ -576,12 +577,16 @@ export class MappingRunner {
     this.#invokeLimit.polled(count, this.#settings.batchSize);
   }
 
-  async #process(batch: CollectedBatch, capacity: Capacity): Promise<void> {
+  async #process(
+    batch: CollectedBatch,
+    releaseSlot: ReleaseSlot,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { records: matched, oversized, filteredOut } = batch;
     const total = matched.length + oversized.length + filteredOut.length;
     let settled = false;
     try {
-      settled = await this.#invokeAndSettle(matched, oversized, filteredOut, capacity);
+      settled = await this.#invokeAndSettle(batch, releaseSlot, signal);
     } finally {
       // Handling failed before its settle: the records return to the source on their own.
       if (!settled) this.#release(total);
@@ -590,10 +595,9 @@ export class MappingRunner {
 
   /** Returns once the batch is settled (true) — false only when it throws before settling. */
   async #invokeAndSettle(
-    matched: SourceRecord[],
-    oversized: SourceRecord[],
-    filteredOut: SourceRecord[],
-    capacity: Capacity,
+    { records: matched, oversized, filteredOut }: CollectedBatch,
+    releaseSlot: ReleaseSlot,
+    signal: AbortSignal,
   ): Promise<boolean> {
     const m = this.#o.metrics;
     const mapping = this.name;
@@ -608,7 +612,8 @@ export class MappingRunner {
     // the filter dropped never becomes a MaximumPayloadSizeExceeded failure.
     if (filteredOut.length > 0) m.filteredOut.inc({ mapping }, filteredOut.length);
     if (matched.length === 0) {
-      capacity.release();
+      // Nothing to invoke: no function concurrency is ever reserved for it.
+      releaseSlot();
       await this.#settle({ succeeded: filteredOut, failed: [], dropped });
       return true;
     }
@@ -625,18 +630,29 @@ export class MappingRunner {
     const heartbeat = this.#startHeartbeat(matched);
     try {
       let result: InvokeResult | undefined;
-      await this.#passInvokeGate();
+      // Built before any unit is held, so a throw here can leave none behind.
+      const payload = this.#o.connector.buildEvent(matched);
+      let reservation: Reservation;
       try {
-        result = await this.#o.invoker.run(capacity.reservation, {
-          payload: this.#o.connector.buildEvent(matched),
-        });
+        reservation = await this.#passInvokeGate(signal);
+      } catch (err) {
+        // Never handed to the function (stopping, or its concurrency set to 0 meanwhile): the
+        // records go back to the source now rather than when their visibility expires.
+        if (!signal.aborted) this.#lastResult = `throttled: ${(err as Error).message}`;
+        releaseSlot();
+        await this.#settle({ succeeded: filteredOut, failed: [], released: matched, dropped });
+        return true;
+      }
+      try {
+        // `run` owns the reservation from here and releases it when the invoke ends.
+        result = await this.#o.invoker.run(reservation, { payload });
       } catch (err) {
         // The engine could not run the invoke (environment failed to start…): records go back.
         this.#lastResult = `invoke failed: ${(err as Error).message}`;
       } finally {
         // The function is free again: the settle below needs no function concurrency.
         this.#invokeLimit.release();
-        capacity.release();
+        releaseSlot();
       }
       m.invoked.inc({ mapping }, matched.length);
       const verdict: BatchVerdict = result
@@ -672,13 +688,30 @@ export class MappingRunner {
     }
   }
 
-  /** Waits for an invoke slot, counted as waiting at the intake bound meanwhile. */
-  async #passInvokeGate(): Promise<void> {
+  /**
+   * Waits for an invoke slot of the mapping, then reserves a unit of the function's concurrency;
+   * counted as waiting at the intake bound until both are held. On a throw (aborted while waiting
+   * for the unit, or the function's reserved concurrency set to 0) neither is held.
+   *
+   * Always gate, then unit: a unit is held only by an invoke that is running (sync and async
+   * invokes, any mapping's batch past its gate) and comes back when it returns, never by anyone
+   * waiting for a gate. So a batch holding its gate while it waits for a unit waits on nothing
+   * that waits on it — no deadlock. The other order would hold engine-wide units while the tuner
+   * keeps a mapping's batches at its gate: concurrency taken from everyone else and left idle,
+   * the hoarding this avoids.
+   */
+  async #passInvokeGate(signal: AbortSignal): Promise<Reservation> {
     const waiting = { mapping: this.name };
     this.#intake.enter();
     this.#o.metrics.waitingBatches.set(waiting, this.#intake.waitingBatches);
     try {
       await this.#invokeLimit.acquire();
+      try {
+        return await this.#o.invoker.reserve(this.#settings.functionName, signal);
+      } catch (err) {
+        this.#invokeLimit.release();
+        throw err;
+      }
     } finally {
       this.#intake.leave();
       this.#o.metrics.waitingBatches.set(waiting, this.#intake.waitingBatches);

@@ -19,8 +19,8 @@ export interface ScalingSettings {
    * While busy, each step multiplies the pollers by this (adding at least `stepUp`); while polls
    * come back mostly empty, each step divides them by it (removing at least one). Default 2:
    * 5, 10, 20, 40… — 300 more pollers in about 6 s where Lambda adds up to 300 a minute; we have
-   * no cold fleet to protect, and capacity is reserved before every poll, so the function's and
-   * the mapping's ceilings still bound them. 1 = Lambda's linear ramp (+5 a second, 300 a minute)
+   * no cold fleet to protect: the mapping's ceiling bounds them, a poll waits until the function
+   * could take its batch, and they stop growing once batches wait for the function. 1 = Lambda's linear ramp (+5 a second, 300 a minute)
    * and the old decay (−1 a second).
    */
   growthFactor: number;
@@ -78,7 +78,7 @@ export function nextPollerCount(
     return clamp(Math.max(current + s.stepUp, Math.ceil(current * s.growthFactor)));
   }
   // Mostly empty → shrink towards the minimum as fast as the ramp grows (by one a step with
-  // Lambda's linear ramp): idle pollers sit in long polls holding the function's capacity.
+  // Lambda's linear ramp): idle pollers sit in long polls, each holding a mapping slot and a request.
   if (o.emptyPolls > polls / 2)
     return clamp(Math.min(current - 1, Math.floor(current / s.growthFactor)));
   return clamp(current);

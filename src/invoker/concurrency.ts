@@ -94,10 +94,26 @@ export class ConcurrencyController {
   }
 
   /**
+   * Resolves once `functionName` could take a unit, without taking one (pollers, before they
+   * pull records the unit will be needed for). Throws `ThrottleError` at once for a function with
+   * reserved concurrency 0, like `reserve`; rejects when `signal` aborts.
+   */
+  async waitUntilAvailable(functionName: string, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const pool = this.#poolOf(functionName);
+      if (pool.limit === 0) throw this.#throttle(functionName, pool); // would wait forever
+      if (pool.inUse < pool.limit) return;
+      // Woken when a unit frees, or when `setReserved` moves the function to another pool.
+      await pool.whenAvailable(signal);
+    }
+  }
+
+  /**
    * Sets (or with `undefined` removes) a function's reserved concurrency at run time (Lambda's
    * PutFunctionConcurrency). Units held keep counting against the pool they came from.
    */
   setReserved(functionName: string, reserved: number | undefined): void {
+    const before = this.#poolOf(functionName);
     const current = this.#reservedPools.get(functionName)?.limit ?? 0;
     const nextSum = this.#reservedSum() - current + (reserved ?? 0);
     if (this.#engineLimit - nextSum < this.#minimumUnreserved) {
@@ -114,6 +130,8 @@ export class ConcurrencyController {
       else this.#reservedPools.set(functionName, new CountingSemaphore(reserved));
     }
     this.#unreserved.setLimit(this.#engineLimit - nextSum);
+    // Those waiting to be able to reserve re-check: the function may draw from another pool now.
+    before.wakeWatchers();
   }
 
   snapshot(): ConcurrencySnapshot {

@@ -14,6 +14,8 @@ export class CountingSemaphore {
   #limit: number;
   #inUse = 0;
   readonly #waiters: Waiter[] = [];
+  /** `whenAvailable` callers: told when a permit is free, without taking it. */
+  readonly #watchers = new Set<Waiter>();
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -64,6 +66,38 @@ export class CountingSemaphore {
     });
   }
 
+  /**
+   * Resolves once a permit is free, without taking it (a caller that wants to know it *could*
+   * get one before it starts work that will need one); rejects with the signal's reason if aborted
+   * first. Also resolves on `wakeWatchers()`, so callers re-check rather than trust the answer.
+   */
+  whenAvailable(signal?: AbortSignal): Promise<void> {
+    if (this.#inUse < this.#limit) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#watchers.delete(watcher);
+        reject(abortReason(signal));
+      };
+      const watcher: Waiter = {
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#watchers.add(watcher);
+    });
+  }
+
+  /** Resolves every `whenAvailable` wait now, permit or not (this semaphore was replaced). */
+  wakeWatchers(): void {
+    for (const watcher of this.#watchers) {
+      watcher.cleanup();
+      watcher.resolve();
+    }
+    this.#watchers.clear();
+  }
+
   release(): void {
     if (this.#inUse <= 0)
       throw new SluiceError('SHUTDOWN', 'semaphore released more often than acquired');
@@ -78,6 +112,8 @@ export class CountingSemaphore {
       this.#inUse += 1;
       waiter.resolve();
     }
+    // Acquirers first (they queued for a permit); watchers only learn that one is left over.
+    if (this.#inUse < this.#limit) this.wakeWatchers();
   }
 }
 

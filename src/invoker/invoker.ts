@@ -27,8 +27,10 @@ export interface InvokeOptions {
 
 /**
  * Runs invokes on environments within the concurrency ceilings. Two ways in: `invoke()` for a
- * single call, and reserve-then-run (`reserve`/`tryReserve` then `run`) for pollers, which take
- * capacity *before* they pull records from a source so they never hold records they cannot invoke.
+ * single call, and reserve-then-run (`reserve`/`tryReserve` then `run`) for pollers. A poller
+ * waits until the function *could* take a unit (`waitForCapacity`) before it pulls records, so it
+ * never holds records it cannot invoke soon, and reserves only once it has a batch: an idle
+ * poller (a 20 s long poll on an empty queue) holds no concurrency others could use.
  */
 export class Invoker {
   readonly #functions = new Map<string, FunctionSpec>();
@@ -75,6 +77,12 @@ export class Invoker {
   reserve(functionName: string, signal?: AbortSignal): Promise<Reservation> {
     this.#check(functionName);
     return this.#options.concurrency.reserve(functionName, signal);
+  }
+
+  /** Resolves once `functionName` could take a unit (taking none); throws like `reserve`. */
+  waitForCapacity(functionName: string, signal?: AbortSignal): Promise<void> {
+    this.#check(functionName);
+    return this.#options.concurrency.waitUntilAvailable(functionName, signal);
   }
 
   /** Runs one invoke with a reservation taken earlier; the reservation is released at the end. */

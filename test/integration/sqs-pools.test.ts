@@ -120,65 +120,75 @@ describe('SQS: one connection, many long polls', () => {
   });
 
   it('a 13th mapping on a connection with 12 idle mappings is Enabled and delivers while their polls are open', async () => {
-    collector.reset();
-    const all = await queues(13);
-    const idle = all.slice(0, 12);
-    const last = all[12] as TestQueue;
-    // The reference: a 20 s long poll on an empty queue, opened before any mapping polls. The
-    // idle mappings' polls (5 each, 60 in all) open after it, so none returns before it does.
-    const [referenceQueue] = await queues(1);
-    let referenceAnswered = false;
-    const reference = sqs
-      .send(
-        new ReceiveMessageCommand({
-          QueueUrl: referenceQueue?.url,
-          WaitTimeSeconds: LONG_POLL_MS / 1000,
-        }),
-      )
-      .finally(() => (referenceAnswered = true));
-    onTestFinished(() =>
-      reference.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
-    const pollers = 'provisionedPollerConfig: { minimumPollers: 5, maximumPollers: 5 }';
-    const engine = await startEngine(
-      engineYaml({
-        collectorUrl: collector.url,
-        storagePath: tempStorePath(),
-        // Above the 60 idle pollers, each of which holds a concurrency reservation while it
-        // polls: this test is about sockets, not the function's concurrency.
-        concurrencyLimit: 100,
-        mappings: idle.map((q, i) => mappingYaml(`idle-${i}`, q.url, [pollers])).join('\n'),
-      }),
-    );
-    onTestFinished(() => engine.stop(10_000).then(() => undefined));
-    const lambda = lambdaClientFor(engine);
-    await until(async () => {
-      const { EventSourceMappings = [] } = await lambda.send(
-        new ListEventSourceMappingsCommand({}),
-      );
-      return (
-        EventSourceMappings.length === 12 && EventSourceMappings.every((m) => m.State === 'Enabled')
-      );
-    }, 'the 12 idle mappings Enabled');
+    // Above the 60 idle pollers: this case is about sockets, not the function's concurrency.
+    await thirteenthMappingDeliversWhileIdlePollsAreOpen(100);
+  });
 
-    const created = await lambda.send(
-      new CreateEventSourceMappingCommand({ FunctionName: 'recorder', EventSourceArn: last.arn }),
-    );
-    const uuid = created.UUID as string;
-    await until(
-      async () =>
-        (await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State === 'Enabled',
-      'the 13th mapping Enabled',
-    );
-    expect(referenceAnswered).toBe(false);
-    await sendMessages(sqs, last.url, ['thirteenth']);
-    await until(
-      () => collector.deliveries().some((r) => r.body === 'thirteenth'),
-      'the 13th mapping delivers',
-    );
-    expect(referenceAnswered).toBe(false);
+  it('a 13th mapping delivers while 60 idle pollers poll under a concurrency limit of 50', async () => {
+    // Fewer units than idle pollers: a poller must not hold one while its long poll is open.
+    await thirteenthMappingDeliversWhileIdlePollsAreOpen(50);
   });
 });
+
+/**
+ * 12 idle mappings of 5 pollers each on one connection, then a 13th: it becomes Enabled and its
+ * message is invoked while the idle mappings' 20 s long polls are all still open.
+ */
+async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: number) {
+  collector.reset();
+  const all = await queues(13);
+  const idle = all.slice(0, 12);
+  const last = all[12] as TestQueue;
+  // The reference: a 20 s long poll on an empty queue, opened before any mapping polls. The
+  // idle mappings' polls (5 each, 60 in all) open after it, so none returns before it does.
+  const [referenceQueue] = await queues(1);
+  let referenceAnswered = false;
+  const reference = sqs
+    .send(
+      new ReceiveMessageCommand({
+        QueueUrl: referenceQueue?.url,
+        WaitTimeSeconds: LONG_POLL_MS / 1000,
+      }),
+    )
+    .finally(() => (referenceAnswered = true));
+  onTestFinished(() =>
+    reference.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  const pollers = 'provisionedPollerConfig: { minimumPollers: 5, maximumPollers: 5 }';
+  const engine = await startEngine(
+    engineYaml({
+      collectorUrl: collector.url,
+      storagePath: tempStorePath(),
+      concurrencyLimit,
+      mappings: idle.map((q, i) => mappingYaml(`idle-${i}`, q.url, [pollers])).join('\n'),
+    }),
+  );
+  onTestFinished(() => engine.stop(10_000).then(() => undefined));
+  const lambda = lambdaClientFor(engine);
+  await until(async () => {
+    const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({}));
+    return (
+      EventSourceMappings.length === 12 && EventSourceMappings.every((m) => m.State === 'Enabled')
+    );
+  }, 'the 12 idle mappings Enabled');
+
+  const created = await lambda.send(
+    new CreateEventSourceMappingCommand({ FunctionName: 'recorder', EventSourceArn: last.arn }),
+  );
+  const uuid = created.UUID as string;
+  await until(
+    async () =>
+      (await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State === 'Enabled',
+    'the 13th mapping Enabled',
+  );
+  expect(referenceAnswered).toBe(false);
+  await sendMessages(sqs, last.url, ['thirteenth']);
+  await until(
+    () => collector.deliveries().some((r) => r.body === 'thirteenth'),
+    'the 13th mapping delivers',
+  );
+  expect(referenceAnswered).toBe(false);
+}

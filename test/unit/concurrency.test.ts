@@ -22,6 +22,25 @@ describe('CountingSemaphore', () => {
     expect(s.inUse).toBe(1);
   });
 
+  it('tells whenAvailable callers a permit is free without taking it, after queued acquirers', async () => {
+    const s = new CountingSemaphore(1);
+    expect(s.tryAcquire()).toBe(true);
+    const order: string[] = [];
+    const watched = s.whenAvailable().then(() => order.push(`watcher saw ${s.inUse} in use`));
+    const queued = s.acquire().then(() => order.push('acquirer'));
+    s.release(); // the queued acquirer takes it: nothing left over for the watcher
+    await queued;
+    s.release();
+    await watched;
+    expect(order).toEqual(['acquirer', 'watcher saw 0 in use']);
+    expect(s.inUse).toBe(0);
+    const ac = new AbortController();
+    s.tryAcquire();
+    const aborted = s.whenAvailable(ac.signal);
+    ac.abort();
+    await expect(aborted).rejects.toBeDefined();
+  });
+
   it('wakes waiters when the limit is raised', async () => {
     const s = new CountingSemaphore(0);
     const p = s.acquire();
@@ -80,5 +99,39 @@ describe('ConcurrencyController', () => {
       minimumUnreserved: 1,
     });
     await expect(c.reserve('off')).rejects.toThrowError(/reserved concurrency 0/);
+  });
+
+  it('waits until a function could take a unit, taking none, and follows it to another pool', async () => {
+    const c = new ConcurrencyController({
+      engineLimit: 4,
+      reserved: { hot: 1 },
+      minimumUnreserved: 1,
+    });
+    const held = c.tryReserve('hot');
+    let ready = false;
+    const waiting = c.waitUntilAvailable('hot').then(() => (ready = true));
+    await Promise.resolve();
+    expect(ready).toBe(false);
+    // The reservation is removed: the function draws from the unreserved pool, which has room.
+    c.setReserved('hot', undefined);
+    await waiting;
+    expect(c.inUse('hot')).toBe(1); // only the unit taken before: waiting took none
+    held.release();
+    expect(c.inUse('hot')).toBe(0);
+  });
+
+  it('waiting until a function could take a unit throttles at once at reserved concurrency 0', async () => {
+    const c = new ConcurrencyController({
+      engineLimit: 4,
+      reserved: { f: 1 },
+      minimumUnreserved: 1,
+    });
+    c.setReserved('off', 0);
+    await expect(c.waitUntilAvailable('off')).rejects.toThrowError(/reserved concurrency 0/);
+    const held = c.tryReserve('f');
+    const waiting = c.waitUntilAvailable('f');
+    c.setReserved('f', 0);
+    await expect(waiting).rejects.toThrowError(ThrottleError);
+    held.release();
   });
 });

@@ -38,6 +38,8 @@ export interface RunnerHarnessOptions {
   runner?: Partial<Omit<MappingRunnerOptions, 'settings' | 'connector' | 'invoker'>>;
   /** Function concurrency ceiling (reserved concurrency). Default 50. */
   reserved?: number;
+  /** The engine's ceiling instead, with no reservation for the function (overrides `reserved`). */
+  engineLimit?: number;
   /** The connector reports this lane limit once started (a partitioned source). */
   maxLanes?: number;
   /** The connector asks for one poller at a time to gather a batch (a shared push buffer). */
@@ -83,11 +85,11 @@ export function createRunnerHarness(handler: BatchHandler, options: RunnerHarnes
   });
   const reserved = options.reserved ?? 50;
   const invoker = new Invoker({
-    concurrency: new ConcurrencyController({
-      engineLimit: reserved + 10,
-      reserved: { f: reserved },
-      minimumUnreserved: 10,
-    }),
+    concurrency: new ConcurrencyController(
+      options.engineLimit === undefined
+        ? { engineLimit: reserved + 10, reserved: { f: reserved }, minimumUnreserved: 10 }
+        : { engineLimit: options.engineLimit, reserved: {}, minimumUnreserved: 0 },
+    ),
     pool,
     logger: silentLogger(),
     metrics,
@@ -144,9 +146,13 @@ export type RunnerHarness = ReturnType<typeof createRunnerHarness>;
 const spec = (name: string) => fakeSpec(name);
 
 /** Polls `check` until it is true (behaviour, not timing: the bound only stops a hung test). */
-export async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 10_000,
+): Promise<void> {
   const started = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - started > limitMs) throw new Error(`gave up waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
