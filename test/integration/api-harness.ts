@@ -119,16 +119,3 @@ export function withBearerToken(client: LambdaClient, token: string): LambdaClie
   );
   return client;
 }
-
-/** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function waitUntil(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,7 +7,6 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import {
   identifyKafkaItem,
@@ -81,8 +80,6 @@ export interface Pipeline {
   invokes(): number[];
   /** Every record the function was given: [offset, key, value] as in the event (base64 or null). */
   seen(): [number, string | null, string | null][];
-  /** Resolves once `predicate` holds (polling the output), or throws after `timeoutMs`. */
-  until(predicate: (p: Pipeline) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -152,13 +149,6 @@ export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promis
       lines(`${outFile}.records`).map(
         (l) => JSON.parse(l) as [number, string | null, string | null],
       ),
-    async until(predicate, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(pipeline)) {
-        if (Date.now() > deadline) throw new Error('pipeline did not reach the expected state');
-        await sleep(250);
-      }
-    },
     async stop() {
       await runner.stop(10_000);
       await pool.stop();

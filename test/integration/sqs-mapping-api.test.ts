@@ -24,10 +24,10 @@ import {
   startCollector,
   startEngine,
   tempStorePath,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -74,16 +74,24 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     const listed = await lambda.send(new ListEventSourceMappingsCommand({}));
     const uuid = listed.EventSourceMappings?.[0]?.UUID as string;
     expect(listed.EventSourceMappings?.[0]?.EventSourceArn).toBe(queue.arn);
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
 
     await sendMessages(sqs, queue.url, ['before-1', 'before-2']);
-    await until(() => bodiesSeen().has('before-2') && bodiesSeen().has('before-1'), 'first batch');
+    await eventually(
+      () => bodiesSeen().has('before-2') && bodiesSeen().has('before-1'),
+      'first batch',
+      { limitMs: 60_000 },
+    );
 
     const updated = await lambda.send(
       new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }),
     );
     expect(updated.UUID).toBe(uuid);
-    await until(async () => (await stateOf(lambda, uuid)) === 'Disabled', 'Disabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Disabled', 'Disabled', {
+      limitMs: 60_000,
+    });
     const after = Array.from({ length: 15 }, (_, i) => `while-disabled-${i}`);
     await sendMessages(sqs, queue.url, after);
     // Long enough for several polls if anything still polled; the assertion is on behaviour.
@@ -92,7 +100,9 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     expect(after.some((b) => bodiesSeen().has(b))).toBe(false);
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
-    await until(() => after.every((b) => bodiesSeen().has(b)), 'processed after re-enabling');
+    await eventually(() => after.every((b) => bodiesSeen().has(b)), 'processed after re-enabling', {
+      limitMs: 60_000,
+    });
     expect(await stateOf(lambda, uuid)).toBe('Enabled');
   });
 
@@ -110,26 +120,30 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       }),
     );
     const uuid = created.UUID as string;
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
     await lambda.send(
       new UpdateEventSourceMappingCommand({
         UUID: uuid,
         FilterCriteria: { Filters: [{ Pattern: '{"body":{"type":["order"]}}' }] },
       }),
     );
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again', {
+      limitMs: 60_000,
+    });
     const order = JSON.stringify({ type: 'order', n: 1 });
     await sendMessages(sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
     // Same queue: the connector carried over to the new runner, its long polls were not cut off
     // (had they been, ElasticMQ would hand these messages to a closed connection and hide them
     // for the 30 s visibility timeout).
-    await until(
+    await eventually(
       async () => {
         const d = await queueDepth(sqs, queue.url);
         return d.visible === 0 && d.inFlight === 0;
       },
       'both handled (one invoked, one filtered out and deleted)',
-      20_000,
+      { limitMs: 20_000 },
     );
     expect([...bodiesSeen()]).toEqual([order]);
     const got = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
@@ -154,15 +168,19 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       const res = await fetch(`http://127.0.0.1:${address.port}/readyz`);
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
-    await until(async () => {
-      const r = await readyz();
-      const check = (r.body.checks as Record<string, { ok: boolean; detail: string }>)[
-        'mapping:cut-off'
-      ];
-      return (
-        r.status === 503 && check?.ok === false && /ECONNREFUSED|unreachable/i.test(check.detail)
-      );
-    }, 'readyz 503 for the unreachable mapping');
+    await eventually(
+      async () => {
+        const r = await readyz();
+        const check = (r.body.checks as Record<string, { ok: boolean; detail: string }>)[
+          'mapping:cut-off'
+        ];
+        return (
+          r.status === 503 && check?.ok === false && /ECONNREFUSED|unreachable/i.test(check.detail)
+        );
+      },
+      'readyz 503 for the unreachable mapping',
+      { limitMs: 60_000 },
+    );
     const lambda = lambdaClientFor(engine);
     const [mapping] =
       (await lambda.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings ?? [];
@@ -220,9 +238,13 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
 
     const first = uuids[0] as string;
     const firstQueue = qs[0] as TestQueue;
-    await until(async () => (await stateOf(lambda, first)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, first)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
     await sendMessages(sqs, firstQueue.url, ['via-api']);
-    await until(() => bodiesSeen().has('via-api'), 'API-created mapping delivers');
+    await eventually(() => bodiesSeen().has('via-api'), 'API-created mapping delivers', {
+      limitMs: 60_000,
+    });
 
     await lambda.send(
       new UpdateEventSourceMappingCommand({
@@ -251,17 +273,20 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     });
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: first, Enabled: false }));
-    await until(async () => (await stateOf(lambda, first)) === 'Disabled', 'Disabled');
+    await eventually(async () => (await stateOf(lambda, first)) === 'Disabled', 'Disabled', {
+      limitMs: 60_000,
+    });
 
     const deleted = await lambda.send(new DeleteEventSourceMappingCommand({ UUID: first }));
     expect(deleted.State).toBe('Deleting');
-    await until(
+    await eventually(
       () =>
         lambda.send(new GetEventSourceMappingCommand({ UUID: first })).then(
           () => false,
           (err: unknown) => err instanceof ResourceNotFoundException,
         ),
       'deleted mapping gone',
+      { limitMs: 60_000 },
     );
     const left = await lambda.send(new ListEventSourceMappingsCommand({}));
     expect(left.EventSourceMappings?.map((m) => m.UUID).sort()).toEqual(uuids.slice(1).sort());
@@ -304,6 +329,8 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       BatchSize: 7,
       EventSourceArn: queue.arn,
     });
-    await until(() => bodiesSeen().has('after-restart'), 'restored mapping delivers');
+    await eventually(() => bodiesSeen().has('after-restart'), 'restored mapping delivers', {
+      limitMs: 60_000,
+    });
   });
 });

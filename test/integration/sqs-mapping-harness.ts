@@ -279,19 +279,6 @@ export async function startEngine(yaml: string): Promise<Engine> {
   return engine;
 }
 
-/** Waits until `check` holds (the bound only stops a hung test; nothing asserts a timing). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  limitMs = 60_000,
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** A Lambda client for an engine's API (SigV4 is accepted and ignored; no SDK retries). */
 export function lambdaClientFor(engine: Engine): LambdaClient {
   const address = engine.api?.address();

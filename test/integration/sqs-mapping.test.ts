@@ -12,10 +12,10 @@ import {
   startCollector,
   startEngine,
   tempStorePath,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -68,8 +68,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     ]);
     const bodies = Array.from({ length: 10_000 }, (_, i) => `msg-${i}`);
     await sendMessages(sqs, queue.url, bodies);
-    await until(() => collector.deliveries().length >= 10_000, 'all 10,000 delivered', 120_000);
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= 10_000, 'all 10,000 delivered', {
+      limitMs: 120_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const seen = collector.deliveries();
     const byBody = new Map<string, number>();
     for (const r of seen) byBody.set(r.body, (byBody.get(r.body) ?? 0) + 1);
@@ -89,8 +91,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
       JSON.stringify({ n: i, ...(i % 10 === 3 ? { failUntil: 1 } : {}) }),
     );
     await sendMessages(sqs, queue.url, bodies);
-    await until(() => collector.deliveries().length >= 33, 'failed ids redelivered');
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= 33, 'failed ids redelivered', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const counts = new Map<number, number>();
     for (const r of collector.deliveries()) {
       const n = (JSON.parse(r.body) as { n: number }).n;
@@ -112,10 +116,13 @@ describe('SQS event source mapping against ElasticMQ', () => {
       'retryBackoff: { baseSeconds: 120 }',
     );
     await sendMessages(sqs, queue.url, [JSON.stringify({ n: 1, failUntil: 1 }), '{"n":2}']);
-    await until(() => collector.deliveries().length >= 2, 'both delivered once');
-    await until(
+    await eventually(() => collector.deliveries().length >= 2, 'both delivered once', {
+      limitMs: 60_000,
+    });
+    await eventually(
       async () => (await queueDepth(sqs, queue.url)).inFlight === 1,
       'the failed one held',
+      { limitMs: 60_000 },
     );
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Three receive-timeouts later: still held by the 120 s backoff, delivered once.
@@ -137,8 +144,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const poison = [0, 1].map((i) => JSON.stringify({ poison: true, i }));
     await sendMessages(sqs, queue.url, [...good, ...poison]);
     const dlq = queue.dlqUrl as string;
-    await until(async () => (await queueDepth(sqs, dlq)).visible === 2, 'poison in the DLQ');
-    await until(() => drained(queue.url), 'main queue empty');
+    await eventually(async () => (await queueDepth(sqs, dlq)).visible === 2, 'poison in the DLQ', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'main queue empty', { limitMs: 60_000 });
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
@@ -160,8 +169,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     for (let seq = 0; seq < 20; seq++)
       for (const group of groups) messages.push({ group, body: JSON.stringify({ group, seq }) });
     await sendMessages(sqs, queue.url, messages);
-    await until(() => collector.deliveries().length >= messages.length, 'all delivered');
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= messages.length, 'all delivered', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     for (const group of groups) {
       const seqs = collector
         .deliveries()
@@ -183,7 +194,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const others = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: 'refund', i }));
     const plain = ['not json', 'order'];
     await sendMessages(sqs, queue.url, [...orders, ...others, ...plain]);
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     expect(
       collector
         .deliveries()
@@ -205,7 +216,9 @@ describe('SQS event source mapping against ElasticMQ', () => {
       queue.url,
       Array.from({ length: 100 }, (_, i) => `c-${i}`),
     );
-    await until(() => collector.deliveries().length >= 100, 'all delivered');
+    await eventually(() => collector.deliveries().length >= 100, 'all delivered', {
+      limitMs: 60_000,
+    });
     expect(collector.peak).toBeLessThanOrEqual(2);
     expect(collector.peak).toBe(2);
   });

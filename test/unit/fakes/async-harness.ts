@@ -123,14 +123,6 @@ export function createHarness(o: HarnessOptions) {
   return { store, invoker, queue, worker, destinations, metrics, pool };
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function metricValue(
   metrics: EngineMetrics,
   name: string,
