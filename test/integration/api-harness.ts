@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { apiEndpoint, startTestEngine } from '../support/start-test-engine.ts';
 
 export const FUNCTIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -58,19 +57,10 @@ export async function startEngine(
     'storage:',
     `  path: ${JSON.stringify(join(dir, 'state.db'))}`,
   ].join('\n');
-  const config = loadConfigFromString(text, { baseDir: FUNCTIONS_DIR, env: {} });
-  const engine = new Engine(config, { logger: silentLogger() });
-  try {
-    await engine.start();
-  } catch (err) {
-    await engine.stop(1000);
-    throw err;
-  }
-  const address = engine.api?.address();
-  if (!address) throw new Error('the engine has no API');
+  const engine = await startTestEngine(text, { load: { baseDir: FUNCTIONS_DIR, env: {} } });
   return {
     engine,
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: apiEndpoint(engine),
     stop: async () => {
       await engine.stop(5000);
     },

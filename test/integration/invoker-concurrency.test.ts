@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { ThrottleError } from '../../src/invoker/concurrency.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
 
 /** Counts invokes running at once, as reported by the functions themselves. */
@@ -56,8 +56,7 @@ functions:
 `,
       { file: join(dir, 'sluice.yaml') },
     );
-    engine = new Engine(config, { logger: silentLogger() });
-    await engine.start();
+    engine = await startTestEngine(config);
   });
 
   afterAll(async () => {

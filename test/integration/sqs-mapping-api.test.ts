@@ -22,12 +22,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  startEngine,
   tempStorePath,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -51,7 +51,7 @@ async function queues(n: number): Promise<TestQueue[]> {
 }
 
 async function engineOn(storagePath: string, mappings = ''): Promise<Engine> {
-  const engine = await startEngine(
+  const engine = await startTestEngine(
     engineYaml({ collectorUrl: collector.url, storagePath, mappings }),
   );
   onTestFinished(() => engine.stop(10_000).then(() => undefined));
@@ -160,7 +160,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       storagePath: tempStorePath(),
       mappings: mappingYaml('cut-off', 'http://127.0.0.1:1/000000000000/nowhere'),
     }).replace(/endpoint: .*/, 'endpoint: http://127.0.0.1:1');
-    const engine = await startEngine(yaml);
+    const engine = await startTestEngine(yaml);
     onTestFinished(() => engine.stop(10_000).then(() => undefined));
     const address = engine.api?.address();
     if (!address) throw new Error('no API');
@@ -307,7 +307,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
     const store = tempStorePath();
-    const first = await startEngine(
+    const first = await startTestEngine(
       engineYaml({ collectorUrl: collector.url, storagePath: store }),
     );
     const created = await lambdaClientFor(first).send(

@@ -16,9 +16,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
 
@@ -270,13 +268,6 @@ export function mappingYaml(
 
 export function tempStorePath(): string {
   return join(mkdtempSync(join(tmpdir(), 'sluice-esm-')), 'state.db');
-}
-
-export async function startEngine(yaml: string): Promise<Engine> {
-  const config = loadConfigFromString(yaml, { file: join(tmpdir(), 'sluice-esm-test.yaml') });
-  const engine = new Engine(config, { logger: silentLogger() });
-  await engine.start();
-  return engine;
 }
 
 /** A Lambda client for an engine's API (SigV4 is accepted and ignored; no SDK retries). */

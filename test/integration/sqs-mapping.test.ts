@@ -10,12 +10,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  startEngine,
   tempStorePath,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -39,7 +39,7 @@ async function mapped(
 ): Promise<{ queue: TestQueue; engine: Engine }> {
   collector.reset();
   const queue = await createQueue(sqs, queueOptions);
-  const engine = await startEngine(
+  const engine = await startTestEngine(
     engineYaml({
       collectorUrl: collector.url,
       storagePath: tempStorePath(),
