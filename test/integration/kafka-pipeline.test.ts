@@ -61,7 +61,7 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
       range(200).map((i) => `c-${i}`),
     );
     // Several of the consumer's fetch cycles (250 ms each): a consumer still fetching would have
-    // buffered the 400 new records by now.
+    // buffered the 400 new records by now. Kept sleep: only a window shows nothing is fetched.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(pipeline.connector.bufferedRecords).toBe(0);
     expect(pipeline.handled()).toHaveLength(50);

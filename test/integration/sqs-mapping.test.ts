@@ -124,6 +124,8 @@ describe('SQS event source mapping against ElasticMQ', () => {
       'the failed one held',
       { limitMs: 60_000 },
     );
+    // Kept sleep: the claim is that the broker does NOT make it visible again (its own 1 s
+    // visibility timeout passes); only a window on the broker's clock can show that.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Three receive-timeouts later: still held by the 120 s backoff, delivered once.
     expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });

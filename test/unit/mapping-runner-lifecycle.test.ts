@@ -26,6 +26,7 @@ describe('MappingRunner: lifecycle and scaling', () => {
     const fetchesAtDisable = h.connector.calls.fetch;
     const later = h.source.push(bodies(5, 'later'));
     // Give pollers every chance to run if any were left: nothing may fetch.
+    // Kept sleep: a window is the only evidence that nothing fetches.
     await sleep(100);
     expect(h.connector.calls.fetch).toBe(fetchesAtDisable);
     expect(h.source.size).toBe(5);
@@ -65,6 +66,7 @@ describe('MappingRunner: lifecycle and scaling', () => {
     await eventually(() => entered === 1, 'batch in flight');
     let stopped = false;
     const stopping = h.runner.stop(5000).then((r) => ((stopped = true), r));
+    // Kept sleep: a window shows stop() does NOT resolve while the batch is still held.
     await sleep(20);
     expect(stopped).toBe(false);
     hold.open();

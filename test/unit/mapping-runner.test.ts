@@ -207,6 +207,7 @@ describe('MappingRunner: pipelining', () => {
     await eventually(() => gate.held === 2, 'two batches held by one poller');
     expect(h.runner.status().pollers).toBe(1);
     // …and no third: a poller keeps at most two batches between hand-off and settle.
+    // Kept sleep: a window is the only evidence that a third batch is NOT fetched.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(2);
     expect(h.batches).toHaveLength(2);
@@ -223,6 +224,7 @@ describe('MappingRunner: pipelining', () => {
     h.source.push(bodies(10));
     await h.runner.start();
     await eventually(() => gate.held === 3, 'three batches held');
+    // Kept sleep: a window is the only evidence that a fourth batch is NOT taken.
     await new Promise((resolve) => setTimeout(resolve, 100));
     // Three pollers could hold six batches at depth 2; the mapping's ceiling keeps it at three.
     expect(gate.held).toBe(3);
@@ -240,6 +242,7 @@ describe('MappingRunner: pipelining', () => {
     h.source.push(bodies(4));
     await h.runner.start();
     await eventually(() => gate.held === 1, 'one batch held');
+    // Kept sleep: a window is the only evidence that no batch is fetched ahead.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     expect(h.batches).toHaveLength(1);
@@ -256,6 +259,7 @@ describe('MappingRunner: pipelining', () => {
     for (const lane of ['a', 'b', 'c']) h.source.push(bodies(2, lane), { lane });
     await h.runner.start();
     await eventually(() => gate.held === 1, 'one batch held');
+    // Kept sleep: a window is the only evidence that no other lane is fetched ahead.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     await drain(h, gate);
@@ -394,6 +398,7 @@ describe('MappingRunner: provisioned pollers', () => {
     await h.runner.start();
     await eventually(() => h?.runner.status().pollers === 3, 'three pollers at start');
     // Idle (every poll empty): the scaler shrinks towards the minimum, which is 3 here.
+    // Kept sleep: ~15 scaler ticks (10 ms each) that must NOT shrink below the minimum.
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(h.runner.status().pollers).toBe(3);
     // Busy: full polls make it grow, up to 4 and no further.
