@@ -3,8 +3,6 @@
  * (real execution environments, SQLite store, API on a free port) built from YAML text, and an
  * `@aws-sdk/client-lambda` client pointed at it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -20,16 +18,6 @@ export const FUNCTIONS_DIR = join(
 
 /** The fixture with the API tests' handlers (echo, fail, maybeFail, append, hold). */
 export const API_HANDLERS = join(FUNCTIONS_DIR, 'api-handlers');
-
-export interface TempDir {
-  path: string;
-  cleanup(): void;
-}
-
-export function tempDir(prefix = 'sluice-api-'): TempDir {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
 
 export interface RunningEngine {
   engine: Engine;

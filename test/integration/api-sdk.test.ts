@@ -22,11 +22,10 @@ import {
   API_HANDLERS,
   lambdaClient,
   startEngine,
-  tempDir,
   withBearerToken,
   type RunningEngine,
-  type TempDir,
 } from './api-harness.ts';
+import { tempDir, type TempDir } from '../support/temp.ts';
 import { eventually } from '../support/eventually.ts';
 
 const text = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('utf8');

@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processTree } from '../../src/invoker/memory-watch.ts';
-import { API_HANDLERS, tempDir } from './api-harness.ts';
+import { API_HANDLERS } from './api-harness.ts';
+import { tempDir } from '../support/temp.ts';
 import { eventually } from '../support/eventually.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

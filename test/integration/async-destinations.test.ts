@@ -23,8 +23,9 @@ import { EngineMetrics } from '../../src/observability/metrics.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FakeEnvironment } from '../unit/fakes/fake-environment.ts';
-import { metricValue, spec, tempDbPath } from '../unit/fakes/async-harness.ts';
+import { metricValue, spec } from '../unit/fakes/async-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 function connections(): Record<string, ConnectionConfig> {
   const sqs = broker('sqs');
@@ -50,7 +51,7 @@ function connections(): Record<string, ConnectionConfig> {
 
 /** An engine slice: real store, queue, worker, destinations and brokers; fake environments. */
 async function engine(async: AsyncConfig) {
-  const tmp = tempDbPath();
+  const tmp = tempStorePath();
   const logger = silentLogger();
   const metrics = new EngineMetrics();
   const store = new SqliteStore({ path: tmp.path });

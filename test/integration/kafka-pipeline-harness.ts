@@ -4,8 +4,7 @@
  * for each record it handled to `OUT_FILE` (one append per invoke, before it returns), so the test
  * checks exactly-once and per-partition order from what the function itself saw.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import {
@@ -21,6 +20,7 @@ import { Invoker } from '../../src/invoker/invoker.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { MappingMetrics } from '../../src/observability/mapping-metrics.ts';
 import type { KafkaFixture } from './kafka-harness.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 /**
  * POISON: comma-separated values the function fails on. POISON_MODE `throw` (function error) or
@@ -87,8 +87,7 @@ const lines = (file: string): string[] =>
   existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 
 export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promise<Pipeline> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-fn-'));
-  writeFileSync(join(dir, 'index.mjs'), FUNCTION_SOURCE);
+  const dir = writeNodeFunction(tempDir('sluice-kafka-fn-').path, FUNCTION_SOURCE);
   const outFile = join(dir, 'handled.txt');
   const logger = silentLogger();
   const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });

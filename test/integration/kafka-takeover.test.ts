@@ -6,8 +6,7 @@
  * were in flight (uncommitted) when partitions moved, and the test reports how many.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { broker } from '../brokers/endpoints.ts';
 import { kafkaFixture } from './kafka-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 const PARTITIONS = 4;
 const PER_PARTITION = 1500;
@@ -100,8 +100,7 @@ describe('two sluice processes on one Kafka mapping', () => {
         Array.from({ length: PER_PARTITION }, (_, i) => `t-${p}-${i}`),
       );
     }
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-takeover-'));
-    writeFileSync(join(dir, 'index.mjs'), FUNCTION_SOURCE);
+    const dir = writeNodeFunction(tempDir('sluice-takeover-').path, FUNCTION_SOURCE);
     const configFile = join(dir, 'sluice.yaml');
     writeFileSync(configFile, config(dir, f.topic, f.groupId));
     const out = join(dir, 'handled.txt');

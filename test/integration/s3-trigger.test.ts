@@ -19,7 +19,6 @@ import { MINIO_URL, startMinio } from '../brokers/minio.ts';
 import { metricValue } from '../unit/fakes/async-harness.ts';
 import {
   bucketWithWebhook,
-  freePort,
   lambdaDecode,
   readRecorded,
   RECORDER,
@@ -28,6 +27,7 @@ import {
   uploadAll,
   type Upload,
 } from './s3-trigger-harness.ts';
+import { freePort } from '../support/ports.ts';
 
 const OBJECTS = 500;
 const local = broker('minio').mode === 'local' && broker('minio').url === MINIO_URL;

@@ -22,12 +22,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  tempStorePath,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -69,7 +69,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const engine = await engineOn(tempStorePath(), mappingYaml('yaml-mapped', queue.url));
+    const engine = await engineOn(tempStorePath().path, mappingYaml('yaml-mapped', queue.url));
     const lambda = lambdaClientFor(engine);
     const listed = await lambda.send(new ListEventSourceMappingsCommand({}));
     const uuid = listed.EventSourceMappings?.[0]?.UUID as string;
@@ -111,7 +111,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const engine = await engineOn(tempStorePath());
+    const engine = await engineOn(tempStorePath().path);
     const lambda = lambdaClientFor(engine);
     const created = await lambda.send(
       new CreateEventSourceMappingCommand({
@@ -158,7 +158,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     // The connection points at a closed port; the mapping retries in the background.
     const yaml = engineYaml({
       collectorUrl: collector.url,
-      storagePath: tempStorePath(),
+      storagePath: tempStorePath().path,
       mappings: mappingYaml('cut-off', 'http://127.0.0.1:1/000000000000/nowhere'),
     }).replace(/endpoint: .*/, 'endpoint: http://127.0.0.1:1');
     const engine = await startTestEngine(yaml);
@@ -194,7 +194,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   it('creates, lists with paging, gets, updates, disables and deletes mappings', async () => {
     collector.reset();
     const qs = await queues(3);
-    const engine = await engineOn(tempStorePath());
+    const engine = await engineOn(tempStorePath().path);
     const lambda = lambdaClientFor(engine);
 
     const created: EventSourceMappingConfiguration[] = [];
@@ -307,7 +307,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const store = tempStorePath();
+    const store = tempStorePath().path;
     const first = await startTestEngine(
       engineYaml({ collectorUrl: collector.url, storagePath: store }),
     );

@@ -3,10 +3,7 @@
  * `sqs-recorder` function reports to (what arrived, in which order, how many batches at once) and
  * an engine config with one function and the SQS connection.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -19,6 +16,7 @@ import {
 import type { Engine } from '../../src/engine/engine.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
+import { listenOnFreePort } from '../support/ports.ts';
 
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -159,7 +157,7 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-export function startCollector(): Promise<Collector> {
+export async function startCollector(): Promise<Collector> {
   const inFlightGroups = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -206,12 +204,8 @@ export function startCollector(): Promise<Collector> {
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      collector.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      resolve(collector);
-    }),
-  );
+  collector.url = `http://127.0.0.1:${await listenOnFreePort(server)}`;
+  return collector;
 }
 
 export interface EngineYamlOptions {
@@ -264,10 +258,6 @@ export function mappingYaml(
     `    source: { connection: local-sqs, queueUrl: ${JSON.stringify(queueUrl)}${more} }`,
     ...extra.map((line) => `    ${line}`),
   ].join('\n');
-}
-
-export function tempStorePath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'sluice-esm-')), 'state.db');
 }
 
 /** A Lambda client for an engine's API (SigV4 is accepted and ignored; no SDK retries). */

@@ -10,12 +10,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  tempStorePath,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -42,7 +42,7 @@ async function mapped(
   const engine = await startTestEngine(
     engineYaml({
       collectorUrl: collector.url,
-      storagePath: tempStorePath(),
+      storagePath: tempStorePath().path,
       mappings: mappingYaml('m', queue.url, mappingLines, sourceExtra),
       ...engineOptions,
     }),

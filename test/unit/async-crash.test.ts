@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
-import { tempDbPath } from './fakes/async-harness.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const CHILD = join(import.meta.dirname, 'fakes', 'async-crash-child.ts');
 const cleanups: (() => void)[] = [];
@@ -28,7 +28,7 @@ const completions = (log: string) =>
 describe('async queue survives kill -9 (child process, same SQLite file)', () => {
   it('processes all 1,000 queued events at least once after a SIGKILL mid-drain', async () => {
     const TOTAL = 1000;
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     const log = `${tmp.path}.log`;
 

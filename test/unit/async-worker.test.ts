@@ -6,10 +6,10 @@ import {
   createHarness,
   memoryDestination,
   metricValue,
-  tempDbPath,
   type HarnessOptions,
 } from './fakes/async-harness.ts';
 import { eventually } from '../support/eventually.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ afterEach(async () => {
 function harness(o: Omit<HarnessOptions, 'path'> & { path?: string }) {
   let path = o.path;
   if (!path) {
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     path = tmp.path;
   }
@@ -291,7 +291,7 @@ describe('async queue crash recovery (same SQLite file, second worker)', () => {
   it('processes every event after the first worker is abandoned mid-way; duplicates are counted', async () => {
     const TOTAL = 300;
     const completed = new Map<string, number>();
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     let crashed = false;
     let done = 0;

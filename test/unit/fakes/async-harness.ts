@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AsyncQueue } from '../../../src/async/async-queue.ts';
 import { AsyncWorker, type AsyncWorkerOptions } from '../../../src/async/async-worker.ts';
 import { DeliverySender } from '../../../src/async/deliveries.ts';
@@ -60,14 +57,6 @@ export class MemoryDestinations {
 }
 
 export type Handler = (req: InvokeRequest) => Promise<unknown>;
-
-export function tempDbPath(): { path: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-async-'));
-  return {
-    path: join(dir, 'state.db'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 export interface HarnessOptions {
   path: string;
