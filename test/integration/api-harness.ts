@@ -3,14 +3,11 @@
  * (real execution environments, SQLite store, API on a free port) built from YAML text, and an
  * `@aws-sdk/client-lambda` client pointed at it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { apiEndpoint, startTestEngine } from '../support/start-test-engine.ts';
 
 export const FUNCTIONS_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -21,16 +18,6 @@ export const FUNCTIONS_DIR = join(
 
 /** The fixture with the API tests' handlers (echo, fail, maybeFail, append, hold). */
 export const API_HANDLERS = join(FUNCTIONS_DIR, 'api-handlers');
-
-export interface TempDir {
-  path: string;
-  cleanup(): void;
-}
-
-export function tempDir(prefix = 'sluice-api-'): TempDir {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
 
 export interface RunningEngine {
   engine: Engine;
@@ -58,19 +45,10 @@ export async function startEngine(
     'storage:',
     `  path: ${JSON.stringify(join(dir, 'state.db'))}`,
   ].join('\n');
-  const config = loadConfigFromString(text, { baseDir: FUNCTIONS_DIR, env: {} });
-  const engine = new Engine(config, { logger: silentLogger() });
-  try {
-    await engine.start();
-  } catch (err) {
-    await engine.stop(1000);
-    throw err;
-  }
-  const address = engine.api?.address();
-  if (!address) throw new Error('the engine has no API');
+  const engine = await startTestEngine(text, { load: { baseDir: FUNCTIONS_DIR, env: {} } });
   return {
     engine,
-    endpoint: `http://127.0.0.1:${address.port}`,
+    endpoint: apiEndpoint(engine),
     stop: async () => {
       await engine.stop(5000);
     },
@@ -118,17 +96,4 @@ export function withBearerToken(client: LambdaClient, token: string): LambdaClie
     { step: 'deserialize', name: 'sluiceBearerToken' },
   );
   return client;
-}
-
-/** Polls `check` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function waitUntil(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -22,12 +22,11 @@ import {
   API_HANDLERS,
   lambdaClient,
   startEngine,
-  tempDir,
-  waitUntil,
   withBearerToken,
   type RunningEngine,
-  type TempDir,
 } from './api-harness.ts';
+import { tempDir, type TempDir } from '../support/temp.ts';
+import { eventually } from '../support/eventually.ts';
 
 const text = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('utf8');
 const json = (b: Uint8Array | undefined): Record<string, unknown> =>
@@ -129,10 +128,10 @@ describe('Invoke API with @aws-sdk/client-lambda', () => {
     );
     expect(out.StatusCode).toBe(202);
     expect(text(out.Payload)).toBe('');
-    await waitUntil(
+    await eventually(
       () => existsSync(recordFile) && readFileSync(recordFile, 'utf8').split('\n').includes(id),
-      20_000,
-      'the async event to be processed',
+      'the async event processed',
+      { limitMs: 20_000 },
     );
   });
 
@@ -216,7 +215,7 @@ describe('Invoke API with @aws-sdk/client-lambda', () => {
     // One invoke holds the function's only slot until the test releases it.
     const held = client.send(new InvokeCommand({ FunctionName: 'hold', Payload: payload({}) }));
     onTestFinished(() => writeFileSync(releaseFile, 'release'));
-    await waitUntil(() => existsSync(startedFile), 20_000, 'the held invoke to start');
+    await eventually(() => existsSync(startedFile), 'the held invoke started', { limitMs: 20_000 });
 
     const err = await sdkError(
       client.send(new InvokeCommand({ FunctionName: 'hold', Payload: payload({}) })),

@@ -12,7 +12,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processTree } from '../../src/invoker/memory-watch.ts';
-import { API_HANDLERS, tempDir, waitUntil } from './api-harness.ts';
+import { API_HANDLERS } from './api-harness.ts';
+import { tempDir } from '../support/temp.ts';
+import { eventually } from '../support/eventually.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -148,14 +150,14 @@ describe('async invocation survives kill -9 of the engine', () => {
 
       const second = await startCli(configPath);
       const want = new Set(ids);
-      await waitUntil(
+      await eventually(
         () => {
           const seen = new Set(processedIds(recordFile));
           for (const id of want) if (!seen.has(id)) return false;
           return true;
         },
-        45_000,
-        'every accepted event to be processed after the restart',
+        'every accepted event processed after the restart',
+        { limitMs: 45_000 },
       ).catch((err: Error) => {
         const seen = new Set(processedIds(recordFile));
         const missing = ids.filter((id) => !seen.has(id));

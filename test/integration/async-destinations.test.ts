@@ -23,7 +23,9 @@ import { EngineMetrics } from '../../src/observability/metrics.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FakeEnvironment } from '../unit/fakes/fake-environment.ts';
-import { metricValue, spec, tempDbPath, waitFor } from '../unit/fakes/async-harness.ts';
+import { metricValue, spec } from '../unit/fakes/async-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 function connections(): Record<string, ConnectionConfig> {
   const sqs = broker('sqs');
@@ -49,7 +51,7 @@ function connections(): Record<string, ConnectionConfig> {
 
 /** An engine slice: real store, queue, worker, destinations and brokers; fake environments. */
 async function engine(async: AsyncConfig) {
-  const tmp = tempDbPath();
+  const tmp = tempStorePath();
   const logger = silentLogger();
   const metrics = new EngineMetrics();
   const store = new SqliteStore({ path: tmp.path });
@@ -194,7 +196,7 @@ describe('async invocation records in real brokers', () => {
       expect(m.MessageAttributes?.ErrorCode?.StringValue).toBe('200');
       expect(m.MessageAttributes?.ErrorMessage?.StringValue).toBe(`Error: failed sqs-${body.i}`);
     }
-    await waitFor(async () => (await runtime.queue.depth()) === 0);
+    await eventually(async () => (await runtime.queue.depth()) === 0, 'the async queue empty');
   });
 
   it('sends failed events’ records to a Kafka topic', async () => {
@@ -224,7 +226,9 @@ describe('async invocation records in real brokers', () => {
         requestId: `k-${i}`,
       });
     }
-    await waitFor(async () => (await runtime.queue.depth()) === 0, 30_000);
+    await eventually(async () => (await runtime.queue.depth()) === 0, 'the async queue empty', {
+      limitMs: 30_000,
+    });
 
     const consumer = kafka.consumer({ groupId: uniqueName('async-test') });
     await consumer.connect();
@@ -279,7 +283,9 @@ describe('async invocation records in real brokers', () => {
       payload: Buffer.from('{"x":1}'),
       requestId: 'rmq-1',
     });
-    await waitFor(async () => (await runtime.queue.depth()) === 0, 20_000);
+    await eventually(async () => (await runtime.queue.depth()) === 0, 'the async queue empty', {
+      limitMs: 20_000,
+    });
     const msg = await ch.get(queue, { noAck: true });
     expect(msg).not.toBe(false);
     if (msg === false) return;
@@ -300,9 +306,10 @@ describe('async invocation records in real brokers', () => {
       payload: Buffer.from('{}'),
       requestId: 'late-1',
     });
-    await waitFor(
+    await eventually(
       async () => (await metricValue(metrics, 'sluice_destination_delivery_failures_total')) >= 2,
-      20_000,
+      'two destination delivery failures counted',
+      { limitMs: 20_000 },
     );
     expect(await runtime.queue.depth()).toBe(1);
     await createQueue(client, name);
@@ -310,6 +317,6 @@ describe('async invocation records in real brokers', () => {
     expect(JSON.parse(m?.Body ?? '{}')).toMatchObject({
       requestContext: { requestId: 'late-1', condition: 'Success' },
     });
-    await waitFor(async () => (await runtime.queue.depth()) === 0);
+    await eventually(async () => (await runtime.queue.depth()) === 0, 'the async queue empty');
   });
 });

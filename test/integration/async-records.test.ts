@@ -14,14 +14,8 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
-import {
-  API_HANDLERS,
-  lambdaClient,
-  startEngine,
-  tempDir,
-  type RunningEngine,
-  type TempDir,
-} from './api-harness.ts';
+import { API_HANDLERS, lambdaClient, startEngine, type RunningEngine } from './api-harness.ts';
+import { tempDir, type TempDir } from '../support/temp.ts';
 
 const ARN = (fn: string) => `arn:aws:lambda:us-east-1:000000000000:function:${fn}:$LATEST`;
 

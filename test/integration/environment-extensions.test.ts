@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, fixtureSpec, payloadJson, startEnvironment } from './environment-harness.ts';
+import { fixtureSpec, payloadJson, startEnvironment } from './environment-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 describe('external extensions', () => {
   it('starts extensions before the runtime and gives them INVOKE and SHUTDOWN events', async () => {
@@ -18,7 +19,10 @@ describe('external extensions', () => {
     expect(texts()).toContain('[probe] INVOKE req-ext-2');
 
     await h.env.shutdown('spindown');
-    await eventually(() => texts().includes('[probe] SHUTDOWN spindown'));
+    await eventually(
+      () => texts().includes('[probe] SHUTDOWN spindown'),
+      'the extension logged SHUTDOWN',
+    );
     expect(h.env.state).toBe('dead');
   });
 });

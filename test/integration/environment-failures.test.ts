@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, fixtureSpec, payloadJson, startEnvironment } from './environment-harness.ts';
+import { fixtureSpec, payloadJson, startEnvironment } from './environment-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 describe('environment failure modes', () => {
   it('times out with Sandbox.Timedout, dies, and a new environment answers next', async () => {
@@ -14,7 +15,7 @@ describe('environment failure modes', () => {
     });
     expect(JSON.parse(result.payload.toString())).toEqual(result.error);
     expect(result.logTail).toContain('going to sleep');
-    await eventually(() => h.env.state === 'dead');
+    await eventually(() => h.env.state === 'dead', 'the environment dead');
     expect(h.deaths).toBe(1);
     await expect(h.invoke()).rejects.toMatchObject({ code: 'ENVIRONMENT_FAILED' });
 
@@ -33,7 +34,7 @@ describe('environment failure modes', () => {
       errorMessage: 'RequestId: req-crash Error: Runtime exited with error: exit status 1',
     });
     expect(result.logTail).toContain('about to exit');
-    await eventually(() => h.env.state === 'dead');
+    await eventually(() => h.env.state === 'dead', 'the environment dead');
   });
 
   it('serves an init error (throw at module top level) as the first invoke, then dies', async () => {
@@ -47,7 +48,7 @@ describe('environment failure modes', () => {
     expect(result.error.errorType).toBe('Error');
     expect(result.error.errorMessage).toBe('init went wrong');
     expect(result.report.initDurationMs).toBeGreaterThan(0);
-    await eventually(() => h.env.state === 'dead');
+    await eventually(() => h.env.state === 'dead', 'the environment dead');
     expect(h.deaths).toBe(1);
 
     // The next environment re-runs init (and fails the same way, with its own INIT_START).
@@ -66,7 +67,7 @@ describe('environment failure modes', () => {
       errorMessage: 'RequestId: req-oom Error: Runtime exited with error: signal: killed',
     });
     expect(result.report.maxMemoryUsedMb).toBe(128);
-    await eventually(() => h.env.state === 'dead');
+    await eventually(() => h.env.state === 'dead', 'the environment dead');
   });
 
   it('reports an unhandled rejection as Runtime.UnhandledPromiseRejection and drops the environment', async () => {
@@ -77,7 +78,7 @@ describe('environment failure modes', () => {
       errorType: 'Runtime.UnhandledPromiseRejection',
       errorMessage: 'Error: nobody caught me',
     });
-    await eventually(() => h.env.state === 'dead');
+    await eventually(() => h.env.state === 'dead', 'the environment dead');
   });
 
   it('fails init with Runtime.InvalidEntrypoint when a provided bootstrap is missing', async () => {

@@ -77,15 +77,6 @@ export function payloadJson(result: InvokeResult): Record<string, unknown> {
   return JSON.parse(result.payload.toString('utf8')) as Record<string, unknown>;
 }
 
-/** Resolves once `predicate` holds, polling (for effects that follow an invoke, like onDead). */
-export async function eventually(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /**
  * Makes sure a warm spare for `spec`'s launch signature is waiting and returns its pid: the
  * environment started next for that signature runs in this process.

@@ -11,13 +11,8 @@ import {
 } from '../../src/invoker/spare-processes.ts';
 import type { FunctionSpec } from '../../src/invoker/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import {
-  eventually,
-  fixtureSpec,
-  payloadJson,
-  readySpare,
-  startEnvironment,
-} from './environment-harness.ts';
+import { fixtureSpec, payloadJson, readySpare, startEnvironment } from './environment-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 interface Probe {
   pid: number;
@@ -66,7 +61,7 @@ describe('warm spare processes (Node)', () => {
     const first = await probe(spec);
     expect(first.tookSpare).toBe(false);
     // The first cold start had none, so once its first invoke was answered it started one.
-    await eventually(() => sparePids().length === 1);
+    await eventually(() => sparePids().length === 1, 'one warm spare');
     const sparePid = await whenSpareReady(resolveRuntime(spec));
 
     const h = startEnvironment(spec);
@@ -162,7 +157,7 @@ describe('warm spare processes (Node)', () => {
       const result = await h.invoke({}, 'req-fail');
       expect(!result.ok && result.error.errorType).toBe(errorType);
       if (errorType === 'Runtime.OutOfMemory') expect(result.report.maxMemoryUsedMb).toBe(128);
-      await eventually(() => h.env.state === 'dead');
+      await eventually(() => h.env.state === 'dead', 'the environment dead');
     },
   );
 
@@ -170,7 +165,7 @@ describe('warm spare processes (Node)', () => {
     setSpareIdleMs(100);
     const spec = probeSpec();
     const sparePid = await readySpare(spec);
-    await eventually(() => !isAlive(sparePid));
+    await eventually(() => !isAlive(sparePid), 'the spare process gone');
     expect(sparePids()).not.toContain(sparePid);
     const { tookSpare } = await probe(spec);
     expect(tookSpare).toBe(false);
@@ -187,7 +182,7 @@ describe('warm spare processes (Node)', () => {
     const lease = await pool.acquire(spec.name);
     expect((await lease.env.invoke({ requestId: 'r', payload: Buffer.from('{}') })).ok).toBe(true);
     pool.release(lease.env);
-    await eventually(() => sparePids().length === 1);
+    await eventually(() => sparePids().length === 1, 'one warm spare');
     const sparePid = (await whenSpareReady(resolveRuntime(spec))) as number;
     expect(isAlive(sparePid)).toBe(true);
     await pool.stop();

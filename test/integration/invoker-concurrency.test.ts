@@ -1,17 +1,17 @@
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { ThrottleError } from '../../src/invoker/concurrency.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { listenOnFreePort } from '../support/ports.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
 
 /** Counts invokes running at once, as reported by the functions themselves. */
-function startCollector(): Promise<{
+async function startCollector(): Promise<{
   server: Server;
   url: string;
   stats: { now: number; peak: number; total: number };
@@ -25,11 +25,7 @@ function startCollector(): Promise<{
     } else if (req.url === '/exit') stats.now -= 1;
     res.end('ok');
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats }),
-    ),
-  );
+  return { server, url: `http://127.0.0.1:${await listenOnFreePort(server)}`, stats };
 }
 
 describe('scaling invoker with real environments', () => {
@@ -56,8 +52,7 @@ functions:
 `,
       { file: join(dir, 'sluice.yaml') },
     );
-    engine = new Engine(config, { logger: silentLogger() });
-    await engine.start();
+    engine = await startTestEngine(config);
   });
 
   afterAll(async () => {

@@ -157,13 +157,24 @@ describe('kafka connector', () => {
   it('a new group with AT_TIMESTAMP starts at the first record at or after the timestamp', async () => {
     const f = await kafkaFixture(2);
     onTestFinished(() => f.cleanup());
-    await f.send(0, ['before-0', 'before-1']);
-    await f.send(1, ['before-2']);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Record timestamps are set explicitly (CreateTime), a minute apart: no wall-clock gap needed.
     const from = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await f.send(0, ['after-0', 'after-1']);
-    await f.send(1, ['after-2']);
+    const at = (partition: number, value: string, timestampMs: number) => ({
+      partition,
+      value,
+      timestamp: String(timestampMs),
+    });
+    await f.producer.send({
+      topic: f.topic,
+      messages: [
+        at(0, 'before-0', from - 60_000),
+        at(0, 'before-1', from - 60_000),
+        at(1, 'before-2', from - 60_000),
+        at(0, 'after-0', from),
+        at(0, 'after-1', from + 1),
+        at(1, 'after-2', from),
+      ],
+    });
     const connector = await f.open({
       startingPosition: 'AT_TIMESTAMP',
       startingPositionTimestampMs: from,

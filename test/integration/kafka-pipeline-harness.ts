@@ -4,10 +4,8 @@
  * for each record it handled to `OUT_FILE` (one append per invoke, before it returns), so the test
  * checks exactly-once and per-partition order from what the function itself saw.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import {
   identifyKafkaItem,
@@ -22,6 +20,7 @@ import { Invoker } from '../../src/invoker/invoker.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { MappingMetrics } from '../../src/observability/mapping-metrics.ts';
 import type { KafkaFixture } from './kafka-harness.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 /**
  * POISON: comma-separated values the function fails on. POISON_MODE `throw` (function error) or
@@ -81,8 +80,6 @@ export interface Pipeline {
   invokes(): number[];
   /** Every record the function was given: [offset, key, value] as in the event (base64 or null). */
   seen(): [number, string | null, string | null][];
-  /** Resolves once `predicate` holds (polling the output), or throws after `timeoutMs`. */
-  until(predicate: (p: Pipeline) => boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,8 +87,7 @@ const lines = (file: string): string[] =>
   existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 
 export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promise<Pipeline> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-kafka-fn-'));
-  writeFileSync(join(dir, 'index.mjs'), FUNCTION_SOURCE);
+  const dir = writeNodeFunction(tempDir('sluice-kafka-fn-').path, FUNCTION_SOURCE);
   const outFile = join(dir, 'handled.txt');
   const logger = silentLogger();
   const pool = new EnvironmentPool({ createEnvironment, onLog: () => undefined, logger });
@@ -152,13 +148,6 @@ export async function startPipeline(f: KafkaFixture, o: PipelineOptions): Promis
       lines(`${outFile}.records`).map(
         (l) => JSON.parse(l) as [number, string | null, string | null],
       ),
-    async until(predicate, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(pipeline)) {
-        if (Date.now() > deadline) throw new Error('pipeline did not reach the expected state');
-        await sleep(250);
-      }
-    },
     async stop() {
       await runner.stop(10_000);
       await pool.stop();

@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { kafkaFixture, NO_RETRY_LIMITS, type KafkaFixture } from './kafka-harness.ts';
 import { offsetsByLane, startPipeline } from './kafka-pipeline-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -20,7 +21,9 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     );
     const pipeline = await startPipeline(f, { batchSize: 500 });
     onTestFinished(() => pipeline.stop());
-    await pipeline.until((p) => p.handled().length >= total, 150_000);
+    await eventually(() => pipeline.handled().length >= total, 'all 100,000 handled', {
+      limitMs: 150_000,
+    });
     await pipeline.stop();
 
     const handled = pipeline.handled();
@@ -45,7 +48,9 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
       0,
       range(50).map((i) => `a-${i}`),
     );
-    await pipeline.until((p) => p.handled().length >= 50);
+    await eventually(() => pipeline.handled().length >= 50, 'the first 50 handled', {
+      limitMs: 60_000,
+    });
     await pipeline.runner.disable();
     await f.send(
       0,
@@ -56,12 +61,14 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
       range(200).map((i) => `c-${i}`),
     );
     // Several of the consumer's fetch cycles (250 ms each): a consumer still fetching would have
-    // buffered the 400 new records by now.
+    // buffered the 400 new records by now. Kept sleep: only a window shows nothing is fetched.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(pipeline.connector.bufferedRecords).toBe(0);
     expect(pipeline.handled()).toHaveLength(50);
     await pipeline.runner.enable();
-    await pipeline.until((p) => p.handled().length >= 450);
+    await eventually(() => pipeline.handled().length >= 450, 'all 450 handled', {
+      limitMs: 60_000,
+    });
     await pipeline.stop();
     expect(new Set(pipeline.handled()).size).toBe(450);
   });
@@ -84,7 +91,7 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
       poisonMode: 'report',
     });
     onTestFinished(() => pipeline.stop());
-    await pipeline.until((p) => p.handled().length >= 598);
+    await eventually(() => pipeline.handled().length >= 598, '598 handled', { limitMs: 60_000 });
     await pipeline.stop();
 
     const byLane = offsetsByLane(pipeline.handled());
@@ -121,7 +128,7 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     );
     const pipeline = await startPipeline(f, { batchSize: 100, retry, poison: ['bad'] });
     onTestFinished(() => pipeline.stop());
-    await pipeline.until((p) => p.handled().length >= 99);
+    await eventually(() => pipeline.handled().length >= 99, '99 handled', { limitMs: 60_000 });
     await pipeline.stop();
 
     expect(offsetsByLane(pipeline.handled()).get(`${f.topic}-0`)).toEqual(
@@ -150,10 +157,12 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     );
     const pipeline = await startPipeline(f, { batchSize: 10, poison: ['stuck'] });
     onTestFinished(() => pipeline.stop());
-    await pipeline.until(
-      (p) =>
-        (offsetsByLane(p.handled()).get(`${f.topic}-1`)?.length ?? 0) >= 20 &&
-        p.attempts().length >= 4,
+    await eventually(
+      () =>
+        (offsetsByLane(pipeline.handled()).get(`${f.topic}-1`)?.length ?? 0) >= 20 &&
+        pipeline.attempts().length >= 4,
+      'partition 1 handled and 4 attempts at the poison',
+      { limitMs: 60_000 },
     );
     await pipeline.stop();
     const byLane = offsetsByLane(pipeline.handled());
@@ -175,8 +184,10 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
     const pipeline = await startPipeline(f, { batchSize: 10, retry, poison: ['poison'] });
     onTestFinished(() => pipeline.stop());
     // The failing batch goes out 3 times (first try + 2 retries), the big record behind it each time.
-    await pipeline.until((p) => p.attempts().length >= 3);
-    await until(async () => (await committedOffset(f, 0)) === '4');
+    await eventually(() => pipeline.attempts().length >= 3, 'three attempts', { limitMs: 60_000 });
+    await eventually(async () => (await committedOffset(f, 0)) === '4', 'offset 4 committed', {
+      limitMs: 60_000,
+    });
     await pipeline.stop();
 
     const failures = await f.readFailures();
@@ -217,7 +228,9 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
       poisonMode: 'report',
     });
     onTestFinished(() => pipeline.stop());
-    await until(async () => (await committedOffset(f, 0)) === '6');
+    await eventually(async () => (await committedOffset(f, 0)) === '6', 'offset 6 committed', {
+      limitMs: 60_000,
+    });
     await pipeline.stop();
 
     const b64 = (x: Buffer | string) => Buffer.from(x).toString('base64');
@@ -241,12 +254,4 @@ describe('kafka through the engine (MappingRunner + Invoker + a real Node functi
 async function committedOffset(f: KafkaFixture, partition: number): Promise<string | undefined> {
   const committed = await f.admin.fetchOffsets({ groupId: f.groupId, topics: [f.topic] });
   return committed[0]?.partitions.find((x) => x.partition === partition)?.offset;
-}
-
-async function until(predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }

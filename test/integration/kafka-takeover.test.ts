@@ -6,14 +6,15 @@
  * were in flight (uncommitted) when partitions moved, and the test reports how many.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { broker } from '../brokers/endpoints.ts';
 import { kafkaFixture } from './kafka-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 const PARTITIONS = 4;
 const PER_PARTITION = 1500;
@@ -99,38 +100,32 @@ describe('two sluice processes on one Kafka mapping', () => {
         Array.from({ length: PER_PARTITION }, (_, i) => `t-${p}-${i}`),
       );
     }
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-takeover-'));
-    writeFileSync(join(dir, 'index.mjs'), FUNCTION_SOURCE);
+    const dir = writeNodeFunction(tempDir('sluice-takeover-').path, FUNCTION_SOURCE);
     const configFile = join(dir, 'sluice.yaml');
     writeFileSync(configFile, config(dir, f.topic, f.groupId));
     const out = join(dir, 'handled.txt');
     const handled = () =>
       existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
-    const until = async (predicate: (lines: string[]) => boolean, timeoutMs = 60_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(handled())) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `timed out waiting for the function output\n${stderrTail.slice(-20).join('')}`,
-          );
-        }
-        await sleep(200);
-      }
-    };
+    // eventually() on the function's output; a failure carries the sluice processes' stderr tail.
+    const handledHolds = (what: string, check: (lines: string[]) => boolean, limitMs = 60_000) =>
+      eventually(() => check(handled()), what, { limitMs, intervalMs: 200 }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${stderrTail.slice(-20).join('')}`);
+      });
 
     const a = startSluice(configFile, 'A');
     onTestFinished(() => stopGroup(a, 'SIGKILL'));
-    await until((lines) => lines.some((l) => l.endsWith(':A')));
+    await handledHolds('A handled a batch', (lines) => lines.some((l) => l.endsWith(':A')));
     const b = startSluice(configFile, 'B');
     onTestFinished(() => stopGroup(b, 'SIGTERM'));
     // Both work the topic before the kill: the group split the partitions between them.
-    await until((lines) => lines.some((l) => l.endsWith(':B')));
+    await handledHolds('B handled a batch', (lines) => lines.some((l) => l.endsWith(':B')));
     const beforeKill = handled().length;
     expect(beforeKill).toBeLessThan(PARTITIONS * PER_PARTITION);
     await stopGroup(a, 'SIGKILL');
 
     const total = PARTITIONS * PER_PARTITION;
-    await until(
+    await handledHolds(
+      'every record handled',
       (lines) => new Set(lines.map((l) => l.split(':').slice(0, 2).join(':'))).size >= total,
       90_000,
     );

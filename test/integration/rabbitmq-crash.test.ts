@@ -5,14 +5,14 @@
  * back, marked redelivered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'amqplib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FUNCTION_SOURCE } from './rabbitmq-engine-harness.ts';
 import { createQueue, rabbit, type TestQueue } from './rabbitmq-helpers.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MESSAGES = 100;
@@ -52,9 +52,8 @@ function killEnvironmentsOf(folder: string): void {
 describe('RabbitMQ mapping under SIGKILL', () => {
   it('returns the unacked messages of a batch in flight to the queue', async () => {
     q = await createQueue({ prefix: 'sigkill', dlx: false });
-    dir = mkdtempSync(join(tmpdir(), 'rmqtest-crash-'));
-    mkdirSync(join(dir, 'fn'));
-    writeFileSync(join(dir, 'fn', 'index.mjs'), FUNCTION_SOURCE);
+    dir = tempDir('rmqtest-crash-').path;
+    writeNodeFunction(dir, FUNCTION_SOURCE, 'fn');
     const outFile = join(dir, 'out.txt');
     writeFileSync(outFile, '');
     const configFile = join(dir, 'sluice.yaml');

@@ -5,8 +5,7 @@
  * handled to `OUT_FILE` (one line each, one write per batch) so a test can count them.
  */
 import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
@@ -21,6 +20,7 @@ import { Invoker } from '../../src/invoker/invoker.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { MappingMetrics } from '../../src/observability/mapping-metrics.ts';
 import { rabbit } from './rabbitmq-helpers.ts';
+import { tempDir, writeNodeFunction } from '../support/temp.ts';
 
 /**
  * MODE ok: record every body. MODE poison: bodies starting with `poison` are reported in
@@ -92,10 +92,8 @@ export interface EngineRunOptions {
 }
 
 export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'rmqtest-'));
-  const codeDir = join(dir, 'fn');
-  mkdirSync(codeDir);
-  writeFileSync(join(codeDir, 'index.mjs'), FUNCTION_SOURCE);
+  const dir = tempDir('rmqtest-').path;
+  const codeDir = writeNodeFunction(dir, FUNCTION_SOURCE, 'fn');
   const outFile = join(dir, 'out.txt');
   const attemptsFile = join(dir, 'attempts.txt');
   writeFileSync(outFile, '');

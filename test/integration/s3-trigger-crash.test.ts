@@ -15,7 +15,6 @@ import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { MINIO_URL, startMinio } from '../brokers/minio.ts';
 import {
   bucketWithWebhook,
-  freePort,
   lambdaDecode,
   readRecorded,
   RECORDER,
@@ -23,6 +22,7 @@ import {
   s3Client,
   uploadAll,
 } from './s3-trigger-harness.ts';
+import { freePort } from '../support/ports.ts';
 
 const UPLOADS = 200;
 /** Uploads done before the kill; the rest are made while sluice is down. */

@@ -3,7 +3,6 @@
  * buckets wired to a webhook target, bounded-concurrency uploads and the recorder's output.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -19,14 +18,6 @@ import { webhookArn } from '../brokers/minio.ts';
 export const RECORDER = new URL('../fixtures/functions/s3-recorder/', import.meta.url).pathname;
 
 /** A port free now on 127.0.0.1 (MinIO's webhook endpoint is fixed before sluice starts). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 export function s3Client(minio: BrokerEndpoint): S3Client {
   return new S3Client({
     endpoint: minio.url,

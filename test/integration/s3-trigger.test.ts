@@ -11,15 +11,14 @@ import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/clie
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 import { encodeS3Key } from '../../src/triggers/s3-key.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { MINIO_URL, startMinio } from '../brokers/minio.ts';
 import { metricValue } from '../unit/fakes/async-harness.ts';
 import {
   bucketWithWebhook,
-  freePort,
   lambdaDecode,
   readRecorded,
   RECORDER,
@@ -28,6 +27,7 @@ import {
   uploadAll,
   type Upload,
 } from './s3-trigger-harness.ts';
+import { freePort } from '../support/ports.ts';
 
 const OBJECTS = 500;
 const local = broker('minio').mode === 'local' && broker('minio').url === MINIO_URL;
@@ -113,8 +113,7 @@ triggers:
 `,
       { file: join(dir, 'sluice.yaml') },
     );
-    engine = new Engine(config, { logger: silentLogger() });
-    await engine.start();
+    engine = await startTestEngine(config);
     const endpoint = (name: string) => `http://127.0.0.1:${port}/triggers/s3/${name}`;
     const minio = await startMinio({
       webhooks: [

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitByMs } from '../../src/engine/shutdown-plan.ts';
 import { processTree } from '../../src/invoker/memory-watch.ts';
-import { API_HANDLERS, tempDir, waitUntil } from './api-harness.ts';
+import { API_HANDLERS } from './api-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempDir } from '../support/temp.ts';
 import {
   createQueue,
   deleteQueue,
@@ -122,7 +124,9 @@ describe('SIGTERM keeps the --shutdown-timeout promise', () => {
           }
         });
       }
-      await waitUntil(() => lines.some((l) => l.msg === 'API listening'), 30_000);
+      await eventually(() => lines.some((l) => l.msg === 'API listening'), 'API listening', {
+        limitMs: 30_000,
+      });
       const port = lines.find((l) => l.msg === 'API listening')?.port as number;
       // Async events queue behind the function's reserved concurrency, held by SQS batches.
       for (let i = 0; i < 6; i += 1) {
@@ -133,7 +137,7 @@ describe('SIGTERM keeps the --shutdown-timeout promise', () => {
         });
         expect(res.status).toBe(202);
       }
-      await waitUntil(() => existsSync(started), 30_000);
+      await eventually(() => existsSync(started), 'the function started', { limitMs: 30_000 });
       // A synchronous invoke waits for its function on an open API connection.
       const syncInvoke = fetch(`http://127.0.0.1:${port}/2015-03-31/functions/hold/invocations`, {
         method: 'POST',
@@ -148,7 +152,9 @@ describe('SIGTERM keeps the --shutdown-timeout promise', () => {
         return Number(m?.[1] ?? 0);
       };
       // The mapping's 8 batches are running or waiting for an invoke slot, plus the sync invoke.
-      await waitUntil(async () => (await running()) >= 6, 30_000);
+      await eventually(async () => (await running()) >= 6, 'six async events running', {
+        limitMs: 30_000,
+      });
       const pid = proc.pid as number;
       for (const child of processTree([pid])) if (child !== pid) strays.add(child);
 
@@ -178,7 +184,9 @@ describe('SIGTERM keeps the --shutdown-timeout promise', () => {
         }
       };
       expect(strays.size).toBeGreaterThan(0);
-      await waitUntil(() => [...strays].every((p) => !alive(p)), 5000, 'function processes gone');
+      await eventually(() => [...strays].every((p) => !alive(p)), 'function processes gone', {
+        limitMs: 5000,
+      });
     } finally {
       await deleteQueue(sqs, queue);
       dir.cleanup();

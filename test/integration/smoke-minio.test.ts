@@ -1,5 +1,4 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -12,6 +11,7 @@ import {
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { MINIO_URL, startMinio, webhookArn } from '../brokers/minio.ts';
+import { listenOnFreePort } from '../support/ports.ts';
 
 interface S3EventRecord {
   eventName: string;
@@ -39,8 +39,7 @@ async function webhookReceiver(): Promise<{ url: string; received: Received[]; c
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnFreePort(server);
   return { url: `http://127.0.0.1:${port}/minio-events`, received, close: () => server.close() };
 }
 

@@ -391,6 +391,7 @@ describe('sqs connector against ElasticMQ', () => {
     const records = await fetchAtLeast(connector, 1);
     await connector.settle({ succeeded: [], failed: records, dropped: [] });
     // Past the queue's own 1 s timeout, the record is still held by the 120 s backoff.
+    // Kept sleep: the broker's visibility clock must pass 1 s to show it does NOT release it.
     await sleep(1500);
     expect(await connector.fetch(request())).toEqual([]);
     expect(await queueCounts(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });

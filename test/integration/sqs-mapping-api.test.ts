@@ -22,12 +22,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  startEngine,
-  tempStorePath,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -51,7 +51,7 @@ async function queues(n: number): Promise<TestQueue[]> {
 }
 
 async function engineOn(storagePath: string, mappings = ''): Promise<Engine> {
-  const engine = await startEngine(
+  const engine = await startTestEngine(
     engineYaml({ collectorUrl: collector.url, storagePath, mappings }),
   );
   onTestFinished(() => engine.stop(10_000).then(() => undefined));
@@ -69,30 +69,41 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const engine = await engineOn(tempStorePath(), mappingYaml('yaml-mapped', queue.url));
+    const engine = await engineOn(tempStorePath().path, mappingYaml('yaml-mapped', queue.url));
     const lambda = lambdaClientFor(engine);
     const listed = await lambda.send(new ListEventSourceMappingsCommand({}));
     const uuid = listed.EventSourceMappings?.[0]?.UUID as string;
     expect(listed.EventSourceMappings?.[0]?.EventSourceArn).toBe(queue.arn);
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
 
     await sendMessages(sqs, queue.url, ['before-1', 'before-2']);
-    await until(() => bodiesSeen().has('before-2') && bodiesSeen().has('before-1'), 'first batch');
+    await eventually(
+      () => bodiesSeen().has('before-2') && bodiesSeen().has('before-1'),
+      'first batch',
+      { limitMs: 60_000 },
+    );
 
     const updated = await lambda.send(
       new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }),
     );
     expect(updated.UUID).toBe(uuid);
-    await until(async () => (await stateOf(lambda, uuid)) === 'Disabled', 'Disabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Disabled', 'Disabled', {
+      limitMs: 60_000,
+    });
     const after = Array.from({ length: 15 }, (_, i) => `while-disabled-${i}`);
     await sendMessages(sqs, queue.url, after);
     // Long enough for several polls if anything still polled; the assertion is on behaviour.
+    // Kept sleep: only a window shows a disabled mapping does NOT deliver.
     await sleep(1500);
     expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 15, inFlight: 0 });
     expect(after.some((b) => bodiesSeen().has(b))).toBe(false);
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
-    await until(() => after.every((b) => bodiesSeen().has(b)), 'processed after re-enabling');
+    await eventually(() => after.every((b) => bodiesSeen().has(b)), 'processed after re-enabling', {
+      limitMs: 60_000,
+    });
     expect(await stateOf(lambda, uuid)).toBe('Enabled');
   });
 
@@ -100,7 +111,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const engine = await engineOn(tempStorePath());
+    const engine = await engineOn(tempStorePath().path);
     const lambda = lambdaClientFor(engine);
     const created = await lambda.send(
       new CreateEventSourceMappingCommand({
@@ -110,26 +121,30 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       }),
     );
     const uuid = created.UUID as string;
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
     await lambda.send(
       new UpdateEventSourceMappingCommand({
         UUID: uuid,
         FilterCriteria: { Filters: [{ Pattern: '{"body":{"type":["order"]}}' }] },
       }),
     );
-    await until(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again');
+    await eventually(async () => (await stateOf(lambda, uuid)) === 'Enabled', 'Enabled again', {
+      limitMs: 60_000,
+    });
     const order = JSON.stringify({ type: 'order', n: 1 });
     await sendMessages(sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
     // Same queue: the connector carried over to the new runner, its long polls were not cut off
     // (had they been, ElasticMQ would hand these messages to a closed connection and hide them
     // for the 30 s visibility timeout).
-    await until(
+    await eventually(
       async () => {
         const d = await queueDepth(sqs, queue.url);
         return d.visible === 0 && d.inFlight === 0;
       },
       'both handled (one invoked, one filtered out and deleted)',
-      20_000,
+      { limitMs: 20_000 },
     );
     expect([...bodiesSeen()]).toEqual([order]);
     const got = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
@@ -143,10 +158,10 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     // The connection points at a closed port; the mapping retries in the background.
     const yaml = engineYaml({
       collectorUrl: collector.url,
-      storagePath: tempStorePath(),
+      storagePath: tempStorePath().path,
       mappings: mappingYaml('cut-off', 'http://127.0.0.1:1/000000000000/nowhere'),
     }).replace(/endpoint: .*/, 'endpoint: http://127.0.0.1:1');
-    const engine = await startEngine(yaml);
+    const engine = await startTestEngine(yaml);
     onTestFinished(() => engine.stop(10_000).then(() => undefined));
     const address = engine.api?.address();
     if (!address) throw new Error('no API');
@@ -157,10 +172,14 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     type Check = { ok: boolean; health: string; state: string; reason: string; detail: string };
     const checkOf = (body: Record<string, unknown>) =>
       (body.checks as Record<string, Check>)['mapping:cut-off'];
-    await until(async () => {
-      const check = checkOf((await readyz()).body);
-      return check?.health === 'degraded' && /ECONNREFUSED|unreachable/i.test(check.detail);
-    }, 'the mapping shows degraded with the reason');
+    await eventually(
+      async () => {
+        const check = checkOf((await readyz()).body);
+        return check?.health === 'degraded' && /ECONNREFUSED|unreachable/i.test(check.detail);
+      },
+      'the mapping shows degraded with the reason',
+      { limitMs: 60_000 },
+    );
     // A source outage does not take the worker out of service…
     const lenient = await readyz();
     expect(lenient.status).toBe(200);
@@ -175,10 +194,14 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     const strict = await readyz('?strict=1');
     expect(strict.status).toBe(503);
     expect(strict.body).toMatchObject({ ready: false, status: 'degraded', strict: true });
-    await until(async () => {
-      const metrics = await (await fetch(`http://127.0.0.1:${address.port}/metrics`)).text();
-      return /^sluice_mapping_source_up\{mapping="cut-off"\} 0$/m.test(metrics);
-    }, 'the source gauge says down');
+    await eventually(
+      async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${address.port}/metrics`)).text();
+        return /^sluice_mapping_source_up\{mapping="cut-off"\} 0$/m.test(metrics);
+      },
+      'the source gauge says down',
+      { limitMs: 60_000 },
+    );
     const lambda = lambdaClientFor(engine);
     const [mapping] =
       (await lambda.send(new ListEventSourceMappingsCommand({}))).EventSourceMappings ?? [];
@@ -191,7 +214,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   it('creates, lists with paging, gets, updates, disables and deletes mappings', async () => {
     collector.reset();
     const qs = await queues(3);
-    const engine = await engineOn(tempStorePath());
+    const engine = await engineOn(tempStorePath().path);
     const lambda = lambdaClientFor(engine);
 
     const created: EventSourceMappingConfiguration[] = [];
@@ -236,9 +259,13 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
 
     const first = uuids[0] as string;
     const firstQueue = qs[0] as TestQueue;
-    await until(async () => (await stateOf(lambda, first)) === 'Enabled', 'Enabled');
+    await eventually(async () => (await stateOf(lambda, first)) === 'Enabled', 'Enabled', {
+      limitMs: 60_000,
+    });
     await sendMessages(sqs, firstQueue.url, ['via-api']);
-    await until(() => bodiesSeen().has('via-api'), 'API-created mapping delivers');
+    await eventually(() => bodiesSeen().has('via-api'), 'API-created mapping delivers', {
+      limitMs: 60_000,
+    });
 
     await lambda.send(
       new UpdateEventSourceMappingCommand({
@@ -267,17 +294,20 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     });
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: first, Enabled: false }));
-    await until(async () => (await stateOf(lambda, first)) === 'Disabled', 'Disabled');
+    await eventually(async () => (await stateOf(lambda, first)) === 'Disabled', 'Disabled', {
+      limitMs: 60_000,
+    });
 
     const deleted = await lambda.send(new DeleteEventSourceMappingCommand({ UUID: first }));
     expect(deleted.State).toBe('Deleting');
-    await until(
+    await eventually(
       () =>
         lambda.send(new GetEventSourceMappingCommand({ UUID: first })).then(
           () => false,
           (err: unknown) => err instanceof ResourceNotFoundException,
         ),
       'deleted mapping gone',
+      { limitMs: 60_000 },
     );
     const left = await lambda.send(new ListEventSourceMappingsCommand({}));
     expect(left.EventSourceMappings?.map((m) => m.UUID).sort()).toEqual(uuids.slice(1).sort());
@@ -297,8 +327,8 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
-    const store = tempStorePath();
-    const first = await startEngine(
+    const store = tempStorePath().path;
+    const first = await startTestEngine(
       engineYaml({ collectorUrl: collector.url, storagePath: store }),
     );
     const created = await lambdaClientFor(first).send(
@@ -320,6 +350,8 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       BatchSize: 7,
       EventSourceArn: queue.arn,
     });
-    await until(() => bodiesSeen().has('after-restart'), 'restored mapping delivers');
+    await eventually(() => bodiesSeen().has('after-restart'), 'restored mapping delivers', {
+      limitMs: 60_000,
+    });
   });
 });

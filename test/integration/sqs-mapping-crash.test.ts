@@ -13,10 +13,10 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -77,7 +77,9 @@ describe('SQS mapping: SIGKILL mid-batch', () => {
 
     // First run: the function holds its batch far longer than the test lasts.
     const first = startSluice(write('slow.yaml', 600_000));
-    await until(() => collector.batches.length >= 1, 'a batch in the function');
+    await eventually(() => collector.batches.length >= 1, 'a batch in the function', {
+      limitMs: 60_000,
+    });
     const held = collector.deliveries().map((r) => r.body);
     process.kill(-(first.pid as number), 'SIGKILL');
     // A machine crash takes the function processes too (they run in their own groups).
@@ -95,16 +97,21 @@ describe('SQS mapping: SIGKILL mid-batch', () => {
     const second = startSluice(write('fast.yaml', 0));
     const times = (body: string) => collector.deliveries().filter((r) => r.body === body).length;
     // The records the crashed run held were seen once already; they must come back again.
-    await until(
+    await eventually(
       () => bodies.every((b) => times(b) >= (held.includes(b) ? 2 : 1)),
       'every message delivered after the restart, the crashed batch again',
+      { limitMs: 60_000 },
     );
     const seen = collector.deliveries();
     for (const body of held) expect(seen.filter((r) => r.body === body).length).toBeGreaterThan(1);
-    await until(async () => {
-      const d = await queueDepth(sqs, (queue as TestQueue).url);
-      return d.visible === 0 && d.inFlight === 0;
-    }, 'queue empty');
+    await eventually(
+      async () => {
+        const d = await queueDepth(sqs, (queue as TestQueue).url);
+        return d.visible === 0 && d.inFlight === 0;
+      },
+      'queue empty',
+      { limitMs: 60_000 },
+    );
     second.kill('SIGTERM');
     await exited(second);
     expect(second.exitCode).toBe(0);

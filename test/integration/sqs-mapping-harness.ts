@@ -3,10 +3,7 @@
  * `sqs-recorder` function reports to (what arrived, in which order, how many batches at once) and
  * an engine config with one function and the SQS connection.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -16,11 +13,10 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
+import { listenOnFreePort } from '../support/ports.ts';
 
 export const REGION = 'us-east-1';
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -161,7 +157,7 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-export function startCollector(): Promise<Collector> {
+export async function startCollector(): Promise<Collector> {
   const inFlightGroups = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     let text = '';
@@ -208,12 +204,8 @@ export function startCollector(): Promise<Collector> {
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      collector.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      resolve(collector);
-    }),
-  );
+  collector.url = `http://127.0.0.1:${await listenOnFreePort(server)}`;
+  return collector;
 }
 
 export interface EngineYamlOptions {
@@ -266,30 +258,6 @@ export function mappingYaml(
     `    source: { connection: local-sqs, queueUrl: ${JSON.stringify(queueUrl)}${more} }`,
     ...extra.map((line) => `    ${line}`),
   ].join('\n');
-}
-
-export function tempStorePath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'sluice-esm-')), 'state.db');
-}
-
-export async function startEngine(yaml: string): Promise<Engine> {
-  const config = loadConfigFromString(yaml, { file: join(tmpdir(), 'sluice-esm-test.yaml') });
-  const engine = new Engine(config, { logger: silentLogger() });
-  await engine.start();
-  return engine;
-}
-
-/** Waits until `check` holds (the bound only stops a hung test; nothing asserts a timing). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  limitMs = 60_000,
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** A Lambda client for an engine's API (SigV4 is accepted and ignored; no SDK retries). */

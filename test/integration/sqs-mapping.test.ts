@@ -12,12 +12,12 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  startEngine,
-  tempStorePath,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 let sqs: SQSClient;
 let collector: Collector;
@@ -41,10 +41,10 @@ async function mapped(
 ): Promise<{ queue: TestQueue; engine: Engine }> {
   collector.reset();
   const queue = await createQueue(sqs, queueOptions);
-  const engine = await startEngine(
+  const engine = await startTestEngine(
     engineYaml({
       collectorUrl: collector.url,
-      storagePath: tempStorePath(),
+      storagePath: tempStorePath().path,
       mappings: mappingYaml('m', queue.url, mappingLines, sourceExtra),
       ...engineOptions,
     }),
@@ -70,8 +70,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     ]);
     const bodies = Array.from({ length: 10_000 }, (_, i) => `msg-${i}`);
     await sendMessages(sqs, queue.url, bodies);
-    await until(() => collector.deliveries().length >= 10_000, 'all 10,000 delivered', 120_000);
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= 10_000, 'all 10,000 delivered', {
+      limitMs: 120_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const seen = collector.deliveries();
     const byBody = new Map<string, number>();
     for (const r of seen) byBody.set(r.body, (byBody.get(r.body) ?? 0) + 1);
@@ -91,8 +93,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
       JSON.stringify({ n: i, ...(i % 10 === 3 ? { failUntil: 1 } : {}) }),
     );
     await sendMessages(sqs, queue.url, bodies);
-    await until(() => collector.deliveries().length >= 33, 'failed ids redelivered');
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= 33, 'failed ids redelivered', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const counts = new Map<number, number>();
     for (const r of collector.deliveries()) {
       const n = (JSON.parse(r.body) as { n: number }).n;
@@ -114,11 +118,15 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const dlq = queue.dlqUrl as string;
     // When each delivery was first seen (sampled; a late sample only makes a gap look shorter).
     const seenAtMs: number[] = [];
-    await until(async () => {
-      const delivered = collector.deliveries().length;
-      while (seenAtMs.length < delivered) seenAtMs.push(Date.now());
-      return (await queueDepth(sqs, dlq)).visible === 1;
-    }, 'the poison message in the DLQ');
+    await eventually(
+      async () => {
+        const delivered = collector.deliveries().length;
+        while (seenAtMs.length < delivered) seenAtMs.push(Date.now());
+        return (await queueDepth(sqs, dlq)).visible === 1;
+      },
+      'the poison message in the DLQ',
+      { limitMs: 60_000 },
+    );
     expect(seenAtMs).toHaveLength(3);
     const gapsMs = seenAtMs.slice(1).map((at, i) => at - (seenAtMs[i] as number));
     // At most one receive per visibility timeout (less a sampling margin): never at once.
@@ -135,11 +143,16 @@ describe('SQS event source mapping against ElasticMQ', () => {
       'retryBackoff: { baseSeconds: 120 }',
     );
     await sendMessages(sqs, queue.url, [JSON.stringify({ n: 1, failUntil: 1 }), '{"n":2}']);
-    await until(() => collector.deliveries().length >= 2, 'both delivered once');
-    await until(
+    await eventually(() => collector.deliveries().length >= 2, 'both delivered once', {
+      limitMs: 60_000,
+    });
+    await eventually(
       async () => (await queueDepth(sqs, queue.url)).inFlight === 1,
       'the failed one held',
+      { limitMs: 60_000 },
     );
+    // Kept sleep: the claim is that the broker does NOT make it visible again (its own 1 s
+    // visibility timeout passes); only a window on the broker's clock can show that.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Three receive-timeouts later: still held by the 120 s backoff, delivered once.
     expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
@@ -160,8 +173,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const poison = [0, 1].map((i) => JSON.stringify({ poison: true, i }));
     await sendMessages(sqs, queue.url, [...good, ...poison]);
     const dlq = queue.dlqUrl as string;
-    await until(async () => (await queueDepth(sqs, dlq)).visible === 2, 'poison in the DLQ');
-    await until(() => drained(queue.url), 'main queue empty');
+    await eventually(async () => (await queueDepth(sqs, dlq)).visible === 2, 'poison in the DLQ', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'main queue empty', { limitMs: 60_000 });
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
@@ -183,8 +198,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     for (let seq = 0; seq < 20; seq++)
       for (const group of groups) messages.push({ group, body: JSON.stringify({ group, seq }) });
     await sendMessages(sqs, queue.url, messages);
-    await until(() => collector.deliveries().length >= messages.length, 'all delivered');
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => collector.deliveries().length >= messages.length, 'all delivered', {
+      limitMs: 60_000,
+    });
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     for (const group of groups) {
       const seqs = collector
         .deliveries()
@@ -206,7 +223,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const others = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: 'refund', i }));
     const plain = ['not json', 'order'];
     await sendMessages(sqs, queue.url, [...orders, ...others, ...plain]);
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     expect(
       collector
         .deliveries()
@@ -224,7 +241,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const order = JSON.stringify({ type: 'order' });
     const nonJson = ['plain order', 'not json', '{"type": "order"', '[1, 2', ' ', 'é€😀 {'];
     await sendMessages(sqs, queue.url, [order, ...nonJson]);
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     expect(
       collector
         .deliveries()
@@ -245,7 +262,7 @@ describe('SQS event source mapping against ElasticMQ', () => {
     // One by one: a SendMessageBatch holds 1 MiB in all.
     for (const MessageBody of bodies)
       await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody }));
-    await until(() => drained(queue.url), 'queue empty');
+    await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const seen = collector.deliveries().map((r) => r.body.slice(0, 1));
     expect(seen.sort()).toEqual(bodies.map((b) => b.slice(0, 1)).sort());
     const biggestBatchBytes = Math.max(
@@ -267,7 +284,9 @@ describe('SQS event source mapping against ElasticMQ', () => {
       queue.url,
       Array.from({ length: 100 }, (_, i) => `c-${i}`),
     );
-    await until(() => collector.deliveries().length >= 100, 'all delivered');
+    await eventually(() => collector.deliveries().length >= 100, 'all delivered', {
+      limitMs: 60_000,
+    });
     expect(collector.peak).toBeLessThanOrEqual(2);
     expect(collector.peak).toBe(2);
   });

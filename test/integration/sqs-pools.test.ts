@@ -12,6 +12,9 @@ import {
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { eventually } from '../support/eventually.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
+import { tempStorePath } from '../support/temp.ts';
 import type { SqsConnector } from '../../connectors/sqs/index.ts';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
 import { connectorFactory } from '../../src/connectors/registry.ts';
@@ -29,9 +32,6 @@ import {
   sendMessages,
   sqsClient,
   startCollector,
-  startEngine,
-  tempStorePath,
-  until,
   type Collector,
   type TestQueue,
 } from './sqs-mapping-harness.ts';
@@ -65,7 +65,7 @@ async function queues(n: number): Promise<TestQueue[]> {
 async function connectorsOnOneConnection(queueUrls: string[]): Promise<SqsConnector[]> {
   const yaml = engineYaml({
     collectorUrl: collector.url,
-    storagePath: tempStorePath(),
+    storagePath: tempStorePath().path,
     mappings: queueUrls.map((url, i) => mappingYaml(`m${i}`, url)).join('\n'),
   });
   const config = loadConfigFromString(yaml, { file: '/tmp/sluice-pools-test.yaml' });
@@ -158,37 +158,45 @@ async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: 
     ),
   );
   const pollers = 'provisionedPollerConfig: { minimumPollers: 5, maximumPollers: 5 }';
-  const engine = await startEngine(
+  const engine = await startTestEngine(
     engineYaml({
       collectorUrl: collector.url,
-      storagePath: tempStorePath(),
+      storagePath: tempStorePath().path,
       concurrencyLimit,
       mappings: idle.map((q, i) => mappingYaml(`idle-${i}`, q.url, [pollers])).join('\n'),
     }),
   );
   onTestFinished(() => engine.stop(10_000).then(() => undefined));
   const lambda = lambdaClientFor(engine);
-  await until(async () => {
-    const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({}));
-    return (
-      EventSourceMappings.length === 12 && EventSourceMappings.every((m) => m.State === 'Enabled')
-    );
-  }, 'the 12 idle mappings Enabled');
+  await eventually(
+    async () => {
+      const { EventSourceMappings = [] } = await lambda.send(
+        new ListEventSourceMappingsCommand({}),
+      );
+      return (
+        EventSourceMappings.length === 12 && EventSourceMappings.every((m) => m.State === 'Enabled')
+      );
+    },
+    'the 12 idle mappings Enabled',
+    { limitMs: 60_000 },
+  );
 
   const created = await lambda.send(
     new CreateEventSourceMappingCommand({ FunctionName: 'recorder', EventSourceArn: last.arn }),
   );
   const uuid = created.UUID as string;
-  await until(
+  await eventually(
     async () =>
       (await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State === 'Enabled',
     'the 13th mapping Enabled',
+    { limitMs: 60_000 },
   );
   expect(referenceAnswered).toBe(false);
   await sendMessages(sqs, last.url, ['thirteenth']);
-  await until(
+  await eventually(
     () => collector.deliveries().some((r) => r.body === 'thirteenth'),
     'the 13th mapping delivers',
+    { limitMs: 60_000 },
   );
   expect(referenceAnswered).toBe(false);
 }

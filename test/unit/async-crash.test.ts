@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDbPath, waitFor } from './fakes/async-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const CHILD = join(import.meta.dirname, 'fakes', 'async-crash-child.ts');
 const cleanups: (() => void)[] = [];
@@ -27,20 +28,26 @@ const completions = (log: string) =>
 describe('async queue survives kill -9 (child process, same SQLite file)', () => {
   it('processes all 1,000 queued events at least once after a SIGKILL mid-drain', async () => {
     const TOTAL = 1000;
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     const log = `${tmp.path}.log`;
 
     const first = run([tmp.path, String(TOTAL), log]);
-    await waitFor(() => first.out().includes('enqueued'), 15_000);
-    await waitFor(() => completions(log).length >= 200, 15_000);
+    await eventually(() => first.out().includes('enqueued'), 'the child enqueued', {
+      limitMs: 15_000,
+    });
+    await eventually(() => completions(log).length >= 200, '200 completions logged', {
+      limitMs: 15_000,
+    });
     first.child.kill('SIGKILL');
     await first.exited;
     const beforeRestart = completions(log).length;
     expect(beforeRestart).toBeLessThan(TOTAL);
 
     const second = run([tmp.path, '0', log]);
-    await waitFor(() => second.out().includes('drained'), 20_000);
+    await eventually(() => second.out().includes('drained'), 'the second child drained', {
+      limitMs: 20_000,
+    });
     expect(await second.exited, second.err()).toBe(0);
 
     const counts = new Map<string, number>();

@@ -14,12 +14,8 @@ import type { ConnectionConfig } from '../../src/config/types.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
-import {
-  asyncConfig,
-  createHarness,
-  memoryDestination,
-  tempDbPath,
-} from './fakes/async-harness.ts';
+import { asyncConfig, createHarness, memoryDestination } from './fakes/async-harness.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const connections: Record<string, ConnectionConfig> = {
   local: {
@@ -49,7 +45,7 @@ describe('event-invoke-config API (real SDK against the routes)', () => {
   let h: ReturnType<typeof createHarness>;
 
   beforeAll(async () => {
-    ({ path, cleanup } = tempDbPath());
+    ({ path, cleanup } = tempStorePath());
     const fileConfigs = {
       plain: asyncConfig(),
       declared: asyncConfig({ maximumRetryAttempts: 1, onFailure: memoryDestination('x') }),

@@ -6,10 +6,10 @@ import {
   createHarness,
   memoryDestination,
   metricValue,
-  tempDbPath,
-  waitFor,
   type HarnessOptions,
 } from './fakes/async-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ afterEach(async () => {
 function harness(o: Omit<HarnessOptions, 'path'> & { path?: string }) {
   let path = o.path;
   if (!path) {
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     path = tmp.path;
   }
@@ -50,7 +50,7 @@ describe('async queue and worker', () => {
     });
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'req-1' });
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     const [record] = h.destinations.records('ok');
     expect(record).toMatchObject({
       version: '1.0',
@@ -84,7 +84,7 @@ describe('async queue and worker', () => {
     });
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'req-x' });
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     expect(starts.map((s) => s.requestId)).toEqual(['req-x', 'req-x', 'req-x']);
     expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(95);
     expect(starts[2]!.at - starts[1]!.at).toBeGreaterThanOrEqual(195);
@@ -123,7 +123,7 @@ describe('async queue and worker', () => {
     });
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'r' });
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     expect(n).toBe(1);
     expect(h.destinations.records('bad')[0]).toMatchObject({
       requestContext: { approximateInvokeCount: 1 },
@@ -139,7 +139,7 @@ describe('async queue and worker', () => {
     });
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'r0' });
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     expect(n).toBe(0);
     expect(h.destinations.records('bad')[0]).toMatchObject({
       requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 0 },
@@ -162,7 +162,7 @@ describe('async queue and worker', () => {
     });
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'old' });
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     expect(h.destinations.records('bad')[0]).toMatchObject({
       requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 1 },
     });
@@ -178,13 +178,16 @@ describe('async queue and worker', () => {
     h.destinations.failing.add('memory:ok');
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'kept' });
-    await waitFor(
+    await eventually(
       async () => (await metricValue(h.metrics, 'sluice_destination_delivery_failures_total')) >= 2,
+      'two destination delivery failures counted',
     );
     expect(await h.queue.depth()).toBe(1);
     h.destinations.failing.delete('memory:ok');
     // The first backoff is 0.5–1 s.
-    await waitFor(async () => (await h.queue.depth()) === 0, 5000);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty', {
+      limitMs: 5000,
+    });
     expect(invokes).toBe(1);
     expect(
       h.destinations
@@ -203,12 +206,15 @@ describe('async queue and worker', () => {
     h.destinations.failing.add('memory:dlq');
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'd' });
-    await waitFor(
+    await eventually(
       async () => (await metricValue(h.metrics, 'sluice_dead_letter_errors_total')) >= 2,
+      'two dead-letter errors counted',
     );
     expect(h.destinations.records('bad')).toHaveLength(1);
     h.destinations.failing.clear();
-    await waitFor(async () => (await h.queue.depth()) === 0, 5000);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty', {
+      limitMs: 5000,
+    });
     // onFailure got its record once: only what was still owed is sent again.
     expect(h.destinations.records('bad')).toHaveLength(1);
     expect(h.destinations.sent.get('memory:dlq')).toHaveLength(1);
@@ -234,7 +240,7 @@ describe('async queue and worker', () => {
       const fn = i % 2 ? 'f' : 'g';
       await h.queue.enqueue({ functionName: fn, payload: ev(i, { fn }), requestId: `r${i}` });
     }
-    await waitFor(async () => (await h.queue.depth()) === 0);
+    await eventually(async () => (await h.queue.depth()) === 0, 'the queue empty');
     expect(h.invoker.concurrency.snapshot().inUse).toBe(0);
     expect(await metricValue(h.metrics, 'sluice_invocations_total', { function: 'f' })).toBe(60);
     expect(peak.f).toBeLessThanOrEqual(3);
@@ -260,7 +266,10 @@ describe('async queue and worker', () => {
     h.destinations.get = () => dest;
     await h.worker.start();
     await h.queue.enqueue({ functionName: 'f', payload: ev(1), requestId: 'src' });
-    await waitFor(async () => seen.length === 2 && (await h.queue.depth()) === 0);
+    await eventually(
+      async () => seen.length === 2 && (await h.queue.depth()) === 0,
+      'both seen and the queue empty',
+    );
     const record = JSON.parse(seen[1] as string) as { requestContext: { requestId: string } };
     expect(record.requestContext.requestId).toBe('src');
   });
@@ -282,7 +291,7 @@ describe('async queue crash recovery (same SQLite file, second worker)', () => {
   it('processes every event after the first worker is abandoned mid-way; duplicates are counted', async () => {
     const TOTAL = 300;
     const completed = new Map<string, number>();
-    const tmp = tempDbPath();
+    const tmp = tempStorePath();
     cleanups.push(tmp.cleanup);
     let crashed = false;
     let done = 0;
@@ -305,7 +314,7 @@ describe('async queue crash recovery (same SQLite file, second worker)', () => {
       await first.queue.enqueue({ functionName: 'f', payload: ev(i), requestId: `c-${i}` });
     }
     await first.worker.start();
-    await waitFor(() => crashed);
+    await eventually(() => crashed, 'the crash');
     // The dead engine stops leasing; its in-flight rows stay leased to it (60 s).
     await first.worker.stop(0);
     const left = await first.store.depth();
@@ -325,7 +334,7 @@ describe('async queue crash recovery (same SQLite file, second worker)', () => {
       await first.store.close();
     });
     await second.worker.start();
-    await waitFor(async () => (await second.store.depth()) === 0);
+    await eventually(async () => (await second.store.depth()) === 0, 'the restored queue empty');
     const missing = Array.from({ length: TOTAL }, (_, i) => `c-${i}`).filter(
       (id) => !completed.has(id),
     );

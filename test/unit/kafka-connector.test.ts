@@ -19,6 +19,7 @@ import type { SettleOutcome, SourceRecord } from '../../src/connectors/types.ts'
 import { silentLogger } from '../../src/observability/logger.ts';
 import { kafkaMetricsFor, type KafkaMetrics } from '../../connectors/kafka/kafka-metrics.ts';
 import { Registry } from 'prom-client';
+import { eventually } from '../support/eventually.ts';
 
 class FakeClient implements KafkaSourceClient {
   handlers: ConsumerHandlers | undefined;
@@ -352,10 +353,13 @@ describe('kafka connector (fake client)', () => {
     expect(client.commits).toEqual([]);
     client.refuseCommits = false;
     await client.assign([0]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(client.commits.at(-1)).toEqual([
-      { topic: 't', partition: 0, offset: '2', metadata: null },
-    ]);
+    await eventually(
+      () =>
+        expect(client.commits.at(-1)).toEqual([
+          { topic: 't', partition: 0, offset: '2', metadata: null },
+        ]),
+      'the pending commit written after the join',
+    );
   });
 
   it('reports the summed offset lag of its partitions as the backlog', async () => {

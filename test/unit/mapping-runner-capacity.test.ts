@@ -1,12 +1,13 @@
 import { Registry } from 'prom-client';
 import type { FetchRequest, SourceRecord } from '../../src/connectors/types.ts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { MemoryConnector, MemorySource } from '../../connectors/memory/index.ts';
 import { MappingRunner } from '../../src/engine/mapping-runner.ts';
 import type { Reservation } from '../../src/invoker/concurrency.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { MappingMetrics } from '../../src/observability/mapping-metrics.ts';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import { createRunnerHarness, type RunnerHarness } from './fakes/runner-harness.ts';
 
 let h: RunnerHarness | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -65,7 +66,7 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
     const limit = 4;
     h = idleMapping(limit, limit);
     await h.runner.start();
-    await until(() => h?.connector.calls.fetch === limit, 'every poller polling');
+    await eventually(() => h?.connector.calls.fetch === limit, 'every poller polling');
 
     const result = await h.invoker.invoke('f', { payload: Buffer.from('{"Records":[]}') });
     expect(result.ok).toBe(true);
@@ -79,11 +80,11 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
     const limit = 4;
     h = idleMapping(limit, limit);
     await h.runner.start();
-    await until(() => h?.connector.calls.fetch === limit, 'every poller of the first polling');
+    await eventually(() => h?.connector.calls.fetch === limit, 'every poller of the first polling');
     const second = secondMapping(h);
     await second.runner.start();
     second.source.push(['for-the-second']);
-    await until(
+    await eventually(
       () => h?.seenIds().length === 1 && second.source.size === 0,
       "the second mapping's batch invoked and settled",
     );
@@ -94,17 +95,20 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
   it('a gathered batch waiting for function concurrency counts as waiting, then runs once', async () => {
     h = idleMapping(1, 2);
     await h.runner.start();
-    await until(() => h?.connector.calls.fetch === 2, 'both pollers polling');
+    await eventually(() => h?.connector.calls.fetch === 2, 'both pollers polling');
     // The engine's only unit goes to a sync caller while both pollers are in their poll.
     const held: Reservation = h.invoker.tryReserve('f');
     h.source.push(bodies(20));
-    await until(() => h?.source.inFlight.length === 20, 'both batches gathered');
-    await until(async () => (await gauge(h as RunnerHarness, 'waitingBatches')) === 2, 'waiting');
+    await eventually(() => h?.source.inFlight.length === 20, 'both batches gathered');
+    await eventually(
+      async () => (await gauge(h as RunnerHarness, 'waitingBatches')) === 2,
+      'waiting',
+    );
     expect(h.batches).toHaveLength(0);
     expect(await gauge(h, 'heldRecords')).toBe(20);
 
     held.release();
-    await until(() => h?.source.size === 0, 'both batches invoked and settled');
+    await eventually(() => h?.source.size === 0, 'both batches invoked and settled');
     expect(
       h.batches
         .flat()
@@ -113,17 +117,20 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
     ).toEqual(bodies(20).sort());
     expect(await gauge(h, 'waitingBatches')).toBe(0);
     // Every unit is back (a double release would have thrown; a lost one would show here).
-    await until(() => h?.invoker.concurrency.snapshot().inUse === 0, 'all units released');
+    await eventually(() => h?.invoker.concurrency.snapshot().inUse === 0, 'all units released');
   });
 
   it('stop hands back at once a batch that waits for function concurrency', async () => {
     h = idleMapping(1, 1);
     await h.runner.start();
-    await until(() => h?.connector.calls.fetch === 1, 'polling');
+    await eventually(() => h?.connector.calls.fetch === 1, 'polling');
     const held = h.invoker.tryReserve('f');
     cleanups.push(async () => held.release());
     h.source.push(bodies(5));
-    await until(async () => (await gauge(h as RunnerHarness, 'waitingBatches')) === 1, 'waiting');
+    await eventually(
+      async () => (await gauge(h as RunnerHarness, 'waitingBatches')) === 1,
+      'waiting',
+    );
 
     // The unit is still taken: stop must not wait for it, and the records go back unseen.
     const { abandonedBatches } = await h.runner.stop(5000, 'Disabled', { keepConnector: true });
@@ -138,7 +145,7 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
     h = createRunnerHarness(async () => null, { reserved: 0 });
     h.source.push(bodies(3));
     await h.runner.start();
-    await until(
+    await eventually(
       () => h?.runner.status().lastProcessingResult.startsWith('throttled') === true,
       'throttled',
     );
@@ -166,7 +173,9 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
       return records;
     };
     await h.runner.start();
-    await until(() => (h?.batches.length ?? 0) >= 40, '40 batches invoked', 30_000);
+    await eventually(() => (h?.batches.length ?? 0) >= 40, '40 batches invoked', {
+      limitMs: 30_000,
+    });
     expect(h.peak).toBeLessThanOrEqual(2);
     expect(maxHeld).toBeLessThanOrEqual((2 * limit + pollers) * batchSize);
   });

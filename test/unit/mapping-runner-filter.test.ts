@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import { createRunnerHarness, type RunnerHarness } from './fakes/runner-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -17,7 +18,7 @@ describe('MappingRunner: filters apply before the batcher and the 6 MB cap', () 
     const [big] = h.source.push([`drop${'x'.repeat(6_400_000)}`]);
     const kept = h.source.push(['keep1', 'keep2']);
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.source.deadLetters.map((d) => `${d.id}: ${d.reason}`)).toEqual([]);
     expect(h.source.counters.deleted).toBe(3);
     expect(h.seenIds().sort()).toEqual([...kept].sort());
@@ -28,7 +29,7 @@ describe('MappingRunner: filters apply before the batcher and the 6 MB cap', () 
     h = createRunnerHarness(async () => null, { runner: keepOnly });
     const [big] = h.source.push([`keep${'x'.repeat(6_400_000)}`]);
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.source.deadLetters.map((d) => [d.id, d.reason])).toEqual([
       [big, 'MaximumPayloadSizeExceeded'],
     ]);
@@ -43,7 +44,7 @@ describe('MappingRunner: filters apply before the batcher and the 6 MB cap', () 
     const inputs = Array.from({ length: 10 }, (_, i) => [`keep${i}`, `drop${i}`]).flat();
     h.source.push(inputs);
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.batches.map((b) => b.map((r) => r.body))).toEqual([
       ['keep0', 'keep1', 'keep2', 'keep3', 'keep4'],
       ['keep5', 'keep6', 'keep7', 'keep8', 'keep9'],

@@ -4,9 +4,9 @@ import {
   createRunnerHarness,
   drain,
   gatedHandler,
-  until,
   type RunnerHarness,
 } from './fakes/runner-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -46,7 +46,9 @@ describe('MappingRunner: records are never pulled that cannot be invoked soon', 
     };
     await h.runner.start();
     // 60 batches of a 20 ms function at 5 at once: about 240 ms, some 24 scaling intervals.
-    await until(() => (h?.batches.length ?? 0) >= 60, '60 batches invoked', 30_000);
+    await eventually(() => (h?.batches.length ?? 0) >= 60, '60 batches invoked', {
+      limitMs: 30_000,
+    });
     expect(h.runner.status().invokeLimit).toBe(limit);
     // Pollers stop growing once they wait for the function: at most one doubling from 5.
     expect(maxPollers).toBeLessThanOrEqual(10);
@@ -68,11 +70,11 @@ describe('MappingRunner: records are never pulled that cannot be invoked soon', 
     h.source.push(Array.from({ length: 100 }, (_, i) => `b${i}`));
     await h.runner.start();
     // One invoke runs (limit 1), one batch waits; no poller gathers a third.
-    await until(() => gate.held === 1 && h?.source.inFlight.length === 20, 'two batches held');
+    await eventually(() => gate.held === 1 && h?.source.inFlight.length === 20, 'two batches held');
     expect(await gauge('heldRecords')).toBe(20);
     expect(await gauge('waitingBatches')).toBe(1);
     await drain(h, gate);
-    await until(() => h?.source.size === 0, 'drained');
+    await eventually(() => h?.source.size === 0, 'drained');
     expect(await gauge('heldRecords')).toBe(0);
     expect(await gauge('waitingBatches')).toBe(0);
   });

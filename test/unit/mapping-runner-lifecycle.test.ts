@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRunnerHarness, gate, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import { createRunnerHarness, gate, type RunnerHarness } from './fakes/runner-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -18,19 +19,20 @@ describe('MappingRunner: lifecycle and scaling', () => {
     h = createRunnerHarness(async () => null);
     h.source.push(bodies(10));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'first messages processed');
+    await eventually(() => h?.source.size === 0, 'first messages processed');
 
     await h.runner.disable();
     expect(h.runner.status()).toMatchObject({ state: 'Disabled', pollers: 0 });
     const fetchesAtDisable = h.connector.calls.fetch;
     const later = h.source.push(bodies(5, 'later'));
     // Give pollers every chance to run if any were left: nothing may fetch.
+    // Kept sleep: a window is the only evidence that nothing fetches.
     await sleep(100);
     expect(h.connector.calls.fetch).toBe(fetchesAtDisable);
     expect(h.source.size).toBe(5);
 
     await h.runner.enable();
-    await until(() => h?.source.size === 0, 'messages after enable processed');
+    await eventually(() => h?.source.size === 0, 'messages after enable processed');
     expect(h.runner.status().state).toBe('Enabled');
     expect(h.seenIds()).toEqual(expect.arrayContaining(later));
   });
@@ -42,10 +44,10 @@ describe('MappingRunner: lifecycle and scaling', () => {
     connector.pause = () => calls.push('pause');
     connector.resume = () => calls.push('resume');
     await h.runner.start();
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled');
     await h.runner.disable();
     await h.runner.enable();
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled again');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled again');
     await h.runner.update({ enabled: false });
     // Resumed on every successful connect (the first included), paused on both ways to disable.
     expect(calls).toEqual(['resume', 'pause', 'resume', 'pause']);
@@ -61,9 +63,10 @@ describe('MappingRunner: lifecycle and scaling', () => {
     });
     h.source.push(bodies(3));
     await h.runner.start();
-    await until(() => entered === 1, 'batch in flight');
+    await eventually(() => entered === 1, 'batch in flight');
     let stopped = false;
     const stopping = h.runner.stop(5000).then((r) => ((stopped = true), r));
+    // Kept sleep: a window shows stop() does NOT resolve while the batch is still held.
     await sleep(20);
     expect(stopped).toBe(false);
     hold.open();
@@ -80,7 +83,7 @@ describe('MappingRunner: lifecycle and scaling', () => {
     });
     const ids = h.source.push(bodies(4));
     await h.runner.start();
-    await until(() => h?.batches.length === 1, 'batch in flight');
+    await eventually(() => h?.batches.length === 1, 'batch in flight');
     expect(await h.runner.stop(50)).toEqual({ abandonedBatches: 1 });
     // The connector released the unsettled deliveries: visible again for the next consumer.
     expect(h.source.visibleCount).toBe(4);
@@ -94,9 +97,9 @@ describe('MappingRunner: lifecycle and scaling', () => {
       runner: { scaling: { initial: 1, minimum: 1 } },
     });
     await h.runner.start();
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled');
     h.source.push(bodies(3));
-    await until(() => h?.source.inFlight.length === 3, 'records buffered');
+    await eventually(() => h?.source.inFlight.length === 3, 'records buffered');
     await h.runner.stop(5000);
     // A window never blocks shutdown: the gathered records were invoked or handed back, not held.
     const invoked = h.seenIds().length;
@@ -118,12 +121,12 @@ describe('MappingRunner: lifecycle and scaling', () => {
     h.source.push(bodies(3000));
     await h.runner.start();
     let most = 0;
-    await until(() => {
+    await eventually(() => {
       most = Math.max(most, h?.runner.status().pollers ?? 0);
       return most > 5;
     }, 'scaled up past the initial 5');
-    await until(() => h?.source.size === 0, 'queue drained', 30_000);
-    await until(() => h?.runner.status().pollers === 2, 'shrunk to the minimum when idle');
+    await eventually(() => h?.source.size === 0, 'queue drained', { limitMs: 30_000 });
+    await eventually(() => h?.runner.status().pollers === 2, 'shrunk to the minimum when idle');
     expect(most).toBeLessThanOrEqual(30);
   });
 
@@ -133,7 +136,7 @@ describe('MappingRunner: lifecycle and scaling', () => {
     h.source.failNext('start', new Error('connect ECONNREFUSED 127.0.0.1:9'));
     h.source.push(bodies(3));
     void h.runner.start();
-    await until(
+    await eventually(
       () => h?.runner.status().lastProcessingResult.includes('ECONNREFUSED') === true,
       'failure reported',
     );
@@ -142,8 +145,8 @@ describe('MappingRunner: lifecycle and scaling', () => {
       stateTransitionReason: 'EVENT_SOURCE_ERROR',
       sourceHealthy: false,
     });
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled after retries');
-    await until(() => h?.source.size === 0, 'records processed');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled after retries');
+    await eventually(() => h?.source.size === 0, 'records processed');
     expect(h.runner.status()).toMatchObject({ sourceHealthy: true, lastProcessingResult: 'OK' });
   });
 
@@ -151,13 +154,13 @@ describe('MappingRunner: lifecycle and scaling', () => {
     h = createRunnerHarness(async () => null, { runner: { retryMinMs: 100, retryMaxMs: 100 } });
     h.source.failNext('start');
     void h.runner.start();
-    await until(
+    await eventually(
       () => h?.runner.status().lastProcessingResult.includes('injected') === true,
       'failing',
     );
     await h.runner.update({ batchSize: 5 });
     h.source.push(bodies(12));
-    await until(() => h?.source.size === 0, 'records processed after the update');
+    await eventually(() => h?.source.size === 0, 'records processed after the update');
     expect(h.runner.status()).toMatchObject({ state: 'Enabled', sourceHealthy: true });
     expect(h.batches.every((b) => b.length <= 5)).toBe(true);
     // Polling started only once the source was up: no poll ran into an unstarted connector.

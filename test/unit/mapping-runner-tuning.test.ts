@@ -3,10 +3,10 @@ import {
   createRunnerHarness,
   drain,
   gatedHandler,
-  until,
   type BatchHandler,
   type RunnerHarness,
 } from './fakes/runner-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -64,9 +64,9 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
     });
     h.source.push(bodies(20));
     await h.runner.start();
-    await until(() => gate.held === 2, 'two invokes running');
+    await eventually(() => gate.held === 2, 'two invokes running');
     // Pollers hold more batches (up to maximumConcurrency) but only two reach the function.
-    await until(() => h?.runner.status().inFlightBatches === 6, 'six batches in flight');
+    await eventually(() => h?.runner.status().inFlightBatches === 6, 'six batches in flight');
     expect(gate.held).toBe(2);
     expect(h.runner.status().invokeLimit).toBe(2);
     while ((h.source.size > 0 || gate.held > 0) && h.peak <= 2) {
@@ -84,7 +84,7 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
     });
     h.source.push(bodies(20));
     await h.runner.start();
-    await until(() => gate.held === 6, 'six invokes running');
+    await eventually(() => gate.held === 6, 'six invokes running');
     expect(h.runner.status().invokeLimit).toBe(6);
     await drain(h, gate);
   });
@@ -102,7 +102,7 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
       });
       h.source.push(bodies(12));
       await h.runner.start();
-      await until(() => h?.runner.status().inFlightBatches === 4, 'four batches in flight');
+      await eventually(() => h?.runner.status().inFlightBatches === 4, 'four batches in flight');
       expect(gate.held).toBe(held);
       expect(h.runner.status().invokeLimit).toBe(held);
       await drain(h, gate);
@@ -111,12 +111,16 @@ describe('MappingRunner: throughput-tuned invoke concurrency', () => {
 
   it('comes down to one invoke at a time when concurrent invokes slow each other down', async () => {
     h = await startBacklogged(contendedHandler(3));
-    await until(() => h?.runner.status().invokeLimit === 1, 'limit of one', 20_000);
+    await eventually(() => h?.runner.status().invokeLimit === 1, 'limit of one', {
+      limitMs: 20_000,
+    });
   });
 
   it('climbs to maximumConcurrency when throughput grows with it', async () => {
     h = await startBacklogged(() => sleep(15).then(() => null), 1);
-    await until(() => h?.runner.status().invokeLimit === 8, 'limit of eight', 20_000);
+    await eventually(() => h?.runner.status().invokeLimit === 8, 'limit of eight', {
+      limitMs: 20_000,
+    });
     expect(h.peak).toBe(8);
   });
 });

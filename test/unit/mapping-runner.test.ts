@@ -4,9 +4,9 @@ import {
   createRunnerHarness,
   drain,
   gatedHandler,
-  until,
   type RunnerHarness,
 } from './fakes/runner-harness.ts';
+import { eventually } from '../support/eventually.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -21,7 +21,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     h = createRunnerHarness(async () => null, { settings: { batchSize: 7 } });
     const ids = h.source.push(bodies(50));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.batches.every((b) => b.length >= 1 && b.length <= 7)).toBe(true);
     expect(h.seenIds().sort()).toEqual([...ids].sort());
   });
@@ -34,11 +34,11 @@ describe('MappingRunner: batching, filtering and results', () => {
       runner: { scaling: { initial: 1, minimum: 1 } },
     });
     await h.runner.start();
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled');
     h.source.push(bodies(3, 'early'));
-    await until(() => h?.source.inFlight.length === 3, 'first records fetched');
+    await eventually(() => h?.source.inFlight.length === 3, 'first records fetched');
     h.source.push(bodies(2, 'late'));
-    await until(() => calls === 1, 'one invoke');
+    await eventually(() => calls === 1, 'one invoke');
     expect(h.batches).toHaveLength(1);
     expect(h.batches[0]?.map((r) => r.body)).toEqual([
       'early0',
@@ -56,7 +56,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     const kept = h.source.push(bodies(12, 'keep'));
     h.source.push(bodies(8, 'drop'));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.seenIds().sort()).toEqual([...kept].sort());
     expect(h.source.counters.deleted).toBe(20);
     expect(h.source.counters.returned).toBe(0);
@@ -77,7 +77,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     );
     h.source.push([...bodies(12, 'keep'), ...bodies(8, 'drop')]);
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     const m = h.metrics;
     const value = async (c: { get(): Promise<{ values: { value: number; labels: object }[] }> }) =>
       (await c.get()).values.reduce((n, v) => n + v.value, 0);
@@ -108,7 +108,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     );
     const ids = h.source.push(bodies(20));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     const seen = h.seenIds();
     const twice = ids.filter((id) => seen.filter((s) => s === id).length === 2);
     expect(new Set(twice)).toEqual(failOnce);
@@ -129,7 +129,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     );
     const ids = h.source.push(bodies(5));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.batches[0]?.map((r) => r.messageId)).toEqual(ids);
     expect(h.source.counters.returned).toBe(5);
     expect(h.seenIds().sort()).toEqual([...ids, ...ids].sort());
@@ -149,7 +149,7 @@ describe('MappingRunner: batching, filtering and results', () => {
     );
     h.source.push(bodies(120));
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'queue drained');
+    await eventually(() => h?.source.size === 0, 'queue drained');
     expect(h.peak).toBeLessThanOrEqual(3);
     expect(h.peak).toBeGreaterThan(1);
     expect(h.runner.status().pollers).toBeLessThanOrEqual(3);
@@ -185,7 +185,7 @@ describe('MappingRunner: poller ramp', () => {
     h.source.push(bodies(2000));
     await h.runner.start();
     // Every poll comes back full (2,000 records waiting), so each step multiplies by 3.
-    await until(() => steps.length >= 2, 'two scaling steps');
+    await eventually(() => steps.length >= 2, 'two scaling steps');
     expect(steps.slice(0, 2)).toEqual([
       { from: 5, to: 15 },
       { from: 15, to: 45 },
@@ -204,9 +204,10 @@ describe('MappingRunner: pipelining', () => {
     h.source.push(bodies(8));
     await h.runner.start();
     // Depth 2: the poller hands off batch 1, fetches batch 2 while batch 1 is held.
-    await until(() => gate.held === 2, 'two batches held by one poller');
+    await eventually(() => gate.held === 2, 'two batches held by one poller');
     expect(h.runner.status().pollers).toBe(1);
     // …and no third: a poller keeps at most two batches between hand-off and settle.
+    // Kept sleep: a window is the only evidence that a third batch is NOT fetched.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(2);
     expect(h.batches).toHaveLength(2);
@@ -222,7 +223,8 @@ describe('MappingRunner: pipelining', () => {
     });
     h.source.push(bodies(10));
     await h.runner.start();
-    await until(() => gate.held === 3, 'three batches held');
+    await eventually(() => gate.held === 3, 'three batches held');
+    // Kept sleep: a window is the only evidence that a fourth batch is NOT taken.
     await new Promise((resolve) => setTimeout(resolve, 100));
     // Three pollers could hold six batches at depth 2; the mapping's ceiling keeps it at three.
     expect(gate.held).toBe(3);
@@ -239,7 +241,8 @@ describe('MappingRunner: pipelining', () => {
     });
     h.source.push(bodies(4));
     await h.runner.start();
-    await until(() => gate.held === 1, 'one batch held');
+    await eventually(() => gate.held === 1, 'one batch held');
+    // Kept sleep: a window is the only evidence that no batch is fetched ahead.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     expect(h.batches).toHaveLength(1);
@@ -255,7 +258,8 @@ describe('MappingRunner: pipelining', () => {
     // Three lanes: an unordered poller would fetch lane b while lane a's batch is held.
     for (const lane of ['a', 'b', 'c']) h.source.push(bodies(2, lane), { lane });
     await h.runner.start();
-    await until(() => gate.held === 1, 'one batch held');
+    await eventually(() => gate.held === 1, 'one batch held');
+    // Kept sleep: a window is the only evidence that no other lane is fetched ahead.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(gate.held).toBe(1);
     await drain(h, gate);
@@ -302,7 +306,7 @@ describe('MappingRunner: sources with one shared buffer', () => {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     letGo();
-    await until(() => h?.source.size === 0 && h.seenIds().length === 40, 'all 40 handled');
+    await eventually(() => h?.source.size === 0 && h.seenIds().length === 40, 'all 40 handled');
     expect(h.batches.every((batch) => batch.length === 5)).toBe(true);
     // Invokes overlap either way: only gathering is one at a time.
     expect(h.peak).toBeGreaterThan(1);
@@ -343,7 +347,7 @@ describe('MappingRunner: a failing failure path', () => {
     );
     const ids = h.source.push(bodies(4, 'x'), { lane: 'a' });
     await h.runner.start();
-    await until(() => h?.source.size === 0, 'lane drained after the failure path threw');
+    await eventually(() => h?.source.size === 0, 'lane drained after the failure path threw');
     expect(policyCalls).toBe(1);
     // The first batch came back (visibility) and was delivered again: nothing lost.
     expect(new Set(h.seenIds())).toEqual(new Set(ids));
@@ -392,8 +396,9 @@ describe('MappingRunner: provisioned pollers', () => {
       },
     );
     await h.runner.start();
-    await until(() => h?.runner.status().pollers === 3, 'three pollers at start');
+    await eventually(() => h?.runner.status().pollers === 3, 'three pollers at start');
     // Idle (every poll empty): the scaler shrinks towards the minimum, which is 3 here.
+    // Kept sleep: ~15 scaler ticks (10 ms each) that must NOT shrink below the minimum.
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(h.runner.status().pollers).toBe(3);
     // Busy: full polls make it grow, up to 4 and no further.

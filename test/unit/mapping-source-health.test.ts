@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRunnerHarness, until, type RunnerHarness } from './fakes/runner-harness.ts';
+import { createRunnerHarness, type RunnerHarness } from './fakes/runner-harness.ts';
 
 let h: RunnerHarness | undefined;
 afterEach(async () => {
@@ -34,7 +35,7 @@ describe('MappingRunner: source health in status and metrics', () => {
   it('a source that stops answering shows at once in the status, and in the gauges at their next refresh', async () => {
     h = createRunnerHarness(async () => null, { runner: { sourceHealthIntervalMs: 50 } });
     await h.runner.start();
-    await until(() => h?.runner.status().state === 'Enabled', 'enabled');
+    await eventually(() => h?.runner.status().state === 'Enabled', 'enabled');
     await gaugeReads(h, 'sourceUp', (v) => v === 1);
     await gaugeReads(h, 'lastPollAge', (v) => v !== undefined && v >= 0);
 

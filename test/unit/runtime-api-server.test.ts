@@ -7,6 +7,7 @@ import {
   type RuntimeInvocation,
 } from '../../src/runtime-api/runtime-api-server.ts';
 import { MAX_RESPONSE_BYTES, parseRoute } from '../../src/runtime-api/protocol.ts';
+import { eventually } from '../support/eventually.ts';
 
 interface Reply {
   status: number;
@@ -65,10 +66,6 @@ function invocation(requestId: string, payload = '{"a":1}'): RuntimeInvocation {
   };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 const NEXT_REQUEST = 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n';
 
 /**
@@ -83,7 +80,7 @@ async function pipelinedRuntime(server: RuntimeApiServer, requestId: string) {
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
   server.dispatch(invocation(requestId, '{"n":1}'));
   socket.write(NEXT_REQUEST);
-  await until(() => received.endsWith('{"n":1}'));
+  await eventually(() => received.endsWith('{"n":1}'), 'the pipelined runtime got its event');
   received = '';
   socket.write(
     `POST /2018-06-01/runtime/invocation/${requestId}/response HTTP/1.1\r\nHost: x\r\n` +
@@ -125,7 +122,7 @@ describe('runtime API server', () => {
   it('answers a held /next with the event and every Lambda header', async () => {
     const { server, ready } = await startServer();
     const next = call(server.address, 'GET', '/2018-06-01/runtime/invocation/next');
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => ready() === 1, 'the runtime parked in /next');
     expect(ready()).toBe(1);
     server.dispatch(invocation('req-1'));
     const res = await next;
@@ -316,15 +313,16 @@ describe('runtime API server', () => {
     const { server, outcomes } = await startServer();
     const runtime = await pipelinedRuntime(server, 'req-p1');
     try {
-      await until(() => outcomes.length === 1);
+      await eventually(() => outcomes.length === 1, 'the pipelined result taken');
       expect(outcomes[0]?.requestId).toBe('req-p1');
       expect(outcomes[0]?.outcome).toMatchObject({ kind: 'response' });
       // The runtime is not waiting for the 202 (its poll is already in): it is held back and
       // goes out just ahead of the next event, so the runtime wakes once.
+      // Kept sleep: it proves a 202 is NOT written; only a window can show bytes did not come.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(runtime.received()).toBe('');
       server.dispatch(invocation('req-p2', '{"n":2}'));
-      await until(() => runtime.received().endsWith('{"n":2}'));
+      await eventually(() => runtime.received().endsWith('{"n":2}'), 'the 202 and the next event');
       expect(runtime.received().indexOf('HTTP/1.1 202')).toBe(0);
       expect(runtime.received().toLowerCase()).toContain('lambda-runtime-aws-request-id: req-p2');
     } finally {
@@ -350,6 +348,7 @@ describe('runtime API server', () => {
     const { server } = await startServer();
     const runtime = await pipelinedRuntime(server, 'req-c1');
     try {
+      // Kept sleep: it proves the 202 is held (NOT written) until close; only a window shows that.
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(runtime.received()).toBe('');
       const closed = new Promise((resolve) => runtime.socket.once('close', resolve));
@@ -378,7 +377,7 @@ describe('runtime API server', () => {
     const headers = { 'Lambda-Extension-Identifier': id };
 
     const poll = call(server.address, 'GET', '/2020-01-01/extension/event/next', { headers });
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => server.extensions.allParked(), 'the extension parked in /event/next');
     expect(server.extensions.allCalledNext()).toBe(true);
     expect(server.extensions.allParked()).toBe(true);
     server.broadcastExtensionEvent({

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenOnFreePort } from '../support/ports.ts';
 import { createRuntimeClient } from '../../src/invoker/runtimes/nodejs/runtime-client.mjs';
 
 /**
@@ -15,7 +16,7 @@ async function startPeer(respond: (received: string, socket: Socket) => void): P
       respond(received, socket);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnFreePort(server);
   return server;
 }
 

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import type { InvokeRequest } from '../../src/invoker/types.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { S3TriggerIntake, type TriggerQueue } from '../../src/triggers/s3-trigger-intake.ts';
 import { parseS3Notification, type S3Record } from '../../src/triggers/s3-notification.ts';
@@ -10,6 +9,7 @@ import { TriggerMetrics } from '../../src/triggers/trigger-metrics.ts';
 import { Registry } from 'prom-client';
 import { metricValue } from './fakes/async-harness.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
+import { startTestEngine } from '../support/start-test-engine.ts';
 
 const TOKEN = 'secret-token';
 
@@ -67,8 +67,7 @@ triggers:
   const invoked: InvokeRequest[] = [];
   let release = () => undefined as void;
   const gate = options.hold ? new Promise<void>((r) => (release = r)) : Promise.resolve();
-  const engine = new Engine(config, {
-    logger: silentLogger(),
+  const engine = await startTestEngine(config, {
     createEnvironment: (o) =>
       new FakeEnvironment(o, async (req) => {
         invoked.push(req);
@@ -77,7 +76,6 @@ triggers:
       }),
   });
   running = engine;
-  await engine.start();
   const url = `http://127.0.0.1:${engine.api!.address().port}/triggers/s3/uploads`;
   return {
     engine,

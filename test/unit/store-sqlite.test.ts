@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-migrations.ts';
-import { tempDbPath } from './fakes/async-harness.ts';
+import { tempStorePath } from '../support/temp.ts';
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 function open(path?: string) {
-  const tmp = path ? undefined : tempDbPath();
+  const tmp = path ? undefined : tempStorePath();
   const store = new SqliteStore({ path: path ?? (tmp as { path: string }).path });
   cleanups.push(() => store.close());
   if (tmp) cleanups.push(tmp.cleanup);

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AsyncQueue } from '../../../src/async/async-queue.ts';
 import { AsyncWorker, type AsyncWorkerOptions } from '../../../src/async/async-worker.ts';
 import { DeliverySender } from '../../../src/async/deliveries.ts';
@@ -61,14 +58,6 @@ export class MemoryDestinations {
 
 export type Handler = (req: InvokeRequest) => Promise<unknown>;
 
-export function tempDbPath(): { path: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-async-'));
-  return {
-    path: join(dir, 'state.db'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
 export interface HarnessOptions {
   path: string;
   handler: Handler;
@@ -121,14 +110,6 @@ export function createHarness(o: HarnessOptions) {
     ...o.worker,
   });
   return { store, invoker, queue, worker, destinations, metrics, pool };
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export async function metricValue(

@@ -22,6 +22,7 @@ import { MappingMetrics } from '../../../src/observability/mapping-metrics.ts';
 import { EngineMetrics } from '../../../src/observability/metrics.ts';
 import { FakeEnvironment } from './fake-environment.ts';
 import { fakeSpec } from './fake-spec.ts';
+import { eventually } from '../../support/eventually.ts';
 
 export interface SeenRecord {
   messageId: string;
@@ -145,19 +146,6 @@ export type RunnerHarness = ReturnType<typeof createRunnerHarness>;
 
 const spec = (name: string) => fakeSpec(name);
 
-/** Polls `check` until it is true (behaviour, not timing: the bound only stops a hung test). */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  limitMs = 10_000,
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** A latch the handler can wait on, released by the test. */
 export function gate(): { wait: Promise<void>; open: () => void } {
   let open = () => undefined as void;
@@ -186,8 +174,8 @@ export type GatedHandler = ReturnType<typeof gatedHandler>;
 
 /** Lets every held batch go until the harness's source is empty. */
 export async function drain(h: RunnerHarness | undefined, gate: GatedHandler): Promise<void> {
-  while ((h?.source.size ?? 0) > 0 || gate.held > 0) {
+  await eventually(() => {
     gate.releaseAll();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+    return (h?.source.size ?? 0) === 0 && gate.held === 0;
+  }, 'the source empty and no batch held');
 }
