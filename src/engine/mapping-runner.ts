@@ -1,117 +1,39 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import type { Logger } from 'pino';
-import type { Connector, SettleOutcome, SourceRecord } from '../connectors/types.ts';
+import type { SettleOutcome, SourceRecord } from '../connectors/types.ts';
 import type { Reservation } from '../invoker/concurrency.ts';
 import { CountingSemaphore } from '../invoker/counting-semaphore.ts';
-import type { Invoker } from '../invoker/invoker.ts';
 import type { InvokeResult } from '../invoker/types.ts';
-import type { MappingMetrics } from '../observability/mapping-metrics.ts';
-import { BatchCollector, type CollectedBatch, type CollectSettings } from './batch-collector.ts';
+import { BatchCollector, type CollectedBatch } from './batch-collector.ts';
 import { judgeBatch, type BatchVerdict } from './batch-result.ts';
 import { assertTransition, type MappingState } from './mapping-state.ts';
 import {
-  defaultScaling,
+  collectSettingsOf,
+  concurrencyLimit,
+  invokeMaximum,
+  scalingFor,
+  type MappingRunnerOptions,
+  type MappingStatus,
+  type RunnerSettings,
+  type RunnerSettingsChanges,
+} from './runner-settings.ts';
+import {
   nextPollerCount,
   type ScalingObservation,
   type ScalingSettings,
 } from './scaling-policy.ts';
-import type { TunerSettings } from './concurrency-tuner.ts';
 import { IntakeGate } from './intake-gate.ts';
 import { InvokeLimit } from './invoke-limit.ts';
 import { SourceHealthMonitor } from './source-health.ts';
 
-/** The settings of one mapping the runner needs (a view of the compiled mapping config). */
-export interface RunnerSettings {
-  name: string;
-  functionName: string;
-  enabled: boolean;
-  batchSize: number;
-  maximumBatchingWindowMs: number;
-  reportBatchItemFailures: boolean;
-  /** Most batches in flight (scalingConfig.maximumConcurrency); undefined = engine/function ceilings. */
-  maximumConcurrency: number | undefined;
-  /**
-   * Provisioned pollers (receive loops): start at `minimum`, never fewer, never more than `maximum`
-   * (nor than maximumConcurrency). Undefined = Lambda's default shape (start 5, scale 2–1250).
-   */
-  pollers?: { minimum: number; maximum: number } | undefined;
-  /** Ordered lanes (SQS FIFO, Kafka, RabbitMQ with concurrency 1): stop at the first failure. */
-  ordered: boolean;
-  windowMode: CollectSettings['windowMode'];
-  /** How long a fetch may wait for a first record; default 20 000 ms (SQS long poll). */
-  idleWaitMs?: number;
-  /**
-   * `scalingConfig.adaptiveConcurrency`: invokes in flight follow the throughput tuner, up to
-   * maximumConcurrency (concurrency-tuner.ts). Default true; false = always the maximum.
-   */
-  adaptiveConcurrency?: boolean;
-  /**
-   * Where the tuner starts, clamped to the maximum: where Lambda runs the source — SQS 5,
-   * RabbitMQ 1, Kafka every partition at once. Default 5.
-   */
-  initialInvokeConcurrency?: number;
-  /**
-   * `scalingConfig.pollerGrowthFactor`: while polls come back full, pollers are multiplied by this
-   * each scaling step (at least +5). Default 2; 1 = Lambda's +5 a second.
-   */
-  pollerGrowthFactor?: number;
-}
-
-/** Decides whether a record passes the mapping's filters (compiled elsewhere). */
-export type RecordFilter = (record: SourceRecord) => boolean;
-
-/**
- * What to do with records whose batch failed, beyond returning them to the source: Kafka's
- * retry limits, record age and bisection, RabbitMQ's bounded redelivery. Default: retry forever.
- */
-export type FailurePolicy = (
-  failed: SourceRecord[],
-  verdict: BatchVerdict,
-) => Promise<Pick<SettleOutcome, 'failed' | 'dropped'>> | Pick<SettleOutcome, 'failed' | 'dropped'>;
-
-export interface MappingRunnerOptions {
-  settings: RunnerSettings;
-  connector: Connector;
-  invoker: Invoker;
-  filter?: RecordFilter;
-  failurePolicy?: FailurePolicy;
-  /** Turns an itemIdentifier into a record id (Kafka's `{partition, offset}`); default: strings. */
-  identify?: (itemIdentifier: unknown) => string | undefined;
-  logger: Logger;
-  metrics: MappingMetrics;
-  /**
-   * Scaling overrides. `maximum` caps the pollers (receive loops) below the mapping's maximum
-   * concurrency, which always caps batches in flight.
-   */
-  scaling?: Partial<ScalingSettings>;
-  /** Throughput tuner overrides (tests use short windows). */
-  tuner?: Partial<TunerSettings>;
-  /**
-   * Batches one poller of an unordered mapping may have between hand-off and settle; 2 lets it
-   * receive its next batch while the previous one is invoked. Ordered mappings always use 1.
-   * Default 2.
-   */
-  pipelineDepth?: number;
-  /** Retry of a failing source start / poll: first delay, growing to the max. */
-  retryMinMs?: number;
-  /** How often the source gauges are refreshed; default 1000 ms. */
-  sourceHealthIntervalMs?: number;
-  retryMaxMs?: number;
-}
-
-/** A status snapshot, in Lambda's terms, for the management API and `/readyz`. */
-export interface MappingStatus {
-  name: string;
-  state: MappingState;
-  stateTransitionReason: string;
-  lastProcessingResult: string;
-  pollers: number;
-  inFlightBatches: number;
-  /** Invokes allowed at once now (the throughput tuner's choice, up to maximumConcurrency). */
-  invokeLimit: number;
-  sourceHealthy: boolean;
-}
+export type {
+  FailurePolicy,
+  MappingRunnerOptions,
+  MappingStatus,
+  RecordFilter,
+  RunnerSettings,
+  RunnerSettingsChanges,
+} from './runner-settings.ts';
 
 const NO_RECORDS = 'No records processed';
 
@@ -178,10 +100,10 @@ export class MappingRunner {
         : { intervalMs: options.sourceHealthIntervalMs }),
     });
     this.#settings = options.settings;
-    this.#scaling = this.#scalingFor(options.settings);
-    this.#slots = new CountingSemaphore(this.#concurrencyLimit(options.settings));
+    this.#scaling = this.#scalingFor();
+    this.#slots = new CountingSemaphore(concurrencyLimit(options.settings));
     this.#invokeLimit = new InvokeLimit({
-      maximum: this.#concurrencyLimit(options.settings),
+      maximum: concurrencyLimit(options.settings),
       adaptive: options.settings.adaptiveConcurrency ?? true,
       tuner: {
         ...(options.settings.initialInvokeConcurrency === undefined
@@ -265,16 +187,14 @@ export class MappingRunner {
   }
 
   /** Changes batch settings at run time; pollers pick them up for their next batch. */
-  async update(
-    changes: Partial<Omit<RunnerSettings, 'name' | 'functionName' | 'ordered' | 'windowMode'>>,
-  ): Promise<void> {
+  async update(changes: RunnerSettingsChanges): Promise<void> {
     const wasEnabled = this.#state === 'Enabled' || this.#state === 'Enabling';
     // Enabling = a connect is pending; it starts the pollers (and scaling) when it succeeds.
     const connecting = this.#state === 'Enabling';
     this.#transition('Updating', 'USER_INITIATED');
     this.#settings = { ...this.#settings, ...changes };
-    this.#scaling = this.#scalingFor(this.#settings);
-    this.#slots.setLimit(this.#concurrencyLimit(this.#settings));
+    this.#scaling = this.#scalingFor();
+    this.#slots.setLimit(concurrencyLimit(this.#settings));
     this.#invokeLimit.setMaximum(this.#invokeMaximum());
     this.#intake.wake();
     this.#pollerTarget = Math.min(
@@ -379,7 +299,7 @@ export class MappingRunner {
 
   #startScaling(): void {
     // The source is started now: a lane limit it reports (Kafka partitions) caps the pollers.
-    this.#scaling = this.#scalingFor(this.#settings);
+    this.#scaling = this.#scalingFor();
     this.#pollerTarget = this.#scaling.initial;
     this.#invokeLimit.setMaximum(this.#invokeMaximum());
     this.#intake.wake();
@@ -526,13 +446,7 @@ export class MappingRunner {
   }
 
   async #collect(collector: BatchCollector, signal: AbortSignal): Promise<CollectedBatch> {
-    const s = this.#settings;
-    const settings: CollectSettings = {
-      batchSize: s.batchSize,
-      windowMs: s.maximumBatchingWindowMs,
-      windowMode: s.windowMode,
-      idleWaitMs: s.idleWaitMs ?? 20_000,
-    };
+    const settings = collectSettingsOf(this.#settings);
     if (!this.#o.connector.collectsOneAtATime)
       return collector.collect(settings, signal, this.#busyLanes);
     try {
@@ -773,33 +687,12 @@ export class MappingRunner {
     }
   }
 
-  #concurrencyLimit(s: RunnerSettings): number {
-    return s.maximumConcurrency ?? Number.POSITIVE_INFINITY;
-  }
-
-  /** The tuner's ceiling: maximumConcurrency, and no more lanes than the source has (Kafka). */
   #invokeMaximum(): number {
-    return Math.min(
-      this.#concurrencyLimit(this.#settings),
-      this.#o.connector.maxLanes ?? Number.POSITIVE_INFINITY,
-    );
+    return invokeMaximum(this.#settings, this.#o.connector.maxLanes);
   }
 
-  #scalingFor(s: RunnerSettings): ScalingSettings {
-    const max = Math.max(
-      1,
-      Math.min(
-        s.maximumConcurrency ?? 1250,
-        s.pollers?.maximum ?? 1250,
-        this.#o.scaling?.maximum ?? 1250,
-        this.#o.connector.maxLanes ?? 1250,
-      ),
-    );
-    const provisioned = s.pollers
-      ? { initial: Math.min(s.pollers.minimum, max), minimum: Math.min(s.pollers.minimum, max) }
-      : {};
-    const growth = s.pollerGrowthFactor === undefined ? {} : { growthFactor: s.pollerGrowthFactor };
-    return { ...defaultScaling(max), ...growth, ...provisioned, ...this.#o.scaling, maximum: max };
+  #scalingFor(): ScalingSettings {
+    return scalingFor(this.#settings, this.#o.scaling, this.#o.connector.maxLanes);
   }
 
   #transition(to: MappingState, reason: string): void {
