@@ -6,6 +6,7 @@ import { LaneOrder } from './lane-order.ts';
 import { MappingGates } from './mapping-gates.ts';
 import { assertTransition, type MappingState } from './mapping-state.ts';
 import { Poller } from './poller.ts';
+import { PollerPool } from './poller-pool.ts';
 import {
   concurrencyLimit,
   invokeMaximum,
@@ -15,11 +16,7 @@ import {
   type RunnerSettings,
   type RunnerSettingsChanges,
 } from './runner-settings.ts';
-import {
-  nextPollerCount,
-  type ScalingObservation,
-  type ScalingSettings,
-} from './scaling-policy.ts';
+import type { ScalingSettings } from './scaling-policy.ts';
 import { SourceHealthMonitor } from './source-health.ts';
 
 export type {
@@ -63,26 +60,28 @@ export class MappingRunner {
   readonly #sourceHealth: SourceHealthMonitor;
   readonly #gates: MappingGates;
   readonly #pipeline: BatchPipeline;
-  #pollerTarget = 0;
-  readonly #pollers = new Map<number, { abort: AbortController; done: Promise<void> }>();
-  #nextPollerId = 0;
-  #observation: ScalingObservation = emptyObservation();
-  #scaling: ScalingSettings;
-  #scaler: NodeJS.Timeout | undefined;
-  #backlogTimer: NodeJS.Timeout | undefined;
-  readonly #lanes = new LaneOrder();
-  readonly #settlement: BatchSettlement;
+  readonly #pool: PollerPool;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
     this.#settings = options.settings;
     this.#sourceHealth = this.#newSourceHealth();
     this.#gates = this.#newGates();
-    this.#scaling = this.#scalingFor();
-    this.#settlement = new BatchSettlement({
+    const lanes = new LaneOrder();
+    const settlement = new BatchSettlement({
       mapping: this.name,
       connector: options.connector,
       failurePolicy: options.failurePolicy,
+      metrics: options.metrics,
+      logger: options.logger,
+    });
+    this.#pool = new PollerPool({
+      mapping: this.name,
+      connector: options.connector,
+      runPoller: (signal, retired) =>
+        new Poller(this.#pollerDeps(lanes, settlement), signal, retired).run(),
+      mayPoll: () => this.#state === 'Enabled' || this.#state === 'Updating',
+      waitingPollers: () => this.#gates.waitingPollers,
       metrics: options.metrics,
       logger: options.logger,
     });
@@ -92,12 +91,9 @@ export class MappingRunner {
       settings: () => this.#settings,
       identify: options.identify,
       invokeLimit: this.#gates.invokeLimit,
-      lanes: this.#lanes,
-      settlement: this.#settlement,
-      onJudged: (functionError) => {
-        if (functionError) this.#observation.failedBatches += 1;
-        else this.#observation.okBatches += 1;
-      },
+      lanes,
+      settlement,
+      onJudged: (functionError) => this.#pool.batchJudged(functionError),
       report: (result) => (this.#lastResult = result),
       metrics: options.metrics,
       logger: options.logger,
@@ -121,7 +117,7 @@ export class MappingRunner {
       state: this.#state,
       stateTransitionReason: (problem ? source.reason : undefined) ?? this.#reason,
       lastProcessingResult: (problem ? source.problem : undefined) ?? this.#lastResult,
-      pollers: this.#pollers.size,
+      pollers: this.#pool.size,
       inFlightBatches: this.#pipeline.inFlight,
       invokeLimit: this.#gates.invokeLimit.limit,
       sourceHealthy: source.healthy,
@@ -174,11 +170,7 @@ export class MappingRunner {
     this.#transition('Updating', 'USER_INITIATED');
     this.#settings = { ...this.#settings, ...changes };
     this.#gates.setLimits(concurrencyLimit(this.#settings), this.#invokeMaximum());
-    this.#scaling = this.#scalingFor();
-    this.#pollerTarget = Math.min(
-      Math.max(this.#pollerTarget, this.#scaling.minimum),
-      this.#scaling.maximum,
-    );
+    this.#pool.rescale(this.#scalingFor());
     const wantEnabled = changes.enabled ?? wasEnabled;
     if (wantEnabled && !wasEnabled) {
       this.#transition('Enabling', 'USER_INITIATED');
@@ -194,7 +186,7 @@ export class MappingRunner {
       this.#transition('Enabling', 'USER_INITIATED');
     } else {
       this.#transition(wasEnabled ? 'Enabled' : 'Disabled', 'USER_INITIATED');
-      if (wasEnabled) this.#reconcilePollers();
+      if (wasEnabled) this.#pool.reconcile();
     }
   }
 
@@ -278,51 +270,7 @@ export class MappingRunner {
   /** The source is started: pollers and tuning start, capped by the lanes it reported (Kafka). */
   #startPolling(): void {
     this.#gates.startTuning(this.#invokeMaximum());
-    this.#scaling = this.#scalingFor();
-    this.#pollerTarget = this.#scaling.initial;
-    this.#reconcilePollers();
-    clearInterval(this.#scaler);
-    this.#scaler = setInterval(() => {
-      // Pollers still waiting at the intake count too (they may have waited all interval long).
-      const observed = {
-        ...this.#observation,
-        intakeWaits: this.#observation.intakeWaits + this.#gates.waitingPollers,
-      };
-      const next = nextPollerCount(this.#pollerTarget, this.#scaling, observed);
-      if (next !== this.#pollerTarget)
-        this.#o.logger.debug({ from: this.#pollerTarget, to: next, observed }, 'scaling pollers');
-      this.#observation = emptyObservation();
-      this.#pollerTarget = next;
-      this.#reconcilePollers();
-    }, this.#scaling.intervalMs);
-    this.#scaler.unref();
-    const backlog = this.#o.connector.backlog?.bind(this.#o.connector);
-    if (backlog) {
-      clearInterval(this.#backlogTimer);
-      this.#backlogTimer = setInterval(() => {
-        backlog()
-          .then((n) => n !== undefined && this.#o.metrics.backlog.set({ mapping: this.name }, n))
-          .catch(() => undefined);
-      }, 5000);
-      this.#backlogTimer.unref();
-    }
-  }
-
-  #reconcilePollers(): void {
-    if (this.#state !== 'Enabled' && this.#state !== 'Updating') return;
-    while (this.#pollers.size < this.#pollerTarget) this.#startPoller();
-    // Surplus pollers finish their current batch and exit (they check the target each loop).
-    this.#o.metrics.concurrency.set({ mapping: this.name }, this.#pollerTarget);
-  }
-
-  #startPoller(): void {
-    const id = this.#nextPollerId++;
-    const abort = new AbortController();
-    const done = new Poller(this.#pollerDeps(), abort.signal, () => this.#surplus(id))
-      .run()
-      .catch((err: unknown) => this.#o.logger.error({ err, poller: id }, 'poller failed'))
-      .finally(() => this.#pollers.delete(id));
-    this.#pollers.set(id, { abort, done });
+    this.#pool.start(this.#scalingFor());
   }
 
   /**
@@ -330,23 +278,14 @@ export class MappingRunner {
    * and are settled. Resolves when every poller has exited.
    */
   async #stopPolling(): Promise<void> {
-    clearInterval(this.#scaler);
-    clearInterval(this.#backlogTimer);
     this.#gates.stopTuning();
-    this.#pollerTarget = 0;
-    const pollers = [...this.#pollers.values()];
-    for (const p of pollers) p.abort.abort();
-    await Promise.allSettled(pollers.map((p) => p.done));
+    await this.#pool.stop();
   }
 
-  #surplus(id: number): boolean {
-    // Lowest ids are kept; the highest-numbered pollers above the target retire.
-    let rank = 0;
-    for (const other of this.#pollers.keys()) if (other < id) rank += 1;
-    return rank >= this.#pollerTarget;
-  }
-
-  #pollerDeps(): ConstructorParameters<typeof Poller>[0] {
+  #pollerDeps(
+    lanes: LaneOrder,
+    settlement: BatchSettlement,
+  ): ConstructorParameters<typeof Poller>[0] {
     const o = this.#o;
     return {
       connector: o.connector,
@@ -354,21 +293,11 @@ export class MappingRunner {
       settings: () => this.#settings,
       pipelineDepth: o.pipelineDepth,
       gates: this.#gates,
-      lanes: this.#lanes,
+      lanes,
       pipeline: this.#pipeline,
-      settlement: this.#settlement,
+      settlement,
       onPolled: () => this.#sourceHealth.polled(),
-      scaling: {
-        polled: (count, emptyFetches, batchSize) => {
-          const ob = this.#observation;
-          if (count === 0) ob.emptyPolls += Math.max(1, emptyFetches);
-          else if (count >= batchSize) ob.fullPolls += 1;
-          else ob.partialPolls += 1;
-        },
-        waitedAtIntake: () => {
-          this.#observation.intakeWaits += 1;
-        },
-      },
+      scaling: this.#pool,
       report: (result) => (this.#lastResult = result),
       mapping: this.name,
       metrics: o.metrics,
@@ -425,15 +354,4 @@ export class MappingRunner {
     this.#state = to;
     this.#reason = reason;
   }
-}
-
-function emptyObservation(): ScalingObservation {
-  return {
-    fullPolls: 0,
-    emptyPolls: 0,
-    partialPolls: 0,
-    failedBatches: 0,
-    okBatches: 0,
-    intakeWaits: 0,
-  };
 }
