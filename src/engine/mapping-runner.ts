@@ -5,7 +5,7 @@ import { BatchSettlement } from './batch-settlement.ts';
 import { LaneOrder } from './lane-order.ts';
 import { MappingGates } from './mapping-gates.ts';
 import { assertTransition, type MappingState } from './mapping-state.ts';
-import { Poller } from './poller.ts';
+import { Poller, type PollerDeps } from './poller.ts';
 import { PollerPool } from './poller-pool.ts';
 import {
   concurrencyLimit,
@@ -282,10 +282,7 @@ export class MappingRunner {
     await this.#pool.stop();
   }
 
-  #pollerDeps(
-    lanes: LaneOrder,
-    settlement: BatchSettlement,
-  ): ConstructorParameters<typeof Poller>[0] {
+  #pollerDeps(lanes: LaneOrder, settlement: BatchSettlement): PollerDeps {
     const o = this.#o;
     return {
       connector: o.connector,
