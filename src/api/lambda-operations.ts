@@ -257,14 +257,14 @@ export function matchLambdaOperation(
   return undefined;
 }
 
-/** A concrete request path for an operation's template (labels filled with `sample`). */
+/** A concrete request path for an operation's template (each `{Label}` filled by `sample`). */
 export function samplePath(
   op: LambdaOperation,
-  sample = 'sample',
+  sample: (label: string) => string = () => 'sample',
 ): { path: string; query: URLSearchParams } {
   const [pathPart, queryPart] = op.path.split('?') as [string, string | undefined];
   return {
-    path: pathPart.replace(/\{\w+\}/g, sample),
+    path: pathPart.replace(/\{(\w+)\}/g, (_m, label: string) => encodeURIComponent(sample(label))),
     query: new URLSearchParams(queryPart ?? ''),
   };
 }
