@@ -9,13 +9,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/conformance/**/*.test.ts'],
+          // Driven by the AWS CLI and real brokers: the integration project runs these.
+          exclude: ['test/conformance/fidelity/**', 'node_modules/**'],
           testTimeout: 20_000,
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/conformance/fidelity/**/*.test.ts'],
           globalSetup: ['test/brokers/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 600_000,

@@ -8,10 +8,15 @@
  *  "headers":[{"headerKey":[104,101,97,100,101,114,86,97,108,117,101]}]}]}}
  * ```
  *
- * Records are grouped under `<topic>-<partition>` in the order given; key and value are base64 (a
- * null key is left out; a null value — a tombstone — is left out too, so filters see no data field);
- * headers are an array of one-entry objects of byte arrays, one entry per header value (kafkajs
- * folds repeated header keys into an array; Lambda lists each occurrence).
+ * Records are grouped under `<topic>-<partition>` in the order given; key and value are base64. A
+ * null key is left out (the reference example's "key may be absent"); a null value — a tombstone —
+ * is sent as `"value": null`, which is what functions on Lambda receive (Powertools for TypeScript
+ * issue #4988: its Kafka consumer failed on `value: null` from real tombstones); filters see no
+ * data field for it. Headers are an array of one-entry objects of byte arrays, one entry per
+ * header value (kafkajs folds repeated header keys into an array; Lambda lists each occurrence),
+ * and the bytes are Java's signed bytes (-128…127) because Lambda's poller serialises a Java
+ * `byte[]`: `é` is `[-61,-87]`. aws-lambda-go (`[]int8`), .NET and Powertools for Python decode
+ * only that form; `[195,169]` made aws-lambda-go fail to unmarshal the whole event.
  */
 import type { SourceRecord } from '../../src/connectors/types.ts';
 
@@ -35,7 +40,8 @@ export interface KafkaEventRecord {
   timestamp: number;
   timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
   key?: string;
-  value?: string;
+  /** null for a tombstone. */
+  value: string | null;
   headers: Record<string, number[]>[];
 }
 
@@ -81,7 +87,7 @@ export function toKafkaEventRecord(
     if (raw === undefined) continue;
     for (const value of Array.isArray(raw) ? raw : [raw]) {
       const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-      headers.push({ [name]: [...bytes] });
+      headers.push({ [name]: javaSignedBytes(bytes) });
     }
   }
   return {
@@ -91,9 +97,14 @@ export function toKafkaEventRecord(
     timestamp: Number(message.timestamp),
     timestampType: message.batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
     ...(message.key === null ? {} : { key: message.key.toString('base64') }),
-    ...(message.value === null ? {} : { value: message.value.toString('base64') }),
+    value: message.value === null ? null : message.value.toString('base64'),
     headers,
   };
+}
+
+/** The bytes as Java's signed `byte` values (0x80…0xff → -128…-1), as Lambda serialises them. */
+export function javaSignedBytes(bytes: Uint8Array): number[] {
+  return Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 /**
@@ -189,7 +200,7 @@ export function kafkaEventRecordJson(
     `,"offset":${jsonNumber(Number(message.offset))}` +
     `,"timestamp":${jsonNumber(Number(message.timestamp))},"timestampType":"${type}"` +
     (message.key === null ? '' : `,"key":"${message.key.toString('base64')}"`) +
-    (message.value === null ? '' : `,"value":"${message.value.toString('base64')}"`) +
+    (message.value === null ? ',"value":null' : `,"value":"${message.value.toString('base64')}"`) +
     `,"headers":${headersJson}}`
   );
 }

@@ -25,6 +25,8 @@ export interface SqsEventRecord {
   attributes: Record<string, string>;
   messageAttributes: Record<string, SqsEventMessageAttribute>;
   md5OfBody: string;
+  /** As SQS returned it (AWS's MD5 of the attributes); null when the message has none, as AWS. */
+  md5OfMessageAttributes: string | null;
   eventSource: 'aws:sqs';
   eventSourceARN: string;
   awsRegion: string;
@@ -73,6 +75,7 @@ export function toSqsEventRecord(message: Message, queue: SqsQueueIdentity): Sqs
     attributes: convertSystemAttributes(message.Attributes ?? {}, queue.fifo),
     messageAttributes: convertMessageAttributes(message.MessageAttributes ?? {}),
     md5OfBody: message.MD5OfBody ?? md5Hex(body),
+    md5OfMessageAttributes: message.MD5OfMessageAttributes ?? null,
     eventSource: 'aws:sqs',
     eventSourceARN: queue.eventSourceArn,
     awsRegion: queue.awsRegion,

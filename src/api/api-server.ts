@@ -18,6 +18,13 @@ import {
 import { bodyNeverInvited, deferContinue, sendJson, sendLambdaError } from './http-util.ts';
 import { handleInvoke, type AsyncInvokeSink } from './invoke-route.ts';
 import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
+import { matchLambdaOperation } from './lambda-operations.ts';
+import {
+  getAccountSettings,
+  getFunctionConfiguration,
+  listAliases,
+  listVersionsByFunction,
+} from './read-only-routes.ts';
 import { handleReadiness, type ReadinessSource } from './readiness-route.ts';
 
 /** A route handler gets the regex groups of its path and the query string. */
@@ -104,6 +111,11 @@ export class ApiServer {
     options: { public?: boolean } = {},
   ): void {
     this.#routes.push({ method, pattern, handler, public: options.public ?? false });
+  }
+
+  /** Whether a registered route answers `method path` (the coverage document is checked with it). */
+  hasRoute(method: string, path: string): boolean {
+    return this.#match(method, path) !== undefined;
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -197,6 +209,20 @@ export class ApiServer {
     this.route('GET', /^\/2015-03-31\/functions\/?$/, (_q, res, _p, query) =>
       listFunctions(fnDeps, res, query),
     );
+    this.route('GET', /^\/2016-08-19\/account-settings\/?$/, (_q, res) =>
+      getAccountSettings(fnDeps, res),
+    );
+    this.route(
+      'GET',
+      new RegExp(`^/2015-03-31/functions/${FN}/configuration$`),
+      (_q, res, [name], query) => getFunctionConfiguration(fnDeps, res, name as string, query),
+    );
+    this.route('GET', new RegExp(`^/2015-03-31/functions/${FN}/versions/?$`), (_q, res, [name]) =>
+      listVersionsByFunction(fnDeps, res, name as string),
+    );
+    this.route('GET', new RegExp(`^/2015-03-31/functions/${FN}/aliases/?$`), (_q, res, [name]) =>
+      listAliases(fnDeps, res, name as string),
+    );
     this.route('GET', new RegExp(`^/2015-03-31/functions/${FN}$`), (_q, res, [name]) =>
       getFunction(fnDeps, res, name as string),
     );
@@ -217,12 +243,7 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
       const match = this.#match(req.method ?? 'GET', url.pathname);
-      if (!match) {
-        throw new LambdaApiError(
-          'ResourceNotFoundException',
-          `No route for ${req.method} ${url.pathname}`,
-        );
-      }
+      if (!match) throw noRouteError(req.method ?? 'GET', url);
       if (!match.route.public && this.#options.authToken) checkBearer(req, this.#options.authToken);
       await match.route.handler(req, res, match.params, url.searchParams);
     } catch (err) {
@@ -252,6 +273,22 @@ export class ApiServer {
     }
     return undefined;
   }
+}
+
+/**
+ * A request no route answers. A Lambda operation sluice does not implement gets an error naming
+ * it — not a 404 `ResourceNotFoundException`, which tools read as "the function does not exist";
+ * anything else is a 404.
+ */
+function noRouteError(method: string, url: URL): LambdaApiError {
+  const op = matchLambdaOperation(method, url.pathname, url.searchParams);
+  if (op) {
+    return new LambdaApiError(
+      'UnsupportedOperationException',
+      `${op.name} is not supported by sluice (Lambda's ${op.method} ${op.path}); see docs/lambda-coverage.md for what is`,
+    );
+  }
+  return new LambdaApiError('ResourceNotFoundException', `No route for ${method} ${url.pathname}`);
 }
 
 /**

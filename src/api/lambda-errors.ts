@@ -6,6 +6,9 @@ export const LAMBDA_ERROR_STATUS = {
   InvalidParameterValueException: 400,
   InvalidRequestContentException: 400,
   ResourceInUseException: 400,
+  // Not one of Lambda's: Lambda implements every operation. Named like the AWS services that have
+  // it, a 400 so no SDK retries it and no tool reads it as a missing resource (see api-server).
+  UnsupportedOperationException: 400,
   UnauthorizedException: 401,
   AccessDeniedException: 403,
   ResourceNotFoundException: 404,

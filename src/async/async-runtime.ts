@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApiServer } from '../api/api-server.ts';
+import { registerTagRoutes } from '../api/tag-routes.ts';
 import type { AsyncConfig, DestinationConfig, SluiceConfig } from '../config/types.ts';
 import { ConnectionRegistry } from '../destinations/connections.ts';
 import { DestinationFactory } from '../destinations/destination-factory.ts';
@@ -108,6 +109,14 @@ export class AsyncRuntime {
       accountId: this.#options.config.accountId,
       configs: this.configs,
       resolveDestination: (uri) => this.resolveDestination(uri),
+    });
+    // Tags live in the same store as the event-invoke-config overrides; registered here because
+    // this is where the engine hands the API its store (until the app wires routes in one place).
+    registerTagRoutes(server, {
+      store: this.#options.store,
+      region: this.#options.config.region,
+      accountId: this.#options.config.accountId,
+      hasFunction: (name) => this.#options.invoker.functionSpec(name) !== undefined,
     });
   }
 

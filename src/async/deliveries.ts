@@ -6,6 +6,7 @@ import type { EngineMetrics } from '../observability/metrics.ts';
 import {
   buildDeadLetterMessage,
   buildInvocationRecord,
+  DEAD_LETTER_ATTRIBUTE_TYPES,
   type AttemptResponse,
 } from './invocation-record.ts';
 import type { InvocationCondition } from './retry-policy.ts';
@@ -116,6 +117,8 @@ export class DeliverySender {
                 key: d.key,
                 id: d.id,
                 ...(d.attributes ? { attributes: d.attributes } : {}),
+                // Derived from the role, not stored on the row: rows queued before still get it.
+                ...(d.role === 'deadLetter' ? { attributeTypes: DEAD_LETTER_ATTRIBUTE_TYPES } : {}),
               }),
             {
               retries: this.#o.retries ?? 2,

@@ -88,6 +88,9 @@ export function buildInvocationRecord(input: InvocationRecordInput): InvocationR
 
 export const DEAD_LETTER_MESSAGE_BYTES = 1024;
 
+/** Lambda sends the dead-letter `ErrorCode` (the status code) as an SQS `Number` attribute. */
+export const DEAD_LETTER_ATTRIBUTE_TYPES = { ErrorCode: 'Number' } as const;
+
 /** The original event with Lambda's DLQ attributes `RequestID`, `ErrorCode`, `ErrorMessage`. */
 export function buildDeadLetterMessage(
   requestId: string,

@@ -4,6 +4,11 @@ export interface DestinationMessage {
   /** SQS message attributes, Kafka headers, AMQP headers. */
   attributes?: Record<string, string>;
   /**
+   * SQS `DataType` of attributes that are not `String` (e.g. a dead-letter `ErrorCode` is
+   * `Number` on Lambda); targets without typed attributes ignore it.
+   */
+  attributeTypes?: Readonly<Record<string, 'String' | 'Number'>>;
+  /**
    * Kafka partition key (bytes are sent unchanged: a Kafka record key is bytes, not text), SQS
    * FIFO group id (text; bytes are read as UTF-8).
    */

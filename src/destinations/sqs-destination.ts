@@ -3,7 +3,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SluiceError } from '../errors.ts';
 import type { Destination, DestinationMessage } from './destination.ts';
 
-/** Sends each message with SendMessage; attributes become String message attributes. */
+/** Sends each message with SendMessage; attributes become message attributes (String unless `attributeTypes` says otherwise). */
 export class SqsDestination implements Destination {
   readonly description: string;
   readonly #client: () => SQSClient;
@@ -28,7 +28,10 @@ export class SqsDestination implements Destination {
           ...(attributes.length > 0
             ? {
                 MessageAttributes: Object.fromEntries(
-                  attributes.map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+                  attributes.map(([k, v]) => [
+                    k,
+                    { DataType: message.attributeTypes?.[k] ?? 'String', StringValue: v },
+                  ]),
                 ),
               }
             : {}),

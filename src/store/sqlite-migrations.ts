@@ -48,4 +48,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX trigger_dedup_expiry ON trigger_dedup (expires_at);
   `,
+  // 3: resource tags (TagResource / ListTags / UntagResource), one row per tag, keyed by the
+  // resource's ARN as the caller gave it (unqualified function ARN).
+  `
+  CREATE TABLE resource_tags (
+    resource TEXT NOT NULL,
+    tag_key  TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    PRIMARY KEY (resource, tag_key)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -141,6 +141,10 @@ export class SqliteStore implements StateStore {
           updated_at = excluded.updated_at`),
       kvDelete: p(`DELETE FROM kv WHERE namespace = ? AND key = ?`),
       kvList: p(`SELECT key, value FROM kv WHERE namespace = ? ORDER BY key`),
+      tagsList: p(`SELECT tag_key, value FROM resource_tags WHERE resource = ? ORDER BY tag_key`),
+      tagPut: p(`INSERT INTO resource_tags (resource, tag_key, value) VALUES (?, ?, ?)
+        ON CONFLICT (resource, tag_key) DO UPDATE SET value = excluded.value`),
+      tagDelete: p(`DELETE FROM resource_tags WHERE resource = ? AND tag_key = ?`),
       dedupSeen: p(`SELECT 1 AS hit FROM trigger_dedup WHERE key = ? AND expires_at > ?`),
       dedupPut: p(`INSERT INTO trigger_dedup (key, expires_at) VALUES (?, ?)
         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at`),
@@ -276,6 +280,35 @@ export class SqliteStore implements StateStore {
   async kvList(namespace: string): Promise<Map<string, string>> {
     const rows = this.#stmt('kvList').all(namespace) as { key: string; value: string }[];
     return new Map(rows.map((r) => [r.key, r.value]));
+  }
+
+  async listTags(resource: string): Promise<Map<string, string>> {
+    const rows = this.#stmt('tagsList').all(resource) as { tag_key: string; value: string }[];
+    return new Map(rows.map((r) => [r.tag_key, r.value]));
+  }
+
+  async tagResource(resource: string, tags: ReadonlyMap<string, string>): Promise<void> {
+    this.#transaction(() => {
+      for (const [key, value] of tags) this.#stmt('tagPut').run(resource, key, value);
+    });
+  }
+
+  async untagResource(resource: string, keys: readonly string[]): Promise<void> {
+    this.#transaction(() => {
+      for (const key of keys) this.#stmt('tagDelete').run(resource, key);
+    });
+  }
+
+  /** Runs `work` in one write transaction (all tags of a call land together, or none). */
+  #transaction(work: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      work();
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   async triggerDedupSeen(key: string, nowMs: number): Promise<boolean> {

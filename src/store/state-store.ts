@@ -127,6 +127,13 @@ export interface StateStore extends AsyncQueueStore, TriggerDedupStore {
   listReservedConcurrency(): Promise<Map<string, number | null>>;
   setReservedConcurrency(functionName: string, reserved: number | null): Promise<void>;
 
+  /** Tags of a resource (by ARN); an empty map when it has none. */
+  listTags(resource: string): Promise<Map<string, string>>;
+  /** Adds or overwrites the given tags of a resource. */
+  tagResource(resource: string, tags: ReadonlyMap<string, string>): Promise<void>;
+  /** Removes the given tag keys of a resource (missing keys are ignored). */
+  untagResource(resource: string, keys: readonly string[]): Promise<void>;
+
   /** A generic namespaced key-value table (e.g. mappings created through the API). */
   kvGet(namespace: string, key: string): Promise<string | undefined>;
   kvPut(namespace: string, key: string, value: string): Promise<void>;

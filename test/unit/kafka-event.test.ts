@@ -40,7 +40,7 @@ describe('kafka event', () => {
     });
   });
 
-  it('lists repeated headers one entry each, leaves out null keys and tombstone values', () => {
+  it('lists repeated headers one entry each, leaves out null keys, sends tombstones as value null', () => {
     const record = toKafkaEventRecord(
       't',
       1,
@@ -51,7 +51,7 @@ describe('kafka event', () => {
     );
     expect(record.headers).toEqual([{ h: [97] }, { h: [98] }]);
     expect(record).not.toHaveProperty('key');
-    expect(record).not.toHaveProperty('value');
+    expect(record).toHaveProperty('value', null);
     expect(record.timestampType).toBe('LOG_APPEND_TIME');
   });
 
