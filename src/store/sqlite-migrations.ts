@@ -48,4 +48,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX trigger_dedup_expiry ON trigger_dedup (expires_at);
   `,
+  // 3: an asynchronous invoke runs under the trace id of the request that was accepted (#17).
+  `
+  ALTER TABLE async_events ADD COLUMN trace_id TEXT;
+  `,
 ];

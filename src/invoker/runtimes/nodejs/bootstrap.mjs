@@ -166,6 +166,8 @@ function buildContext(headers, requestId, deadlineMs, finish) {
     logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     clientContext: parseJsonHeader(headers['lambda-runtime-client-context']),
     identity: parseJsonHeader(headers['lambda-runtime-cognito-identity']),
+    // AWS's Node runtime client exposes the invoke's X-Ray header here too (and in the variable).
+    xRayTraceId: headers['lambda-runtime-trace-id'],
     getRemainingTimeInMillis: () => deadlineMs - Date.now(),
     // Legacy completion methods still found in older handlers.
     done: (error, result) => finish(error, result),
