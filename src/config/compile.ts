@@ -9,6 +9,7 @@ import { parsePattern } from './filter-patterns.ts';
 import type {
   ConnectionOptions,
   FunctionOptions,
+  LoggingConfigOptions,
   MappingOptions,
   SluiceConfigOptions,
   TriggerOptions,
@@ -23,6 +24,11 @@ import type {
   SluiceConfig,
   TriggerConfig,
 } from './types.ts';
+import type {
+  ApplicationLogLevel,
+  FunctionLoggingConfig,
+  SystemLogLevel,
+} from '../invoker/types.ts';
 import { concurrencyOf, isProvided } from './validate-functions.ts';
 import { bootstrapList } from './validate-connections.ts';
 import { isFifoQueueUrl, timestampMs } from './validate-mappings.ts';
@@ -66,6 +72,7 @@ function compileFunction(
     accountId: top.accountId,
     idleTimeoutMs: secondsToMs(fn.idleTimeout ?? d.IDLE_TIMEOUT_S.default),
     ...(ctx.dirExists(extensionsDir) ? { extensionsDir } : {}),
+    ...(fn.loggingConfig ? { loggingConfig: compileLoggingConfig(fn.loggingConfig) } : {}),
     reservedConcurrency: fn.reservedConcurrency,
     provisionedConcurrency: fn.provisionedConcurrency ?? 0,
     async: {
@@ -76,6 +83,16 @@ function compileFunction(
       onFailure: destination(a.onFailure, scope),
       deadLetter: destination(a.deadLetter, scope),
     },
+  };
+}
+
+/** Levels exist only for JSON (Lambda refuses them with Text), INFO by default. */
+function compileLoggingConfig(options: LoggingConfigOptions): FunctionLoggingConfig {
+  if (options.logFormat !== 'JSON') return { logFormat: 'Text' };
+  return {
+    logFormat: 'JSON',
+    applicationLogLevel: (options.applicationLogLevel ?? 'INFO') as ApplicationLogLevel,
+    systemLogLevel: (options.systemLogLevel ?? 'INFO') as SystemLogLevel,
   };
 }
 

@@ -61,6 +61,17 @@ export interface FunctionOptions {
   idleTimeout?: number;
   /** Asynchronous invocation settings (Lambda's event-invoke-config). */
   async?: AsyncOptions;
+  /** Lambda's advanced logging controls. Default: Text logs, no level filtering. */
+  loggingConfig?: LoggingConfigOptions;
+}
+
+export interface LoggingConfigOptions {
+  /** `JSON` | `Text`. JSON: the runtimes log JSON records and START/END/REPORT become `platform.*` records. Default Text. */
+  logFormat?: 'JSON' | 'Text';
+  /** JSON only: `TRACE` | `DEBUG` | `INFO` | `WARN` | `ERROR` | `FATAL` (AWS_LAMBDA_LOG_LEVEL). Default INFO. */
+  applicationLogLevel?: string;
+  /** JSON only: `DEBUG` | `INFO` | `WARN`, for the platform's records. Default INFO. */
+  systemLogLevel?: string;
 }
 
 export interface AsyncOptions {

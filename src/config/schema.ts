@@ -114,6 +114,25 @@ const asyncSchema = obj('Asynchronous invocation (Lambda’s event-invoke-config
   deadLetter: destination,
 });
 
+const loggingConfigSchema = obj(
+  "Lambda's advanced logging controls. Default: Text logs, no level filtering.",
+  {
+    logFormat: oneOfStrings(
+      d.FUNCTION_LOG_FORMATS,
+      'JSON: the runtimes log JSON records (AWS_LAMBDA_LOG_FORMAT) and START/END/REPORT become platform.* records. Default Text.',
+      'Text',
+    ),
+    applicationLogLevel: oneOfStrings(
+      d.APPLICATION_LOG_LEVELS,
+      'JSON only: lowest level the function logs (AWS_LAMBDA_LOG_LEVEL). Default INFO.',
+    ),
+    systemLogLevel: oneOfStrings(
+      d.SYSTEM_LOG_LEVELS,
+      "JSON only: lowest level of the platform's records. Default INFO.",
+    ),
+  },
+);
+
 const functionSchema = obj(
   'A function, run in Lambda-style execution environments.',
   {
@@ -176,6 +195,7 @@ const functionSchema = obj(
       d.IDLE_TIMEOUT_S.default,
     ),
     async: asyncSchema,
+    loggingConfig: loggingConfigSchema,
   },
   ['runtime', 'code'],
 );

@@ -93,6 +93,20 @@ function checkEnvironment(name: string, fn: Obj, problems: Problems): void {
   }
 }
 
+/** Lambda accepts log levels only with the JSON format. */
+function checkLoggingConfig(name: string, fn: Obj, problems: Problems): void {
+  const config = objAt(fn, 'loggingConfig');
+  if (config === undefined || config.logFormat === 'JSON') return;
+  for (const key of ['applicationLogLevel', 'systemLogLevel']) {
+    if (config[key] === undefined) continue;
+    problems.add(
+      ['functions', name, 'loggingConfig', key],
+      'needs logFormat: JSON (Lambda sets log levels only for JSON logs)',
+      { target: 'key' },
+    );
+  }
+}
+
 function checkConcurrency(name: string, fn: Obj, limit: number, problems: Problems): void {
   const reserved = num(fn.reservedConcurrency);
   const provisioned = num(fn.provisionedConcurrency);
@@ -167,6 +181,7 @@ export function checkFunctions(
     checkHandler(name, fn, problems);
     checkCode(name, fn, inputs, problems);
     checkEnvironment(name, fn, problems);
+    checkLoggingConfig(name, fn, problems);
     checkConcurrency(name, fn, limit, problems);
     const asyncOptions = objAt(fn, 'async');
     for (const key of ['onSuccess', 'onFailure', 'deadLetter']) {

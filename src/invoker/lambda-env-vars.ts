@@ -51,7 +51,21 @@ export function buildLambdaEnv(input: LambdaEnvInput): Record<string, string> {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  return env;
+  return Object.assign(env, loggingEnv(spec));
+}
+
+/**
+ * Lambda's advanced logging controls as the runtimes read them: AWS's Node and Python clients and
+ * Powertools switch to JSON on AWS_LAMBDA_LOG_FORMAT=JSON and drop levels below
+ * AWS_LAMBDA_LOG_LEVEL. Nothing is set for Text (runtimes default to it).
+ */
+function loggingEnv(spec: FunctionSpec): Record<string, string> {
+  const config = spec.loggingConfig;
+  if (config?.logFormat !== 'JSON') return {};
+  return {
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    ...(config.applicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: config.applicationLogLevel } : {}),
+  };
 }
 
 /** `2024/05/01/[$LATEST]<32 hex>`, the shape of Lambda's log stream names. */

@@ -29,6 +29,20 @@ export interface FunctionSpec {
   accountId: string;
   /** Idle environments are shut down after this long. */
   idleTimeoutMs: number;
+  /** Lambda's advanced logging controls; undefined = Text logs, no level (Lambda's default). */
+  loggingConfig?: FunctionLoggingConfig;
+}
+
+export type ApplicationLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+export type SystemLogLevel = 'DEBUG' | 'INFO' | 'WARN';
+
+/** A function's `loggingConfig`, compiled: levels are set (default INFO) only for JSON. */
+export interface FunctionLoggingConfig {
+  logFormat: 'JSON' | 'Text';
+  /** Surfaced as AWS_LAMBDA_LOG_LEVEL: the runtimes and Powertools drop lower levels. */
+  applicationLogLevel?: ApplicationLogLevel;
+  /** Filters the platform's own records (START/END/REPORT are INFO). */
+  systemLogLevel?: SystemLogLevel;
 }
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';
