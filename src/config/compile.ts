@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import * as d from './defaults.ts';
 import { compileDestination, type DestinationScope } from './destinations.ts';
 import { parsePattern } from './filter-patterns.ts';
+import { resolveAwsCredentials } from './function-credentials.ts';
 import type {
   ConnectionOptions,
   FunctionOptions,
@@ -39,6 +40,8 @@ export interface CompileContext {
   baseDir: string;
   /** Used once per function: `extensionsDir` is set when `<codeDir>/extensions` exists. */
   dirExists: (path: string) => boolean;
+  /** sluice's environment: function credentials are read from it. Default none. */
+  env?: Record<string, string | undefined>;
 }
 
 const secondsToMs = (s: number): number => Math.round(s * 1000);
@@ -73,6 +76,10 @@ function compileFunction(
     idleTimeoutMs: secondsToMs(fn.idleTimeout ?? d.IDLE_TIMEOUT_S.default),
     ...(ctx.dirExists(extensionsDir) ? { extensionsDir } : {}),
     ...(fn.loggingConfig ? { loggingConfig: compileLoggingConfig(fn.loggingConfig) } : {}),
+    ...(fn.awsCredentials
+      ? { awsCredentials: resolveAwsCredentials(fn.awsCredentials, ctx.env ?? {}) }
+      : {}),
+    ...(fn.awsEndpointUrl ? { awsEndpointUrl: fn.awsEndpointUrl } : {}),
     reservedConcurrency: fn.reservedConcurrency,
     provisionedConcurrency: fn.provisionedConcurrency ?? 0,
     async: {

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { showValue } from './config-error.ts';
 import * as d from './defaults.ts';
 import { checkDestination } from './destinations.ts';
+import { checkAwsCredentials } from './function-credentials.ts';
 import type { CheckInputs, Obj, Problems, Refs } from './check-context.ts';
 import { isObj, num, objAt, str } from './check-context.ts';
 
@@ -182,6 +183,7 @@ export function checkFunctions(
     checkCode(name, fn, inputs, problems);
     checkEnvironment(name, fn, problems);
     checkLoggingConfig(name, fn, problems);
+    checkAwsCredentials(name, fn, inputs.env, problems);
     checkConcurrency(name, fn, limit, problems);
     const asyncOptions = objAt(fn, 'async');
     for (const key of ['onSuccess', 'onFailure', 'deadLetter']) {

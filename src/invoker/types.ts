@@ -31,6 +31,19 @@ export interface FunctionSpec {
   idleTimeoutMs: number;
   /** Lambda's advanced logging controls; undefined = Text logs, no level (Lambda's default). */
   loggingConfig?: FunctionLoggingConfig;
+  /**
+   * AWS keys given to the function (AWS_ACCESS_KEY_ID…), as Lambda gives its execution role's.
+   * Only when the config declares `awsCredentials`. Secret: never log or print it.
+   */
+  awsCredentials?: AwsCredentials;
+  /** AWS_ENDPOINT_URL for the function (an S3/SQS-compatible endpoint the SDKs then use). */
+  awsEndpointUrl?: string;
+}
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
 export type ApplicationLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
