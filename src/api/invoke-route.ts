@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Invoker } from '../invoker/invoker.ts';
+import { invokeTraceHeader } from '../lambda/trace-id.ts';
 import type { InvokeResult } from '../invoker/types.ts';
 import { functionArn, parseFunctionName } from './function-name.ts';
 import { readBody, sendEmpty } from './http-util.ts';
@@ -14,7 +15,12 @@ const CLIENT_CONTEXT_LIMIT_BYTES = 3583;
 
 /** Accepts an `Event` invoke durably before the caller gets its 202. */
 export interface AsyncInvokeSink {
-  enqueue(input: { functionName: string; payload: Buffer; requestId: string }): Promise<void>;
+  enqueue(input: {
+    functionName: string;
+    payload: Buffer;
+    requestId: string;
+    traceId: string;
+  }): Promise<void>;
 }
 
 export interface InvokeRouteDeps {
@@ -62,6 +68,8 @@ export async function handleInvoke(
   );
   const payload = validPayload(body);
   const requestId = crypto.randomUUID();
+  // The caller's X-Ray header (a traced caller's trace goes on in the function), else a new one.
+  const traceId = invokeTraceHeader(headerValue(req.headers['x-amzn-trace-id']));
 
   if (type === 'DryRun') {
     sendEmpty(res, 204, { 'x-amzn-RequestId': requestId });
@@ -71,7 +79,7 @@ export async function handleInvoke(
     if (!deps.asyncSink) {
       throw new LambdaApiError('ServiceException', 'Asynchronous invocation is not available');
     }
-    await deps.asyncSink.enqueue({ functionName: ref.name, payload, requestId });
+    await deps.asyncSink.enqueue({ functionName: ref.name, payload, requestId, traceId });
     sendEmpty(res, 202, { 'x-amzn-RequestId': requestId });
     return;
   }
@@ -80,6 +88,7 @@ export async function handleInvoke(
   const result = await deps.invoker.invoke(ref.name, {
     requestId,
     payload,
+    traceId,
     ...(clientContext === undefined ? {} : { clientContext }),
   });
   writeResult(res, result, req.headers['x-amz-log-type'] === 'Tail');
@@ -101,6 +110,10 @@ function writeResult(res: ServerResponse, result: InvokeResult, tail: boolean): 
   }
   res.writeHead(200, headers);
   res.end(result.payload);
+}
+
+function headerValue(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
 }
 
 function invocationType(header: string | string[] | undefined): InvocationType {

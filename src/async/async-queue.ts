@@ -19,6 +19,8 @@ export interface EnqueueInput {
   functionName: string;
   payload: Buffer;
   requestId: string;
+  /** X-Ray trace header the invoke runs under (kept across retries); default a new one per attempt. */
+  traceId?: string;
   /** While an event with this key is queued, another with the same key is ignored. */
   idempotencyKey?: string;
 }
@@ -52,6 +54,7 @@ export class AsyncQueue implements IdempotentAsyncSink {
       functionName: input.functionName,
       payload: input.payload,
       requestId: input.requestId,
+      ...(input.traceId === undefined ? {} : { traceId: input.traceId }),
       receivedAtMs: this.#now(),
       ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
     });

@@ -275,6 +275,7 @@ export class AsyncWorker {
       const result = await this.#o.invoker.run(reservation, {
         requestId: row.requestId,
         payload: row.payload,
+        ...(row.traceId === undefined ? {} : { traceId: row.traceId }),
       });
       attempts += 1;
       outcome = result.ok ? 'success' : 'function-error';

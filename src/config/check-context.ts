@@ -18,6 +18,8 @@ export interface CheckInputs {
   fileExists: (path: string) => boolean;
   /** Epoch ms, for "not in the future" checks. */
   now: number;
+  /** sluice's environment (the variables `${VAR}` reads), for function credentials. */
+  env: Record<string, string | undefined>;
   /** Deep filter-pattern check (the EventBridge grammar), plugged in by the filter engine. */
   validateFilterPattern: FilterPatternValidator | undefined;
 }

@@ -6,9 +6,11 @@ import { join, resolve } from 'node:path';
 import * as d from './defaults.ts';
 import { compileDestination, type DestinationScope } from './destinations.ts';
 import { parsePattern } from './filter-patterns.ts';
+import { resolveAwsCredentials } from './function-credentials.ts';
 import type {
   ConnectionOptions,
   FunctionOptions,
+  LoggingConfigOptions,
   MappingOptions,
   SluiceConfigOptions,
   TriggerOptions,
@@ -23,6 +25,11 @@ import type {
   SluiceConfig,
   TriggerConfig,
 } from './types.ts';
+import type {
+  ApplicationLogLevel,
+  FunctionLoggingConfig,
+  SystemLogLevel,
+} from '../invoker/types.ts';
 import { concurrencyOf, isProvided } from './validate-functions.ts';
 import { bootstrapList } from './validate-connections.ts';
 import { isFifoQueueUrl, timestampMs } from './validate-mappings.ts';
@@ -33,6 +40,8 @@ export interface CompileContext {
   baseDir: string;
   /** Used once per function: `extensionsDir` is set when `<codeDir>/extensions` exists. */
   dirExists: (path: string) => boolean;
+  /** sluice's environment: function credentials are read from it. Default none. */
+  env?: Record<string, string | undefined>;
 }
 
 const secondsToMs = (s: number): number => Math.round(s * 1000);
@@ -66,6 +75,11 @@ function compileFunction(
     accountId: top.accountId,
     idleTimeoutMs: secondsToMs(fn.idleTimeout ?? d.IDLE_TIMEOUT_S.default),
     ...(ctx.dirExists(extensionsDir) ? { extensionsDir } : {}),
+    ...(fn.loggingConfig ? { loggingConfig: compileLoggingConfig(fn.loggingConfig) } : {}),
+    ...(fn.awsCredentials
+      ? { awsCredentials: resolveAwsCredentials(fn.awsCredentials, ctx.env ?? {}) }
+      : {}),
+    ...(fn.awsEndpointUrl ? { awsEndpointUrl: fn.awsEndpointUrl } : {}),
     reservedConcurrency: fn.reservedConcurrency,
     provisionedConcurrency: fn.provisionedConcurrency ?? 0,
     async: {
@@ -76,6 +90,16 @@ function compileFunction(
       onFailure: destination(a.onFailure, scope),
       deadLetter: destination(a.deadLetter, scope),
     },
+  };
+}
+
+/** Levels exist only for JSON (Lambda refuses them with Text), INFO by default. */
+function compileLoggingConfig(options: LoggingConfigOptions): FunctionLoggingConfig {
+  if (options.logFormat !== 'JSON') return { logFormat: 'Text' };
+  return {
+    logFormat: 'JSON',
+    applicationLogLevel: (options.applicationLogLevel ?? 'INFO') as ApplicationLogLevel,
+    systemLogLevel: (options.systemLogLevel ?? 'INFO') as SystemLogLevel,
   };
 }
 

@@ -52,6 +52,11 @@ export const RESERVED_ENV_KEYS: readonly string[] = [
   'LAMBDA_RUNTIME_DIR',
 ];
 
+/** Lambda's advanced logging controls (`loggingConfig`). */
+export const FUNCTION_LOG_FORMATS = ['JSON', 'Text'] as const;
+export const APPLICATION_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+
 export const MEMORY_MB = { min: 128, max: 10240, default: 128 } as const;
 export const TIMEOUT_S = { min: 1, max: 900, default: 3 } as const;
 export const IDLE_TIMEOUT_S = { min: 1, max: 86400, default: 300 } as const;

@@ -94,8 +94,10 @@ export function loadConfigFromString(
   const baseDir = resolve(
     options.baseDir ?? (options.file === undefined ? '.' : dirname(options.file)),
   );
+  const env = options.env ?? process.env;
   const inputs: CheckInputs = {
     baseDir,
+    env,
     dirExists: options.dirExists ?? statIs('dir'),
     fileExists: options.fileExists ?? statIs('file'),
     now: options.now ?? Date.now(),
@@ -109,7 +111,7 @@ export function loadConfigFromString(
   const parsed = parseYaml(masked, file);
   if (parsed.syntaxProblems.length > 0) throw configInvalid(file, parsed.syntaxProblems);
 
-  const substitution = substituteScalars(parsed.doc, expressions, options.env ?? process.env);
+  const substitution = substituteScalars(parsed.doc, expressions, env);
   const plain = toPlainData(parsed, file);
   if (plain.problem) throw configInvalid(file, [plain.problem]);
   const value = plain.value;
@@ -138,5 +140,6 @@ export function loadConfigFromString(
     file,
     baseDir,
     dirExists: inputs.dirExists,
+    env,
   });
 }

@@ -61,6 +61,33 @@ export interface FunctionOptions {
   idleTimeout?: number;
   /** Asynchronous invocation settings (Lambda's event-invoke-config). */
   async?: AsyncOptions;
+  /** Lambda's advanced logging controls. Default: Text logs, no level filtering. */
+  loggingConfig?: LoggingConfigOptions;
+  /** AWS keys for the function, from sluice's environment. Default none (the function gets no keys). */
+  awsCredentials?: AwsCredentialsOptions;
+  /** AWS_ENDPOINT_URL for the function (e.g. an S3/SQS-compatible endpoint). Default none. */
+  awsEndpointUrl?: string;
+}
+
+/** `functions.<name>.awsCredentials`: either `fromEnvironment: true` or the …Var names. */
+export interface AwsCredentialsOptions {
+  /** Copy AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (if set) from sluice's environment. */
+  fromEnvironment?: boolean;
+  /** Name of the variable of sluice's environment holding the access key id. */
+  accessKeyIdVar?: string;
+  /** Name of the variable of sluice's environment holding the secret access key. */
+  secretAccessKeyVar?: string;
+  /** Name of the variable of sluice's environment holding a session token. Optional. */
+  sessionTokenVar?: string;
+}
+
+export interface LoggingConfigOptions {
+  /** `JSON` | `Text`. JSON: the runtimes log JSON records and START/END/REPORT become `platform.*` records. Default Text. */
+  logFormat?: 'JSON' | 'Text';
+  /** JSON only: `TRACE` | `DEBUG` | `INFO` | `WARN` | `ERROR` | `FATAL` (AWS_LAMBDA_LOG_LEVEL). Default INFO. */
+  applicationLogLevel?: string;
+  /** JSON only: `DEBUG` | `INFO` | `WARN`, for the platform's records. Default INFO. */
+  systemLogLevel?: string;
 }
 
 export interface AsyncOptions {

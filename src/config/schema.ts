@@ -114,6 +114,44 @@ const asyncSchema = obj('Asynchronous invocation (Lambda’s event-invoke-config
   deadLetter: destination,
 });
 
+const loggingConfigSchema = obj(
+  "Lambda's advanced logging controls. Default: Text logs, no level filtering.",
+  {
+    logFormat: oneOfStrings(
+      d.FUNCTION_LOG_FORMATS,
+      'JSON: the runtimes log JSON records (AWS_LAMBDA_LOG_FORMAT) and START/END/REPORT become platform.* records. Default Text.',
+      'Text',
+    ),
+    applicationLogLevel: oneOfStrings(
+      d.APPLICATION_LOG_LEVELS,
+      'JSON only: lowest level the function logs (AWS_LAMBDA_LOG_LEVEL). Default INFO.',
+    ),
+    systemLogLevel: oneOfStrings(
+      d.SYSTEM_LOG_LEVELS,
+      "JSON only: lowest level of the platform's records. Default INFO.",
+    ),
+  },
+);
+
+const awsCredentialsSchema = obj(
+  "AWS keys for the function (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), read from sluice's environment: fromEnvironment: true copies sluice's own, or name the variables. Default none.",
+  {
+    fromEnvironment: bool(
+      "Copy AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (if set) from sluice's environment.",
+      false,
+    ),
+    accessKeyIdVar: str("Variable of sluice's environment holding the access key id.", {
+      pattern: d.ENV_KEY_PATTERN,
+    }),
+    secretAccessKeyVar: str("Variable of sluice's environment holding the secret access key.", {
+      pattern: d.ENV_KEY_PATTERN,
+    }),
+    sessionTokenVar: str("Variable of sluice's environment holding a session token. Optional.", {
+      pattern: d.ENV_KEY_PATTERN,
+    }),
+  },
+);
+
 const functionSchema = obj(
   'A function, run in Lambda-style execution environments.',
   {
@@ -176,6 +214,12 @@ const functionSchema = obj(
       d.IDLE_TIMEOUT_S.default,
     ),
     async: asyncSchema,
+    loggingConfig: loggingConfigSchema,
+    awsCredentials: awsCredentialsSchema,
+    awsEndpointUrl: str(
+      'AWS_ENDPOINT_URL for the function: the endpoint the AWS SDKs (v3 JS, boto3, Go v2) call, e.g. an S3/SQS-compatible service. Default none.',
+      { pattern: '^https?://', 'x-expected': 'an http:// or https:// URL' },
+    ),
   },
   ['runtime', 'code'],
 );

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { showValue } from './config-error.ts';
 import * as d from './defaults.ts';
 import { checkDestination } from './destinations.ts';
+import { checkAwsCredentials } from './function-credentials.ts';
 import type { CheckInputs, Obj, Problems, Refs } from './check-context.ts';
 import { isObj, num, objAt, str } from './check-context.ts';
 
@@ -93,6 +94,20 @@ function checkEnvironment(name: string, fn: Obj, problems: Problems): void {
   }
 }
 
+/** Lambda accepts log levels only with the JSON format. */
+function checkLoggingConfig(name: string, fn: Obj, problems: Problems): void {
+  const config = objAt(fn, 'loggingConfig');
+  if (config === undefined || config.logFormat === 'JSON') return;
+  for (const key of ['applicationLogLevel', 'systemLogLevel']) {
+    if (config[key] === undefined) continue;
+    problems.add(
+      ['functions', name, 'loggingConfig', key],
+      'needs logFormat: JSON (Lambda sets log levels only for JSON logs)',
+      { target: 'key' },
+    );
+  }
+}
+
 function checkConcurrency(name: string, fn: Obj, limit: number, problems: Problems): void {
   const reserved = num(fn.reservedConcurrency);
   const provisioned = num(fn.provisionedConcurrency);
@@ -167,6 +182,8 @@ export function checkFunctions(
     checkHandler(name, fn, problems);
     checkCode(name, fn, inputs, problems);
     checkEnvironment(name, fn, problems);
+    checkLoggingConfig(name, fn, problems);
+    checkAwsCredentials(name, fn, inputs.env, problems);
     checkConcurrency(name, fn, limit, problems);
     const asyncOptions = objAt(fn, 'async');
     for (const key of ['onSuccess', 'onFailure', 'deadLetter']) {

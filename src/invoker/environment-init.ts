@@ -11,7 +11,8 @@ import {
 import { listExtensions } from './extension-files.ts';
 import { interruptionError, type Interruption } from './invoke-result.ts';
 import { buildLambdaEnv, logStreamName } from './lambda-env-vars.ts';
-import { initReportLine, initStartLine } from './log-lines.ts';
+import { initReportLine } from './log-lines.ts';
+import type { PlatformLog } from './platform-log.ts';
 import type { MemoryWatch } from './memory-watch.ts';
 import * as platform from './platform-errors.ts';
 import { resolveRuntime, type RuntimeLaunch } from './runtimes/runtimes.ts';
@@ -59,7 +60,9 @@ export interface InitHost {
   /** A runtime or extension process ended. */
   processEnded(interruption: Interruption): void;
   waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean>;
-  platformLog(text: string): void;
+  platformLog(text: string | undefined): void;
+  /** The platform's lines in the function's log format. */
+  platform: PlatformLog;
   functionLog(text: string): void;
 }
 
@@ -100,7 +103,9 @@ export async function runInitPhase(host: InitHost): Promise<InitResult> {
       logStreamName: logStreamName(),
       pathDirs: launch.pathDirs,
     });
-    host.platformLog(initStartLine(launch.runtimeVersion, spec.region));
+    host.platformLog(
+      host.platform.initStart(launch.runtimeVersion, spec.region, options.initializationType),
+    );
     host.memory.start();
 
     // External extensions start first, in parallel; the runtime starts once each registered.

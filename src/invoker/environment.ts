@@ -28,7 +28,7 @@ import {
   type InvokeEnding,
 } from './invoke-result.ts';
 import { functionArn } from './lambda-env-vars.ts';
-import { endLine, reportLine, startLine } from './log-lines.ts';
+import { invokeStatus, platformLog, type PlatformLog } from './platform-log.ts';
 import { MemoryWatch } from './memory-watch.ts';
 import type { RuntimeLaunch } from './runtimes/runtimes.ts';
 import { replenishSpare } from './spare-processes.ts';
@@ -91,9 +91,12 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   /** Set when this environment's runtime may come from (and replenishes) a warm spare. */
   private spareLaunch: RuntimeLaunch | undefined;
   private shutdownReason: 'spindown' | 'timeout' | 'failure' | undefined;
+  /** START/END/REPORT in the function's log format (Text lines or JSON platform records). */
+  private readonly platform: PlatformLog;
 
   constructor(options: EnvironmentOptions) {
     this.options = options;
+    this.platform = platformLog(options.spec.loggingConfig);
     this.functionName = options.spec.name;
     this.initializationType = options.initializationType;
     this.memory = new MemoryWatch({
@@ -156,6 +159,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       processEnded: (interruption) => this.processEnded(interruption),
       waitFor: (predicate, timeoutMs) => this.waitFor(predicate, timeoutMs),
       platformLog: (text) => this.platformLog(text),
+      platform: this.platform,
       functionLog: (text) => this.functionLog(text),
     };
   }
@@ -177,7 +181,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     this.currentState = 'busy';
     this.currentRequestId = requestId;
     this.invokeLog = [];
-    this.platformLog(startLine(requestId), requestId);
+    this.platformLog(this.platform.start(requestId), requestId);
     const initDurationMs = this.coldStart ? this.initDurationMs : undefined;
     this.coldStart = false;
     const started = performance.now();
@@ -269,8 +273,10 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       peakBytes: Math.max(this.memory.peakBytes, this.rootsPeak(durationMs)),
       initDurationMs,
     });
-    this.platformLog(endLine(requestId), requestId);
-    this.platformLog(reportLine(requestId, report), requestId);
+    const status = invokeStatus(ending);
+    const producedBytes = ending.error ? 0 : (ending.payload?.length ?? 0);
+    this.platformLog(this.platform.end(requestId, status, durationMs, producedBytes), requestId);
+    this.platformLog(this.platform.report(requestId, report, status), requestId);
     const tail = invokeLogTail(this.invokeLog ?? []);
     this.invokeLog = undefined;
     this.currentRequestId = undefined;
@@ -432,7 +438,9 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
 
   // --- logs and waiting --------------------------------------------------------------------------
 
-  private platformLog(text: string, requestId?: string): void {
+  /** `undefined`: a line the function's system log level drops. */
+  private platformLog(text: string | undefined, requestId?: string): void {
+    if (text === undefined) return;
     this.invokeLog?.push(text);
     this.emitLog({ source: 'platform', text, requestId });
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { newTraceHeader } from '../lambda/trace-id.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import { ThrottleError, type ConcurrencyController, type Reservation } from './concurrency.ts';
 import type { EnvironmentPool } from './environment-pool.ts';
@@ -13,7 +14,10 @@ export interface InvokerOptions {
   metrics?: EngineMetrics;
 }
 
-/** What a caller passes to invoke; a request id is made when none is given. */
+/**
+ * What a caller passes to invoke. A request id and an X-Ray trace header are made when none is
+ * given, so every mapping batch and every async invoke runs under its own trace, as on Lambda.
+ */
 export type InvokeInput = Omit<InvokeRequest, 'requestId'> & { requestId?: string };
 
 export interface InvokeOptions {
@@ -121,7 +125,11 @@ export class Invoker {
   async #run(reservation: Reservation, input: InvokeInput): Promise<InvokeResult> {
     const functionName = reservation.functionName;
     const { pool, metrics, logger } = this.#options;
-    const request: InvokeRequest = { ...input, requestId: input.requestId ?? randomUUID() };
+    const request: InvokeRequest = {
+      ...input,
+      requestId: input.requestId ?? randomUUID(),
+      traceId: input.traceId ?? newTraceHeader(),
+    };
     metrics?.concurrentExecutions.inc({ function: functionName });
     try {
       const { env } = await pool.acquire(functionName);

@@ -19,7 +19,8 @@ const BASE_PATH = ['/usr/local/bin', '/usr/bin', '/bin'];
 
 /**
  * The complete environment of a function process, built from nothing: sluice's own variables
- * (credentials, tokens, NODE_OPTIONS...) never reach a function. Order of precedence as on Lambda:
+ * (credentials, tokens, NODE_OPTIONS...) never reach a function, unless its config names them
+ * (`awsCredentials`, resolved when the config is loaded). Order of precedence as on Lambda:
  * the defaults a function may override (TZ, LANG, PATH, TMPDIR), then the function's variables,
  * then the reserved variables Lambda always sets.
  */
@@ -51,7 +52,37 @@ export function buildLambdaEnv(input: LambdaEnvInput): Record<string, string> {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
+  return Object.assign(env, loggingEnv(spec), awsEnv(spec));
+}
+
+/**
+ * Credentials and endpoint the config gives the function, where the AWS SDKs (v3 JS, boto3, Go v2)
+ * look for them. They win over the function's `environment:`, as Lambda's injected keys do.
+ */
+function awsEnv(spec: FunctionSpec): Record<string, string> {
+  const env: Record<string, string> = {};
+  const credentials = spec.awsCredentials;
+  if (credentials) {
+    env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
+    if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
+  }
+  if (spec.awsEndpointUrl) env.AWS_ENDPOINT_URL = spec.awsEndpointUrl;
   return env;
+}
+
+/**
+ * Lambda's advanced logging controls as the runtimes read them: AWS's Node and Python clients and
+ * Powertools switch to JSON on AWS_LAMBDA_LOG_FORMAT=JSON and drop levels below
+ * AWS_LAMBDA_LOG_LEVEL. Nothing is set for Text (runtimes default to it).
+ */
+function loggingEnv(spec: FunctionSpec): Record<string, string> {
+  const config = spec.loggingConfig;
+  if (config?.logFormat !== 'JSON') return {};
+  return {
+    AWS_LAMBDA_LOG_FORMAT: 'JSON',
+    ...(config.applicationLogLevel ? { AWS_LAMBDA_LOG_LEVEL: config.applicationLogLevel } : {}),
+  };
 }
 
 /** `2024/05/01/[$LATEST]<32 hex>`, the shape of Lambda's log stream names. */

@@ -29,6 +29,33 @@ export interface FunctionSpec {
   accountId: string;
   /** Idle environments are shut down after this long. */
   idleTimeoutMs: number;
+  /** Lambda's advanced logging controls; undefined = Text logs, no level (Lambda's default). */
+  loggingConfig?: FunctionLoggingConfig;
+  /**
+   * AWS keys given to the function (AWS_ACCESS_KEY_ID…), as Lambda gives its execution role's.
+   * Only when the config declares `awsCredentials`. Secret: never log or print it.
+   */
+  awsCredentials?: AwsCredentials;
+  /** AWS_ENDPOINT_URL for the function (an S3/SQS-compatible endpoint the SDKs then use). */
+  awsEndpointUrl?: string;
+}
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export type ApplicationLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+export type SystemLogLevel = 'DEBUG' | 'INFO' | 'WARN';
+
+/** A function's `loggingConfig`, compiled: levels are set (default INFO) only for JSON. */
+export interface FunctionLoggingConfig {
+  logFormat: 'JSON' | 'Text';
+  /** Surfaced as AWS_LAMBDA_LOG_LEVEL: the runtimes and Powertools drop lower levels. */
+  applicationLogLevel?: ApplicationLogLevel;
+  /** Filters the platform's own records (START/END/REPORT are INFO). */
+  systemLogLevel?: SystemLogLevel;
 }
 
 export type InitializationType = 'on-demand' | 'provisioned-concurrency';

@@ -58,4 +58,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (resource, tag_key)
   ) WITHOUT ROWID;
   `,
+  // 4: an asynchronous invoke runs under the trace id of the request that was accepted (#17).
+  `
+  ALTER TABLE async_events ADD COLUMN trace_id TEXT;
+  `,
 ];

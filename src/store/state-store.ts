@@ -15,6 +15,8 @@ export interface QueuedEvent {
   functionName: string;
   payload: Buffer;
   requestId: string;
+  /** X-Ray trace header of the accepted request; undefined for rows queued before schema 3. */
+  traceId: string | undefined;
   /** Invokes that ran and returned a result (the record's `approximateInvokeCount`). */
   attempts: number;
   /** Throttle / engine-error retries so far (drives the backoff). */
@@ -35,6 +37,8 @@ export interface NewQueuedEvent {
   functionName: string;
   payload: Buffer;
   requestId: string;
+  /** X-Ray trace header of the accepted request (Lambda keeps it for the async invoke). */
+  traceId?: string;
   receivedAtMs: number;
   /** A second event with the same key is not inserted while the first is still queued. */
   idempotencyKey?: string;

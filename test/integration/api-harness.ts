@@ -35,6 +35,8 @@ export async function startEngine(
   yaml: string,
   dir: string,
   api: { authToken?: string } = {},
+  /** Variables the config is loaded with (`${VAR}`, function credentials). Default none. */
+  env: Record<string, string> = {},
 ): Promise<RunningEngine> {
   const text = [
     yaml,
@@ -45,7 +47,7 @@ export async function startEngine(
     'storage:',
     `  path: ${JSON.stringify(join(dir, 'state.db'))}`,
   ].join('\n');
-  const engine = await startTestEngine(text, { load: { baseDir: FUNCTIONS_DIR, env: {} } });
+  const engine = await startTestEngine(text, { load: { baseDir: FUNCTIONS_DIR, env } });
   return {
     engine,
     endpoint: apiEndpoint(engine),

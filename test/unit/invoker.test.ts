@@ -6,13 +6,14 @@ import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { EngineMetrics } from '../../src/observability/metrics.ts';
+import type { InvokeRequest } from '../../src/invoker/types.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
 import { fakeSpec } from './fakes/fake-spec.ts';
 
 const spec = (name: string, idleTimeoutMs = 60_000) => fakeSpec(name, { idleTimeoutMs });
 
 function setup(
-  handler: (n: number) => Promise<unknown>,
+  handler: (n: number, request: InvokeRequest) => Promise<unknown>,
   limits = { engineLimit: 100, reserved: { f: 10 }, minimumUnreserved: 10 },
 ) {
   const created: FakeEnvironment[] = [];
@@ -20,7 +21,9 @@ function setup(
   const metrics = new EngineMetrics();
   const pool = new EnvironmentPool({
     createEnvironment: (o) => {
-      const env: FakeEnvironment = new FakeEnvironment(o, (_req, self) => handler(self.invokes));
+      const env: FakeEnvironment = new FakeEnvironment(o, (req, self) =>
+        handler(self.invokes, req),
+      );
       created.push(env);
       return env;
     },
@@ -156,5 +159,19 @@ describe('Invoker and EnvironmentPool', () => {
     expect(isSluiceError(failure, 'SHUTDOWN')).toBe(true);
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([]);
     expect(lines.map((l) => l.msg)).toContain('invoke failed in the engine');
+  });
+
+  it('gives each invoke without a trace id its own X-Ray trace header and keeps a given one', async () => {
+    const seen: (string | undefined)[] = [];
+    const { invoker } = setup(async (_n, request) => seen.push(request.traceId));
+    const given = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await invoker.invoke('f', { payload: Buffer.from('{}') });
+    await invoker.invoke('f', { payload: Buffer.from('{}') });
+    await invoker.invoke('f', { payload: Buffer.from('{}'), traceId: given });
+    const xray = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$/;
+    expect(seen[0]).toMatch(xray);
+    expect(seen[1]).toMatch(xray);
+    expect(seen[1]).not.toBe(seen[0]);
+    expect(seen[2]).toBe(given);
   });
 });

@@ -44,6 +44,32 @@ describe('SqliteStore', () => {
     expect(await again.depth()).toBe(1);
   });
 
+  it("keeps an event's trace header and upgrades a schema-2 file whose rows have none", async () => {
+    const tmp = tempStorePath();
+    cleanups.push(tmp.cleanup);
+    const { loadSqlite } = await import('../../src/store/sqlite-driver.ts');
+    const old = new (loadSqlite().DatabaseSync)(tmp.path);
+    for (const step of SQLITE_MIGRATIONS.slice(0, 2)) old.exec(step);
+    old.exec('PRAGMA user_version = 2');
+    old.exec(`INSERT INTO async_events (function_name, payload, request_id, first_received_at,
+      next_attempt_at) VALUES ('f', x'7b7d', 'req-old', 1, 1)`);
+    old.close();
+    const { store } = open(tmp.path);
+    expect(store.schemaVersion).toBe(SQLITE_MIGRATIONS.length);
+    const traceId = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    await store.enqueue({ ...event(2), traceId });
+    const rows = await store.leaseForInvoke('f', {
+      owner: 'A',
+      nowMs: 5000,
+      leaseMs: 100,
+      limit: 5,
+    });
+    expect(rows.map((r) => [r.requestId, r.traceId])).toEqual([
+      ['req-old', undefined],
+      ['req-2', traceId],
+    ]);
+  });
+
   it('leases due rows oldest first, hides leased rows, and gives them back when the lease lapses', async () => {
     const { store } = open();
     for (let i = 0; i < 5; i++) await store.enqueue(event(i));

@@ -1,8 +1,9 @@
 // sluice's Node.js runtime: a Runtime API client in plain JS with no dependencies, behaving like
 // AWS's Node runtime (handler loading, context, console format, error shapes, callback handlers).
 // Kept small and lazy because every cold start pays for what this file imports.
-import { net, util } from './builtins.mjs';
+import { net } from './builtins.mjs';
 import { loadHandler } from './handler-loader.mjs';
+import { logInvokeError, patchConsole } from './log-patch.mjs';
 import { createRuntimeClient } from './runtime-client.mjs';
 import {
   JSONStringifyError,
@@ -32,7 +33,7 @@ let currentFinish;
 let beforeExitAction;
 let initialising = true;
 
-patchConsole();
+patchConsole(env, () => currentRequestId);
 process.on('uncaughtException', (error) => {
   console.error('Uncaught Exception', toFormatted(error));
   fail(error);
@@ -114,6 +115,9 @@ async function nextInvocation(pendingNext) {
   const finish = (error, result, after) => {
     if (done) return;
     done = true;
+    // A handler's error (not a fatal one, already logged as Uncaught Exception) is logged as AWS's
+    // runtime does, so it shows in Tail logs and the function's log.
+    if (error !== null && error !== undefined && !after) logInvokeError(error);
     beforeExitAction = undefined;
     currentFinish = undefined;
     if (after) void postResult(requestId, error, result).then(after);
@@ -166,6 +170,8 @@ function buildContext(headers, requestId, deadlineMs, finish) {
     logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     clientContext: parseJsonHeader(headers['lambda-runtime-client-context']),
     identity: parseJsonHeader(headers['lambda-runtime-cognito-identity']),
+    // AWS's Node runtime client exposes the invoke's X-Ray header here too (and in the variable).
+    xRayTraceId: headers['lambda-runtime-trace-id'],
     getRemainingTimeInMillis: () => deadlineMs - Date.now(),
     // Legacy completion methods still found in older handlers.
     done: (error, result) => finish(error, result),
@@ -235,26 +241,4 @@ function call(method, path, body, headers) {
 function apiGone(method, path, error) {
   process.stderr.write(`sluice runtime: Runtime API ${method} ${path} failed: ${error.message}\n`);
   process.exit(1);
-}
-
-/** console.* write `ISO\trequestId\tLEVEL\tmessage`, one record per line (newlines become \r). */
-function patchConsole() {
-  const levels = {
-    log: 'INFO',
-    info: 'INFO',
-    warn: 'WARN',
-    error: 'ERROR',
-    debug: 'DEBUG',
-    trace: 'TRACE',
-  };
-  for (const [method, level] of Object.entries(levels)) {
-    console[method] = (...args) => {
-      let message = util.format(...args);
-      if (method === 'trace')
-        message += '\n' + (new Error().stack ?? '').split('\n').slice(2).join('\n');
-      process.stdout.write(
-        `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message.replace(/\n/g, '\r')}\n`,
-      );
-    };
-  }
 }
