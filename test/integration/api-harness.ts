@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import { Engine } from '../../src/app/sluice-app.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
 export const FUNCTIONS_DIR = join(

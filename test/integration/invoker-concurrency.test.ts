@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import { Engine } from '../../src/app/sluice-app.ts';
 import { ThrottleError } from '../../src/invoker/concurrency.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';

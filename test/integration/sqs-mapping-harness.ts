@@ -17,7 +17,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import { Engine } from '../../src/app/sluice-app.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';

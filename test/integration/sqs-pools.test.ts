@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { SqsConnector } from '../../connectors/sqs/index.ts';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { connectorFactory } from '../../src/connectors/registry.ts';
+import { connectorFactory } from '../../src/app/connector-registry.ts';
 import type { Connector } from '../../src/connectors/types.ts';
 import { ConnectionRegistry } from '../../src/destinations/connections.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { Engine } from '../../src/engine/engine.ts';
+import { Engine } from '../../src/app/sluice-app.ts';
 import type { InvokeRequest } from '../../src/invoker/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';

@@ -3,7 +3,7 @@ import { ApiServer } from '../api/api-server.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
 import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
-import { connectorFactory } from '../connectors/registry.ts';
+import { connectorFactory } from './connector-registry.ts';
 import { ConnectionRegistry } from '../destinations/connections.ts';
 import { ConcurrencyController } from '../invoker/concurrency.ts';
 import { createEnvironment } from '../invoker/environment.ts';
@@ -16,12 +16,12 @@ import { EngineMetrics } from '../observability/metrics.ts';
 import {
   applyStoredReservedConcurrency,
   persistReservedConcurrency,
-} from '../store/reserved-concurrency-overrides.ts';
+} from './reserved-concurrency-overrides.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
 import { registerTriggers } from '../triggers/index.ts';
-import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
-import { decideReadiness, type Readiness } from './readiness.ts';
+import { MappingManager, type ConnectorFactory } from '../engine/mapping-manager.ts';
+import { decideReadiness, type Readiness } from '../engine/readiness.ts';
 import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
