@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KafkaMappingConfig, SluiceConfig } from '../../src/config/types.ts';
-import type { ConnectionRegistry } from '../../src/destinations/connections.ts';
+import type { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { Destination } from '../../src/destinations/destination.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';

@@ -4,7 +4,7 @@ import { buildKafkaBundle } from '../../connectors/kafka/index.ts';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
 import { exponentialBackoff, SqsConnector } from '../../connectors/sqs/index.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { ConnectionRegistry } from '../destinations/connections.ts';
+import type { ConnectionRegistry } from '../connections/connections.ts';
 import type { DestinationFactory } from '../destinations/destination-factory.ts';
 import type { ConnectorBundle, ConnectorFactory } from '../engine/mapping-manager.ts';
 import { SluiceError } from '../errors.ts';

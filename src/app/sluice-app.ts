@@ -4,7 +4,7 @@ import { registerMappingRoutes } from '../api/mapping-routes.ts';
 import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
 import { connectorFactory } from './connector-registry.ts';
-import { ConnectionRegistry } from '../destinations/connections.ts';
+import { ConnectionRegistry } from '../connections/connections.ts';
 import { ConcurrencyController } from '../invoker/concurrency.ts';
 import { createEnvironment } from '../invoker/environment.ts';
 import { EnvironmentPool, type EnvironmentFactory } from '../invoker/environment-pool.ts';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApiServer } from '../api/api-server.ts';
 import type { AsyncConfig, DestinationConfig, SluiceConfig } from '../config/types.ts';
-import { ConnectionRegistry } from '../destinations/connections.ts';
+import { ConnectionRegistry } from '../connections/connections.ts';
 import { DestinationFactory } from '../destinations/destination-factory.ts';
 import { parseDestinationUri } from '../destinations/destination-uri.ts';
 import type { Invoker } from '../invoker/invoker.ts';

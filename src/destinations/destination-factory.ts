@@ -1,5 +1,5 @@
 import type { DestinationConfig } from '../config/types.ts';
-import type { ConnectionRegistry } from './connections.ts';
+import type { ConnectionRegistry } from '../connections/connections.ts';
 import type { Destination } from './destination.ts';
 import { FunctionDestination, type IdempotentAsyncSink } from './function-destination.ts';
 import { KafkaDestination } from './kafka-destination.ts';
