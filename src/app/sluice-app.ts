@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ApiServer } from '../api/api-server.ts';
+import { registerEventInvokeConfigRoutes } from '../api/event-invoke-config-routes.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
+import { registerTriggers } from '../api/trigger-routes.ts';
 import { AsyncRuntime } from '../async/async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
 import { connectorFactory } from './connector-registry.ts';
@@ -19,7 +21,6 @@ import {
 } from './reserved-concurrency-overrides.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { registerTriggers } from '../triggers/index.ts';
 import { MappingManager, type ConnectorFactory } from '../engine/mapping-manager.ts';
 import { decideReadiness, type Readiness } from '../engine/readiness.ts';
 import { stopBudget, within } from './shutdown-plan.ts';
@@ -206,8 +207,14 @@ export class Engine {
       readiness: (strict) => this.readiness(strict),
       onReservedConcurrencyChange: persistReservedConcurrency(store),
     });
-    asyncRuntime.registerRoutes(api);
-    registerMappingRoutes(api, mappings);
+    registerEventInvokeConfigRoutes(api, {
+      invoker: this.invoker,
+      region: this.config.region,
+      accountId: this.config.accountId,
+      configs: asyncRuntime.configs,
+      resolveDestination: (uri) => asyncRuntime.resolveDestination(uri),
+    });
+    registerMappingRoutes(api, { mappings, config: this.config });
     registerTriggers(api, {
       config: this.config,
       queue: asyncRuntime.queue,

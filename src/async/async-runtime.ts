@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { ApiServer } from '../api/api-server.ts';
 import type { AsyncConfig, DestinationConfig, SluiceConfig } from '../config/types.ts';
 import { ConnectionRegistry } from '../connections/connections.ts';
 import { DestinationFactory } from '../destinations/destination-factory.ts';
@@ -10,7 +9,6 @@ import type { StateStore } from '../store/state-store.ts';
 import { AsyncQueue } from './async-queue.ts';
 import { AsyncWorker, type AsyncWorkerOptions } from './async-worker.ts';
 import { DeliverySender, type DeliverySenderOptions } from './deliveries.ts';
-import { registerEventInvokeConfigRoutes } from './event-invoke-config-routes.ts';
 import { EventInvokeConfigs } from './event-invoke-configs.ts';
 
 export interface AsyncRuntimeOptions {
@@ -97,17 +95,6 @@ export class AsyncRuntime {
     return parseDestinationUri(uri, {
       connections: this.#options.config.connections,
       hasFunction: (name) => this.#options.invoker.functionSpec(name) !== undefined,
-    });
-  }
-
-  /** Adds the event-invoke-config routes to the API server. */
-  registerRoutes(server: ApiServer): void {
-    registerEventInvokeConfigRoutes(server, {
-      invoker: this.#options.invoker,
-      region: this.#options.config.region,
-      accountId: this.#options.config.accountId,
-      configs: this.configs,
-      resolveDestination: (uri) => this.resolveDestination(uri),
     });
   }
 

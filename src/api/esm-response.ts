@@ -1,17 +1,5 @@
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { MappingState } from './mapping-state.ts';
-
-/** Everything the API reports about one mapping besides its config. */
-export interface MappingMeta {
-  uuid: string;
-  /** Epoch ms. */
-  lastModifiedMs: number;
-  state: MappingState;
-  stateTransitionReason: string;
-  lastProcessingResult: string;
-  /** 'config' (declared in YAML) or 'api' (created through the API; persisted). */
-  origin: 'config' | 'api';
-}
+import type { MappingMeta } from '../engine/mapping-manager.ts';
 
 /** The source ARN Lambda would report. */
 export function eventSourceArn(config: SluiceConfig, m: MappingConfig): string | undefined {
