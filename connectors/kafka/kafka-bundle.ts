@@ -9,7 +9,7 @@ import type { KafkaMappingConfig, SluiceConfig } from '../../src/config/types.ts
 import type { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { Destination } from '../../src/destinations/destination.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
-import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';
+import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 import { KafkajsSourceClient } from './kafka-client-adapter.ts';
 import { KafkaConnector } from './kafka-connector.ts';

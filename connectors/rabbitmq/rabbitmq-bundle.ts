@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
-import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';
+import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { eventSourceArn } from '../../src/api/esm-response.ts';
 import { SluiceError } from '../../src/errors.ts';
 import { RabbitMqConnector } from './rabbitmq-connector.ts';

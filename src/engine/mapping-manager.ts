@@ -4,18 +4,13 @@ import type { Logger } from 'pino';
 import { compileFilterCriteria } from '../batching/filter-pattern.ts';
 import { applyFilters } from '../batching/record-filter.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { Connector } from '../connectors/types.ts';
+import type { ConnectorBundle } from '../connectors/types.ts';
 import { compileMapping } from '../config/compile-mapping.ts';
 import { SluiceError } from '../errors.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { MappingMetrics } from '../observability/mapping-metrics.ts';
 import type { MappingState } from './mapping-state.ts';
-import {
-  MappingRunner,
-  type FailurePolicy,
-  type MappingStatus,
-  type RunnerSettings,
-} from './mapping-runner.ts';
+import { MappingRunner, type MappingStatus, type RunnerSettings } from './mapping-runner.ts';
 
 /** A mapping created through the API, as persisted. */
 export interface MappingRecord {
@@ -30,15 +25,6 @@ export interface MappingRepository {
   list(): Promise<MappingRecord[]>;
   put(record: MappingRecord): Promise<void>;
   delete(uuid: string): Promise<void>;
-}
-
-/** What a connector type provides for one mapping. */
-export interface ConnectorBundle {
-  connector: Connector;
-  failurePolicy?: FailurePolicy;
-  identify?: (itemIdentifier: unknown) => string | undefined;
-  /** How long a fetch may wait for a first record (default 20 s). */
-  idleWaitMs?: number;
 }
 
 export type ConnectorFactory = (mapping: MappingConfig) => ConnectorBundle;
