@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import type { ConnectorBundle } from '../../src/connectors/types.ts';
-import { eventSourceArn } from '../../src/api/esm-response.ts';
 import { SluiceError } from '../../src/errors.ts';
+import { brokerArn, functionArn } from '../../src/lambda/arn.ts';
 import { RabbitMqConnector } from './rabbitmq-connector.ts';
 
 export interface RabbitMqBundleDeps {
@@ -35,8 +35,8 @@ export function rabbitMqBundle(
   const connector = new RabbitMqConnector({
     mapping,
     url: connection.url,
-    eventSourceArn: eventSourceArn(config, mapping) ?? '',
-    functionArn: `arn:aws:lambda:${config.region}:${config.accountId}:function:${mapping.functionName}`,
+    eventSourceArn: brokerArn(config.region, config.accountId, mapping.source.connection),
+    functionArn: functionArn(config.region, config.accountId, mapping.functionName),
     onFailure: mapping.onFailure ? destinations.get(mapping.onFailure) : undefined,
     logger,
   });

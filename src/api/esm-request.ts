@@ -1,6 +1,7 @@
 import { compileMapping } from '../config/compile-mapping.ts';
 import type { ConnectionConfig, MappingConfig, SluiceConfig } from '../config/types.ts';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { parseSqsQueueArn } from '../lambda/arn.ts';
 
 /**
  * Translation between Lambda's event-source-mapping API JSON and sluice's mapping config. Pure:
@@ -95,16 +96,16 @@ function pickConnection(
 
 /** Parses an SQS queue ARN into the queue URL on the given connection's endpoint. */
 export function sqsQueueUrl(arn: string, endpoint: string | undefined): string {
-  const parts = arn.split(':');
-  if (parts[0] !== 'arn' || parts[2] !== 'sqs' || parts.length !== 6 || !parts[4] || !parts[5]) {
+  const parts = parseSqsQueueArn(arn);
+  if (!parts) {
     throw invalid(
       `EventSourceArn ${JSON.stringify(arn)} is not an SQS queue ARN`,
       'EventSourceArn',
     );
   }
-  const [, , , region, account, name] = parts;
+  const { region, accountId, queueName } = parts;
   const base = endpoint ? endpoint.replace(/\/+$/, '') : `https://sqs.${region}.amazonaws.com`;
-  return `${base}/${account}/${name}`;
+  return `${base}/${accountId}/${queueName}`;
 }
 
 /** The fields every source shares, in YAML shape. */

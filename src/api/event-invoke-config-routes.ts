@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiServer } from './api-server.ts';
-import { functionArn, parseFunctionName } from './function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { parseFunctionName } from './function-name.ts';
 import { readJson, sendEmpty, sendJson } from './http-util.ts';
 import { LambdaApiError } from './lambda-errors.ts';
 import type { DestinationConfig } from '../config/types.ts';

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { InvokeResult } from '../invoker/types.ts';
-import { functionArn, parseFunctionName } from './function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { parseFunctionName } from './function-name.ts';
 import { readBody, sendEmpty } from './http-util.ts';
 import { LambdaApiError } from './lambda-errors.ts';
 
