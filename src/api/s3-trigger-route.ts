@@ -6,7 +6,8 @@ import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
 import type { TriggerConfig } from '../config/types.ts';
 import { mismatchReason } from '../triggers/s3-event-match.ts';
 import { parseS3Notification, S3NotificationError } from '../triggers/s3-notification.ts';
-import type { S3TriggerIntake, TriggerQueue } from '../triggers/s3-trigger-intake.ts';
+import type { AsyncInvokeQueue } from '../lambda/async-invocation.ts';
+import type { S3TriggerIntake } from '../triggers/s3-trigger-intake.ts';
 import type { TriggerMetrics, TriggerRejectReason } from '../triggers/trigger-metrics.ts';
 
 /**
@@ -21,7 +22,7 @@ export interface S3TriggerRouteDeps {
     'name' | 'authToken' | 'events' | 'filter' | 'maxQueueDepth' | 'functionName'
   >;
   intake: S3TriggerIntake;
-  queue: Pick<TriggerQueue, 'depth'>;
+  queue: Pick<AsyncInvokeQueue, 'depth'>;
   metrics: TriggerMetrics;
   logger: Logger;
   /** Default {@link TRIGGER_BODY_LIMIT_BYTES}. */
