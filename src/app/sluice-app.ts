@@ -3,7 +3,7 @@ import { ApiServer } from '../api/api-server.ts';
 import { registerEventInvokeConfigRoutes } from '../api/event-invoke-config-routes.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
 import { registerTriggers } from '../api/trigger-routes.ts';
-import { AsyncRuntime } from '../async/async-runtime.ts';
+import { AsyncRuntime } from './async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
 import { connectorFactory } from './connector-registry.ts';
 import { ConnectionRegistry } from '../connections/connections.ts';

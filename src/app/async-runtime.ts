@@ -6,10 +6,10 @@ import { parseDestinationUri } from '../destinations/destination-uri.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { AsyncQueue } from './async-queue.ts';
-import { AsyncWorker, type AsyncWorkerOptions } from './async-worker.ts';
-import { DeliverySender, type DeliverySenderOptions } from './deliveries.ts';
-import { EventInvokeConfigs } from './event-invoke-configs.ts';
+import { AsyncQueue } from '../async/async-queue.ts';
+import { AsyncWorker, type AsyncWorkerOptions } from '../async/async-worker.ts';
+import { DeliverySender, type DeliverySenderOptions } from '../async/deliveries.ts';
+import { EventInvokeConfigs } from '../async/event-invoke-configs.ts';
 
 export interface AsyncRuntimeOptions {
   config: Pick<SluiceConfig, 'region' | 'accountId' | 'functions' | 'connections'>;
