@@ -55,6 +55,12 @@ export function toEsmConfiguration(
       MinimumPollers: m.pollers.minimum,
       MaximumPollers: m.pollers.maximum,
     };
+  return { ...out, ...sourceFields(config, m) };
+}
+
+/** The fields of one source type (its source, retry and destination settings). */
+function sourceFields(config: SluiceConfig, m: MappingConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   if (m.type === 'kafka') {
     const conn = config.connections[m.source.connection];
     out.Topics = [m.source.topic];

@@ -195,6 +195,19 @@ export class Engine {
       metrics: new MappingMetrics(this.metrics.registry),
     });
     this.#mappings = mappings;
+    const api = this.#buildApi(store, asyncRuntime, mappings);
+    this.#api = api;
+    const address = await api.start();
+    logger.info({ ...address }, 'API listening');
+    await asyncRuntime.start();
+    // Mappings last: their sources retry in the background, so a broker that is down does not
+    // hold up start-up (readiness says so instead).
+    await mappings.start();
+  }
+
+  /** The API server with every route: Invoke and functions, event-invoke-configs, mappings, triggers. */
+  #buildApi(store: StateStore, asyncRuntime: AsyncRuntime, mappings: MappingManager): ApiServer {
+    const logger = this.logger;
     const api = new ApiServer({
       // host, port, token, the unauthenticated opt-in and the connection guards
       ...this.config.api,
@@ -222,13 +235,7 @@ export class Engine {
       logger: logger.child({ component: 'trigger' }),
       registry: this.metrics.registry,
     });
-    this.#api = api;
-    const address = await api.start();
-    logger.info({ ...address }, 'API listening');
-    await asyncRuntime.start();
-    // Mappings last: their sources retry in the background, so a broker that is down does not
-    // hold up start-up (readiness says so instead).
-    await mappings.start();
+    return api;
   }
 
   /**
