@@ -65,7 +65,9 @@ const MATRIX = {
     // mapping created through it).
     T.config,
   ],
-  '^src/engine/': [T.seam, T.batching, T.invoker, T.storeInterface, T.lambda, T.config],
+  // Not the store: the engine declares the repository it needs (MappingRepository) and the app
+  // adapts the store to it.
+  '^src/engine/': [T.seam, T.batching, T.invoker, T.lambda, T.config],
   '^src/async/': [T.invoker, T.storeInterface, T.destinationInterface, T.lambda, T.configTypes],
   '^src/triggers/': [T.lambda, T.storeInterface, T.configTypes],
   '^src/destinations/': [T.connections, T.lambda, T.config],
