@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFromString } from '../src/config/load-config.ts';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/app/sluice-app.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { fingerprint } from './lib/fingerprint.ts';
 import { report } from './lib/results.ts';

@@ -22,7 +22,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { Registry } from 'prom-client';
 import { rabbitMqBundle } from '../connectors/rabbitmq/index.ts';
 import type { RabbitMqMappingConfig, SluiceConfig } from '../src/config/types.ts';
-import { ConnectionRegistry } from '../src/destinations/connections.ts';
+import { ConnectionRegistry } from '../src/connections/connections.ts';
 import { runnerSettings } from '../src/engine/mapping-manager.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
 import type { Invoker } from '../src/invoker/invoker.ts';

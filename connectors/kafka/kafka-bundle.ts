@@ -6,11 +6,12 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KafkaMappingConfig, SluiceConfig } from '../../src/config/types.ts';
-import type { ConnectionRegistry } from '../../src/destinations/connections.ts';
+import type { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { Destination } from '../../src/destinations/destination.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
-import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';
+import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
+import { functionArn } from '../../src/lambda/arn.ts';
 import { KafkajsSourceClient } from './kafka-client-adapter.ts';
 import { KafkaConnector } from './kafka-connector.ts';
 import { identifyKafkaItem } from './kafka-event.ts';
@@ -47,10 +48,9 @@ export function buildKafkaBundle(
     );
   }
   const logger = deps.logger.child({ connector: 'kafka', mapping: mapping.name });
-  const functionArn = `arn:aws:lambda:${deps.config.region}:${deps.config.accountId}:function:${mapping.functionName}`;
   const failureSink = new KafkaFailureSink({
     destination: mapping.onFailure ? failureDestination(mapping, deps) : undefined,
-    functionArn,
+    functionArn: functionArn(deps.config.region, deps.config.accountId, mapping.functionName),
     bootstrapServers: connection.bootstrapServers.join(','),
     logger,
   });

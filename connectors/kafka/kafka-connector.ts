@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type {
+  BatchVerdict,
   Connector,
   ConnectorHealth,
   FetchRequest,
@@ -23,7 +24,6 @@ import type {
   SourceRecord,
 } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
-import type { BatchVerdict } from '../../src/engine/batch-result.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { FetchedBatch } from './kafka-client-adapter.ts';
 import { OffsetCommitter, Waiters } from './kafka-committer.ts';

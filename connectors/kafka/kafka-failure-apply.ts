@@ -3,8 +3,12 @@
  * (committed with the next offset commit, see `kafka-failure-policy.ts`), bisection, retry back-off,
  * and the context the failure record of each given-up record needs.
  */
-import type { DropReason, SettleOutcome, SourceRecord } from '../../src/connectors/types.ts';
-import type { BatchVerdict } from '../../src/engine/batch-result.ts';
+import type {
+  BatchVerdict,
+  DropReason,
+  SettleOutcome,
+  SourceRecord,
+} from '../../src/connectors/types.ts';
 import { kafkaHandleOf } from './kafka-event.ts';
 import {
   decideLaneFailure,

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
-import type { ConnectorBundle } from '../../src/engine/mapping-manager.ts';
-import { eventSourceArn } from '../../src/engine/esm-response.ts';
+import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
+import { brokerArn, functionArn } from '../../src/lambda/arn.ts';
 import { RabbitMqConnector } from './rabbitmq-connector.ts';
 
 export interface RabbitMqBundleDeps {
@@ -35,8 +35,8 @@ export function rabbitMqBundle(
   const connector = new RabbitMqConnector({
     mapping,
     url: connection.url,
-    eventSourceArn: eventSourceArn(config, mapping) ?? '',
-    functionArn: `arn:aws:lambda:${config.region}:${config.accountId}:function:${mapping.functionName}`,
+    eventSourceArn: brokerArn(config.region, config.accountId, mapping.source.connection),
+    functionArn: functionArn(config.region, config.accountId, mapping.functionName),
     onFailure: mapping.onFailure ? destinations.get(mapping.onFailure) : undefined,
     logger,
   });

@@ -1,7 +1,7 @@
 /**
  * The SQS connector: long-polled receives, batch deletes, visibility as the retry mechanism and the
  * queue's own redrive policy as the failure path. Two clients: the connection's shared one
- * (`src/destinations/connections.ts`, owned by the caller) for deletes, visibility changes and
+ * (`src/connections/connections.ts`, owned by the caller) for deletes, visibility changes and
  * queue attributes, and a receive client of its own (destroyed by `stop()`), so settling never
  * waits for a socket behind long polls and mappings on one connection never starve each other.
  */

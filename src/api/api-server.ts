@@ -16,7 +16,8 @@ import {
   type FunctionRouteDeps,
 } from './function-routes.ts';
 import { bodyNeverInvited, deferContinue, sendJson, sendLambdaError } from './http-util.ts';
-import { handleInvoke, type AsyncInvokeSink } from './invoke-route.ts';
+import type { AsyncInvokeSink } from '../lambda/async-invocation.ts';
+import { handleInvoke } from './invoke-route.ts';
 import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
 import { matchLambdaOperation } from './lambda-operations.ts';
 import {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { FunctionSpec } from '../invoker/types.ts';
-import { functionArn, parseFunctionName } from './function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { lambdaLoggingConfig } from './logging-config.ts';
+import { parseFunctionName } from './function-name.ts';
 import { readJson, sendEmpty, sendJson } from './http-util.ts';
 import { LambdaApiError } from './lambda-errors.ts';
 
@@ -34,6 +36,7 @@ export function configurationOf(
     LastUpdateStatus: 'Successful',
     Architectures: [process.arch === 'arm64' ? 'arm64' : 'x86_64'],
     EphemeralStorage: { Size: 512 },
+    LoggingConfig: lambdaLoggingConfig(spec),
   };
 }
 

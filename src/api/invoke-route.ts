@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Invoker } from '../invoker/invoker.ts';
 import { invokeTraceHeader } from '../lambda/trace-id.ts';
+import type { AsyncInvokeSink } from '../lambda/async-invocation.ts';
 import type { InvokeResult } from '../invoker/types.ts';
-import { functionArn, parseFunctionName } from './function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { parseFunctionName } from './function-name.ts';
 import { readBody, sendEmpty } from './http-util.ts';
 import { LambdaApiError } from './lambda-errors.ts';
 
@@ -12,16 +14,6 @@ export const ASYNC_PAYLOAD_LIMIT_BYTES = 1024 * 1024;
 /** X-Amz-Log-Result carries the last 4 KB of the invoke's log. */
 const LOG_TAIL_BYTES = 4096;
 const CLIENT_CONTEXT_LIMIT_BYTES = 3583;
-
-/** Accepts an `Event` invoke durably before the caller gets its 202. */
-export interface AsyncInvokeSink {
-  enqueue(input: {
-    functionName: string;
-    payload: Buffer;
-    requestId: string;
-    traceId: string;
-  }): Promise<void>;
-}
 
 export interface InvokeRouteDeps {
   invoker: Invoker;

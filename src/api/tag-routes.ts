@@ -1,5 +1,6 @@
 import type { ApiServer } from './api-server.ts';
-import { functionArn, parseFunctionName } from './function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { parseFunctionName } from './function-name.ts';
 import { readJson, sendEmpty, sendJson } from './http-util.ts';
 import { LambdaApiError } from './lambda-errors.ts';
 

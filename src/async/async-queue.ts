@@ -1,7 +1,7 @@
 import { ThrottleError } from '../invoker/concurrency.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { AsyncQueueStore } from '../store/state-store.ts';
-import type { IdempotentAsyncSink } from '../destinations/function-destination.ts';
+import type { AsyncInvocation, AsyncInvokeQueue } from '../lambda/async-invocation.ts';
 
 export interface AsyncQueueOptions {
   store: AsyncQueueStore;
@@ -15,23 +15,13 @@ export interface AsyncQueueOptions {
   maxDepth?: number;
 }
 
-export interface EnqueueInput {
-  functionName: string;
-  payload: Buffer;
-  requestId: string;
-  /** X-Ray trace header the invoke runs under (kept across retries); default a new one per attempt. */
-  traceId?: string;
-  /** While an event with this key is queued, another with the same key is ignored. */
-  idempotencyKey?: string;
-}
-
 /**
  * The durable queue of asynchronous invocations (`Invoke` with `Event`). `enqueue` resolves only
  * after the row is committed to the store, so the 202 the API then sends is a promise kept even
  * if the engine is killed the next instant. Listeners (the worker) are told at once, so an event
  * does not wait for the next poll.
  */
-export class AsyncQueue implements IdempotentAsyncSink {
+export class AsyncQueue implements AsyncInvokeQueue {
   readonly #options: AsyncQueueOptions;
   readonly #now: () => number;
   readonly #listeners = new Set<() => void>();
@@ -41,7 +31,7 @@ export class AsyncQueue implements IdempotentAsyncSink {
     this.#now = options.now ?? Date.now;
   }
 
-  async enqueue(input: EnqueueInput): Promise<void> {
+  async enqueue(input: AsyncInvocation): Promise<void> {
     const { store, metrics, maxDepth } = this.#options;
     if (maxDepth !== undefined && (await store.depth()) >= maxDepth) {
       throw new ThrottleError(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { functionArn } from '../api/function-name.ts';
+import { functionArn } from '../lambda/arn.ts';
 import type { AsyncConfig } from '../config/types.ts';
 import { isSluiceError } from '../errors.ts';
 import { ThrottleError, type Reservation } from '../invoker/concurrency.ts';

@@ -6,7 +6,7 @@
  * fixed in one go. Compilation turns the JSON into a small tree of matchers so a record is matched
  * without ever re-reading the pattern text.
  */
-import { FILTER_PATTERN_MAX_CHARS, FILTERS_MAX } from '../config/defaults.ts';
+import { FILTER_PATTERN_MAX_CHARS, FILTERS_MAX } from './filter-types.ts';
 import { SluiceError } from '../errors.ts';
 import { type Json, Problems, compileValueList, isObject, show } from './filter-operators.ts';
 import type { CompiledFilters, CompiledPattern, FieldRule, PatternNode } from './filter-types.ts';

@@ -4,6 +4,10 @@
  */
 import type { Glob, IpRange } from './filter-values.ts';
 
+/** Lambda's limits on `filterCriteria`: patterns per mapping, characters per pattern. */
+export const FILTERS_MAX = 10;
+export const FILTER_PATTERN_MAX_CHARS = 4096;
+
 /** A numeric bound; `inclusive` for `<=`, `>=` and `=`. */
 export interface NumericBound {
   readonly value: number;

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load-config.ts';
-import { Engine } from '../engine/engine.ts';
+import { Engine } from '../app/sluice-app.ts';
 import { silentLogger } from '../observability/logger.ts';
 
 export interface InvokeCommandOptions {

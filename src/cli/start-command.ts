@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load-config.ts';
-import { Engine } from '../engine/engine.ts';
-import { exitByMs, shutdownMarginMs } from '../engine/shutdown-plan.ts';
+import { Engine } from '../app/sluice-app.ts';
+import { exitByMs, shutdownMarginMs } from '../app/shutdown-plan.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 
 export interface StartOptions {

@@ -165,8 +165,8 @@ export const MAPPING_RETRIES = { min: -1, max: 10000, default: -1 } as const;
 /** With infinite retries and an onFailure destination, Lambda caps retries at this. */
 export const RETRIES_CAP_WITH_DESTINATION = 10;
 export const RECORD_AGE_S = { min: 60, max: 604800, default: -1 } as const;
-export const FILTERS_MAX = 10;
-export const FILTER_PATTERN_MAX_CHARS = 4096;
+// Filter limits belong to the filter engine (batching/); the schema reads them from there.
+export { FILTER_PATTERN_MAX_CHARS, FILTERS_MAX } from '../batching/filter-types.ts';
 export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
 /** Kafka mappings without `startingPosition` read from the beginning (nothing is skipped). */
 export const DEFAULT_STARTING_POSITION = 'TRIM_HORIZON';

@@ -18,6 +18,7 @@ import type { SourceType } from './defaults.ts';
 import { didYouMean } from './suggest.ts';
 import type { Problems, Refs } from './check-context.ts';
 import { isObj, str } from './check-context.ts';
+import { functionNameOfArn } from '../lambda/arn.ts';
 import type { DestinationConfig } from './types.ts';
 
 export type ParsedDestination =
@@ -28,8 +29,6 @@ export type ParsedDestination =
 
 const FORMS =
   'an SQS queue URL (http(s)://…), kafka://<topic>, rabbitmq://<exchange>/<routingKey> or function:<name>';
-const LAMBDA_ARN =
-  /^arn:aws[a-z-]*:lambda:[a-z0-9-]*:[0-9]*:function:([A-Za-z0-9_-]{1,64})(:[^:]+)?$/;
 
 function decode(part: string): string | undefined {
   try {
@@ -47,8 +46,8 @@ export function parseDestination(uri: string): ParsedDestination | undefined {
       ? { type: 'function', functionName: name }
       : undefined;
   }
-  const arn = LAMBDA_ARN.exec(uri);
-  if (arn !== null) return { type: 'function', functionName: arn[1] as string };
+  const arnFunction = functionNameOfArn(uri);
+  if (arnFunction !== undefined) return { type: 'function', functionName: arnFunction };
   if (uri.startsWith('kafka://')) {
     const topic = decode(uri.slice('kafka://'.length));
     return topic !== undefined && /^[A-Za-z0-9._-]{1,249}$/.test(topic)

@@ -117,3 +117,31 @@ export interface Connector {
   /** Closes the client. In-flight records not settled return to the source on their own. */
   stop(): Promise<void>;
 }
+
+/** How a batch's records split after an invoke (pure decision, from Lambda's rules). */
+export interface BatchVerdict {
+  succeeded: SourceRecord[];
+  failed: SourceRecord[];
+  /** Why records failed, for logs and `LastProcessingResult`. */
+  reason?: string;
+  /** True when the function itself failed (error, timeout): scaling backs off on these. */
+  functionError: boolean;
+}
+
+/**
+ * What to do with records whose batch failed, beyond returning them to the source: Kafka's
+ * retry limits, record age and bisection, RabbitMQ's bounded redelivery. Default: retry forever.
+ */
+export type FailurePolicy = (
+  failed: SourceRecord[],
+  verdict: BatchVerdict,
+) => Promise<Pick<SettleOutcome, 'failed' | 'dropped'>> | Pick<SettleOutcome, 'failed' | 'dropped'>;
+
+/** What a connector type provides for one mapping. */
+export interface ConnectorBundle {
+  connector: Connector;
+  failurePolicy?: FailurePolicy;
+  identify?: (itemIdentifier: unknown) => string | undefined;
+  /** How long a fetch may wait for a first record (default 20 s). */
+  idleWaitMs?: number;
+}

@@ -1,7 +1,8 @@
 import type { DestinationConfig } from '../config/types.ts';
-import type { ConnectionRegistry } from './connections.ts';
+import type { ConnectionRegistry } from '../connections/connections.ts';
 import type { Destination } from './destination.ts';
-import { FunctionDestination, type IdempotentAsyncSink } from './function-destination.ts';
+import type { AsyncInvokeSink } from '../lambda/async-invocation.ts';
+import { FunctionDestination } from './function-destination.ts';
 import { KafkaDestination } from './kafka-destination.ts';
 import { RabbitMqDestination } from './rabbitmq-destination.ts';
 import { SqsDestination } from './sqs-destination.ts';
@@ -9,11 +10,11 @@ import { SqsDestination } from './sqs-destination.ts';
 /** Builds destinations from their config and shares one instance per target. */
 export class DestinationFactory {
   readonly #connections: ConnectionRegistry;
-  readonly #sink: IdempotentAsyncSink;
+  readonly #sink: AsyncInvokeSink;
   readonly #cache = new Map<string, Destination>();
   #stopping: Promise<void> | undefined;
 
-  constructor(connections: ConnectionRegistry, functionSink: IdempotentAsyncSink) {
+  constructor(connections: ConnectionRegistry, functionSink: AsyncInvokeSink) {
     this.#connections = connections;
     this.#sink = functionSink;
   }

@@ -1,6 +1,7 @@
 import { parseDestination } from '../config/destinations.ts';
 import type { ConnectionConfig, DestinationConfig } from '../config/types.ts';
 import { SluiceError } from '../errors.ts';
+import { parseSqsQueueArn } from '../lambda/arn.ts';
 
 export interface DestinationUriContext {
   connections: Record<string, ConnectionConfig>;
@@ -21,12 +22,17 @@ export function parseDestinationUri(uri: string, ctx: DestinationUriContext): De
   const [base, query] = splitQuery(uri);
   const named = new URLSearchParams(query).get('connection') ?? undefined;
 
-  const sqsArn = /^arn:aws[a-zA-Z-]*:sqs:([^:]+):(\d{12}):([A-Za-z0-9_.-]{1,80})$/.exec(base);
+  const sqsArn = parseSqsQueueArn(base);
   if (sqsArn) {
-    const [, region, account, queue] = sqsArn as unknown as [string, string, string, string];
+    const { region, accountId, queueName } = sqsArn;
     const c = pick(ctx, 'sqs', uri, named, (s) => s.region === region);
     const origin = c.endpoint?.replace(/\/+$/, '') ?? `https://sqs.${region}.amazonaws.com`;
-    return { type: 'sqs', uri, connection: c.name, queueUrl: `${origin}/${account}/${queue}` };
+    return {
+      type: 'sqs',
+      uri,
+      connection: c.name,
+      queueUrl: `${origin}/${accountId}/${queueName}`,
+    };
   }
 
   const parsed = parseDestination(base);

@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AsyncInvokeSink } from '../api/invoke-route.ts';
+import type { AsyncInvokeSink } from '../lambda/async-invocation.ts';
 import type { Destination, DestinationMessage } from './destination.ts';
-
-/** The queue's enqueue, with the idempotency key the function destination uses. */
-export interface IdempotentAsyncSink extends AsyncInvokeSink {
-  enqueue(input: {
-    functionName: string;
-    payload: Buffer;
-    requestId: string;
-    idempotencyKey?: string;
-  }): Promise<void>;
-}
 
 /**
  * Another sluice function as a destination: the record is invoked asynchronously through the
@@ -19,10 +9,10 @@ export interface IdempotentAsyncSink extends AsyncInvokeSink {
  */
 export class FunctionDestination implements Destination {
   readonly description: string;
-  readonly #sink: IdempotentAsyncSink;
+  readonly #sink: AsyncInvokeSink;
   readonly #functionName: string;
 
-  constructor(sink: IdempotentAsyncSink, functionName: string) {
+  constructor(sink: AsyncInvokeSink, functionName: string) {
     this.#sink = sink;
     this.#functionName = functionName;
     this.description = `function:${functionName}`;

@@ -1,15 +1,8 @@
 import type { InvokeResult } from '../invoker/types.ts';
-import type { SourceRecord } from '../connectors/types.ts';
+import type { BatchVerdict, SourceRecord } from '../connectors/types.ts';
 
-/** How a batch's records split after an invoke (pure decision, from Lambda's rules). */
-export interface BatchVerdict {
-  succeeded: SourceRecord[];
-  failed: SourceRecord[];
-  /** Why records failed, for logs and `LastProcessingResult`. */
-  reason?: string;
-  /** True when the function itself failed (error, timeout): scaling backs off on these. */
-  functionError: boolean;
-}
+// The verdict is part of the connector seam (a connector's failure policy reads it).
+export type { BatchVerdict };
 
 export interface VerdictOptions {
   reportBatchItemFailures: boolean;

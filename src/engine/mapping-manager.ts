@@ -4,23 +4,13 @@ import type { Logger } from 'pino';
 import { compileFilterCriteria } from '../batching/filter-pattern.ts';
 import { applyFilters } from '../batching/record-filter.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { Connector } from '../connectors/types.ts';
+import type { ConnectorBundle } from '../connectors/types.ts';
+import { compileMapping } from '../config/compile-mapping.ts';
 import { SluiceError } from '../errors.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { MappingMetrics } from '../observability/mapping-metrics.ts';
-import {
-  applyUpdate,
-  compileMappingOptions,
-  createRequestToOptions,
-  type EsmRequest,
-} from './esm-request.ts';
-import { eventSourceArn, toEsmConfiguration } from './esm-response.ts';
-import {
-  MappingRunner,
-  type FailurePolicy,
-  type MappingStatus,
-  type RunnerSettings,
-} from './mapping-runner.ts';
+import type { MappingState } from './mapping-state.ts';
+import { MappingRunner, type MappingStatus, type RunnerSettings } from './mapping-runner.ts';
 
 /** A mapping created through the API, as persisted. */
 export interface MappingRecord {
@@ -37,16 +27,28 @@ export interface MappingRepository {
   delete(uuid: string): Promise<void>;
 }
 
-/** What a connector type provides for one mapping. */
-export interface ConnectorBundle {
-  connector: Connector;
-  failurePolicy?: FailurePolicy;
-  identify?: (itemIdentifier: unknown) => string | undefined;
-  /** How long a fetch may wait for a first record (default 20 s). */
-  idleWaitMs?: number;
+export type ConnectorFactory = (mapping: MappingConfig) => ConnectorBundle;
+
+/** Everything the API reports about one mapping besides its config. */
+export interface MappingMeta {
+  uuid: string;
+  /** Epoch ms. */
+  lastModifiedMs: number;
+  state: MappingState;
+  stateTransitionReason: string;
+  lastProcessingResult: string;
+  /** 'config' (declared in YAML) or 'api' (created through the API; persisted). */
+  origin: 'config' | 'api';
 }
 
-export type ConnectorFactory = (mapping: MappingConfig) => ConnectorBundle;
+/** One mapping as the manager sees it: its compiled config and its state (the API renders it). */
+export interface MappingView {
+  mapping: MappingConfig;
+  meta: MappingMeta;
+}
+
+/** Mapping options (YAML shape) → the options to compile instead (an API update request). */
+export type OptionsPatch = (options: Record<string, unknown>) => Record<string, unknown>;
 
 export interface MappingManagerOptions {
   config: SluiceConfig;
@@ -118,7 +120,7 @@ export class MappingManager {
       this.#add(configMappingUuid(m.name), 'config', m, undefined, Date.now());
     for (const record of (await this.#o.repository?.list()) ?? []) {
       try {
-        const m = compileMappingOptions(
+        const m = compileMapping(
           this.#o.config,
           record.options,
           `event-source-mapping ${record.uuid}`,
@@ -140,31 +142,27 @@ export class MappingManager {
     return [...this.#entries.values()].map((e) => e.runner.status());
   }
 
-  describe(uuid: string): Record<string, unknown> {
+  describe(uuid: string): MappingView {
     const e = this.#get(uuid);
     return this.#describe(e);
   }
 
-  list(filter: { functionName?: string; eventSourceArn?: string }): Record<string, unknown>[] {
+  /** Every mapping (of one function, if named), in UUID order. */
+  list(filter: { functionName?: string }): MappingView[] {
     return [...this.#entries.values()]
       .filter((e) => !filter.functionName || e.mapping.functionName === filter.functionName)
-      .filter(
-        (e) =>
-          !filter.eventSourceArn ||
-          eventSourceArn(this.#o.config, e.mapping) === filter.eventSourceArn,
-      )
       .sort((a, b) => a.uuid.localeCompare(b.uuid))
       .map((e) => this.#describe(e));
   }
 
-  async create(req: EsmRequest): Promise<Record<string, unknown>> {
+  /**
+   * Creates, persists and starts a mapping from the options `optionsFor` gives for its new UUID
+   * (compiled by the config pipeline; `CONFIG_INVALID` when invalid).
+   */
+  async create(optionsFor: (uuid: string) => Record<string, unknown>): Promise<MappingView> {
     const uuid = randomUUID();
-    const options = createRequestToOptions(this.#o.config, `esm-${uuid}`, req);
-    const mapping = compileMappingOptions(
-      this.#o.config,
-      options,
-      'CreateEventSourceMapping request',
-    );
+    const options = optionsFor(uuid);
+    const mapping = compileMapping(this.#o.config, options, 'CreateEventSourceMapping request');
     if (!this.#o.invoker.functionSpec(mapping.functionName)) {
       throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${mapping.functionName}`, {
         context: { functionName: mapping.functionName },
@@ -178,17 +176,18 @@ export class MappingManager {
     return response;
   }
 
-  async update(uuid: string, req: EsmRequest): Promise<Record<string, unknown>> {
+  /** Applies `patch` to the mapping's options and the result to its runner (State: Updating). */
+  async update(uuid: string, patch: OptionsPatch): Promise<MappingView> {
     const e = this.#get(uuid);
     if (e.origin === 'config') {
       // YAML mappings: run-time changes of enablement and batching, not persisted (the file wins
       // at the next start).
-      const patch = applyUpdate(mappingToOptions(e.mapping), req);
-      const next = compileMappingOptions(this.#o.config, patch, 'UpdateEventSourceMapping request');
+      const patched = patch(mappingToOptions(e.mapping));
+      const next = compileMapping(this.#o.config, patched, 'UpdateEventSourceMapping request');
       return this.#applyRunnerUpdate(e, next, undefined);
     }
-    const options = applyUpdate(e.options ?? {}, req);
-    const next = compileMappingOptions(this.#o.config, options, 'UpdateEventSourceMapping request');
+    const options = patch(e.options ?? {});
+    const next = compileMapping(this.#o.config, options, 'UpdateEventSourceMapping request');
     if (
       next.functionName !== e.mapping.functionName &&
       !this.#o.invoker.functionSpec(next.functionName)
@@ -198,7 +197,8 @@ export class MappingManager {
     return this.#applyRunnerUpdate(e, next, options);
   }
 
-  async delete(uuid: string): Promise<Record<string, unknown>> {
+  /** Stops and forgets an API-created mapping (State: Deleting); YAML ones are refused. */
+  async delete(uuid: string): Promise<MappingView> {
     const e = this.#get(uuid);
     if (e.origin === 'config') {
       throw new SluiceError(
@@ -208,9 +208,9 @@ export class MappingManager {
     }
     await this.#o.repository?.delete(uuid);
     const done = e.runner.delete();
-    const response = this.#describe(e);
+    const response = this.#describe(e, 'Deleting');
     void done.finally(() => this.#entries.delete(uuid));
-    return { ...response, State: 'Deleting' };
+    return response;
   }
 
   /** Stops every runner within the deadline. Idempotent and awaitable. */
@@ -228,7 +228,7 @@ export class MappingManager {
     e: Entry,
     next: MappingConfig,
     options: Record<string, unknown> | undefined,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<MappingView> {
     const now = Date.now();
     if (options) await this.#o.repository?.put({ uuid: e.uuid, options, lastModifiedMs: now });
     if (needsNewRunner(e.mapping, next)) {
@@ -242,13 +242,13 @@ export class MappingManager {
       const bundle = keep ? e.bundle : undefined;
       const fresh = this.#add(e.uuid, e.origin, next, options ?? e.options, now, bundle);
       void fresh.runner.start();
-      return { ...this.#describe(fresh), State: 'Updating' };
+      return this.#describe(fresh, 'Updating');
     }
     e.mapping = next;
     e.options = options ?? e.options;
     e.lastModifiedMs = now;
     const s = runnerSettings(next);
-    const response = { ...this.#describe(e), State: 'Updating' };
+    const response = this.#describe(e, 'Updating');
     await e.runner.update({
       enabled: s.enabled,
       batchSize: s.batchSize,
@@ -302,16 +302,20 @@ export class MappingManager {
     return e;
   }
 
-  #describe(e: Entry): Record<string, unknown> {
+  /** The mapping now; `answering` is the state an operation's answer reports instead. */
+  #describe(e: Entry, answering?: MappingState): MappingView {
     const s = e.runner.status();
-    return toEsmConfiguration(this.#o.config, e.mapping, {
-      uuid: e.uuid,
-      lastModifiedMs: e.lastModifiedMs,
-      state: s.state,
-      stateTransitionReason: s.stateTransitionReason,
-      lastProcessingResult: s.lastProcessingResult,
-      origin: e.origin,
-    });
+    return {
+      mapping: e.mapping,
+      meta: {
+        uuid: e.uuid,
+        lastModifiedMs: e.lastModifiedMs,
+        state: answering ?? s.state,
+        stateTransitionReason: s.stateTransitionReason,
+        lastProcessingResult: s.lastProcessingResult,
+        origin: e.origin,
+      },
+    };
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { functionArn as arnOfFunction } from '../lambda/arn.ts';
 import type { FunctionSpec, InitializationType } from './types.ts';
 
 export interface LambdaEnvInput {
@@ -93,5 +94,5 @@ export function logStreamName(now: Date = new Date()): string {
 
 /** `arn:aws:lambda:<region>:<account>:function:<name>`. */
 export function functionArn(spec: FunctionSpec): string {
-  return `arn:aws:lambda:${spec.region}:${spec.accountId}:function:${spec.name}`;
+  return arnOfFunction(spec.region, spec.accountId, spec.name);
 }

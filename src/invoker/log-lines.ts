@@ -1,9 +1,10 @@
+import { runtimeVersionArn } from '../lambda/arn.ts';
 import type { InvokeReport } from './types.ts';
 
 /** Lambda's platform log lines (tab-separated fields), as CloudWatch shows them. */
 
 export function initStartLine(runtimeVersion: string, region: string): string {
-  return `INIT_START Runtime Version: ${runtimeVersion}\tRuntime Version ARN: arn:aws:lambda:${region}::runtime:sluice-${runtimeVersion}`;
+  return `INIT_START Runtime Version: ${runtimeVersion}\tRuntime Version ARN: ${runtimeVersionArn(region, runtimeVersion)}`;
 }
 
 export function initReportLine(

@@ -4,6 +4,7 @@
  * in AWS's URL-encoded form. And the record's identity, which deduplicates repeated pushes. Pure.
  */
 import { createHash } from 'node:crypto';
+import { s3BucketArn } from '../lambda/arn.ts';
 import { encodeS3Key } from './s3-key.ts';
 import type { S3Record } from './s3-notification.ts';
 
@@ -27,7 +28,7 @@ export function lambdaS3Event(record: S3Record, defaultRegion: string): Record<s
           bucket: {
             name: bucket.name,
             ownerIdentity: { principalId: bucket.ownerPrincipalId },
-            arn: bucket.arn ?? `arn:aws:s3:::${bucket.name}`,
+            arn: bucket.arn ?? s3BucketArn(bucket.name),
           },
           object: {
             key: encodeS3Key(object.key),

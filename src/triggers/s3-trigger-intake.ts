@@ -1,4 +1,5 @@
 import type { TriggerConfig } from '../config/types.ts';
+import type { AsyncInvokeQueue } from '../lambda/async-invocation.ts';
 import type { TriggerDedupStore } from '../store/state-store.ts';
 import { mismatchReason } from './s3-event-match.ts';
 import { lambdaS3Event, recordIdentity } from './s3-lambda-event.ts';
@@ -17,22 +18,11 @@ export const DEFAULT_DEDUP_WINDOW_MS = 60 * 60_000;
 /** Expired keys are deleted at most this often, on the request path (no timer to stop). */
 const PURGE_INTERVAL_MS = 60_000;
 
-/** The part of the async queue a trigger uses (`AsyncQueue` satisfies it). */
-export interface TriggerQueue {
-  enqueue(input: {
-    functionName: string;
-    payload: Buffer;
-    requestId: string;
-    idempotencyKey?: string;
-  }): Promise<void>;
-  depth(): Promise<number>;
-}
-
 export interface S3TriggerIntakeOptions {
   trigger: Pick<TriggerConfig, 'name' | 'functionName' | 'events' | 'filter'>;
   /** Filled in as `awsRegion` when the sender has none (MinIO without a region). */
   region: string;
-  queue: TriggerQueue;
+  queue: AsyncInvokeQueue;
   dedup: TriggerDedupStore;
   metrics: TriggerMetrics;
   /** Default {@link DEFAULT_DEDUP_WINDOW_MS}. */

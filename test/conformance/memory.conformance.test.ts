@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryConnector } from '../../connectors/memory/memory-connector.ts';
-import { ManualClock, MemorySource } from '../../connectors/memory/memory-source.ts';
+import { MemoryConnector } from '../support/memory-connector/memory-connector.ts';
+import { ManualClock, MemorySource } from '../support/memory-connector/memory-source.ts';
 import type { FetchRequest, SourceRecord } from '../../src/connectors/types.ts';
 import { describeConnectorConformance } from './connector-conformance.ts';
 

@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import { apiEndpoint, startTestEngine } from '../support/start-test-engine.ts';
 
 export const FUNCTIONS_DIR = join(

@@ -8,7 +8,7 @@ import {
 import { connect } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { AsyncRuntime } from '../../src/async/async-runtime.ts';
+import { AsyncRuntime } from '../../src/app/async-runtime.ts';
 import type {
   AsyncConfig,
   ConnectionConfig,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import { ThrottleError } from '../../src/invoker/concurrency.ts';
 import { listenOnFreePort } from '../support/ports.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig, loadConfigFromString } from '../../src/config/load-config.ts';
 import type { SluiceConfig } from '../../src/config/types.ts';
-import { kafkaConfig } from '../../src/destinations/connections.ts';
+import { kafkaConfig } from '../../src/connections/connections.ts';
 import {
   KafkaConnector,
   KafkaFailureSink,

@@ -11,7 +11,7 @@ import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/clie
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { encodeS3Key } from '../../src/triggers/s3-key.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';

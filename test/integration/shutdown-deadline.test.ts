@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exitByMs } from '../../src/engine/shutdown-plan.ts';
+import { exitByMs } from '../../src/app/shutdown-plan.ts';
 import { processTree } from '../../src/invoker/memory-watch.ts';
 import { API_HANDLERS } from './api-harness.ts';
 import { eventually } from '../support/eventually.ts';

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import {
   createQueue,
   deleteQueue,

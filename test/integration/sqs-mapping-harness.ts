@@ -13,7 +13,7 @@ import {
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import { FUNCTIONS_DIR } from './environment-harness.ts';
 import { listenOnFreePort } from '../support/ports.ts';

@@ -1,7 +1,7 @@
 import { ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import {
   createQueue,
   deleteQueue,

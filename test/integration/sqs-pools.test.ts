@@ -17,9 +17,9 @@ import { startTestEngine } from '../support/start-test-engine.ts';
 import { tempStorePath } from '../support/temp.ts';
 import type { SqsConnector } from '../../connectors/sqs/index.ts';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import { connectorFactory } from '../../src/connectors/registry.ts';
+import { connectorFactory } from '../../src/app/connector-registry.ts';
 import type { Connector } from '../../src/connectors/types.ts';
-import { ConnectionRegistry } from '../../src/destinations/connections.ts';
+import { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import {

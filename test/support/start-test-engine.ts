@@ -7,7 +7,7 @@ import {
   type LoadConfigFromStringOptions,
 } from '../../src/config/load-config.ts';
 import type { SluiceConfig } from '../../src/config/types.ts';
-import { Engine, type EngineOptions } from '../../src/engine/engine.ts';
+import { Engine, type EngineOptions } from '../../src/app/sluice-app.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
 export interface StartTestEngineOptions extends EngineOptions {

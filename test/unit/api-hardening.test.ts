@@ -13,7 +13,7 @@ import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { EngineMetrics } from '../../src/observability/metrics.ts';
-import { registerTriggers } from '../../src/triggers/index.ts';
+import { registerTriggers } from '../../src/api/trigger-routes.ts';
 import { FakeEnvironment } from './fakes/fake-environment.ts';
 import { fakeSpec } from './fakes/fake-spec.ts';
 

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../../src/api/api-server.ts';
-import { registerEventInvokeConfigRoutes } from '../../src/async/event-invoke-config-routes.ts';
+import { registerEventInvokeConfigRoutes } from '../../src/api/event-invoke-config-routes.ts';
 import { EventInvokeConfigs } from '../../src/async/event-invoke-configs.ts';
 import type { ConnectionConfig } from '../../src/config/types.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';

@@ -4,7 +4,7 @@ import { buildKafkaBundle } from '../../connectors/kafka/kafka-bundle.ts';
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { tuningFromEnv } from '../../connectors/kafka/kafka-tuning.ts';
 import type { KafkaMappingConfig } from '../../src/config/types.ts';
-import { ConnectionRegistry } from '../../src/destinations/connections.ts';
+import { ConnectionRegistry } from '../../src/connections/connections.ts';
 import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { load, RESIZE, yaml } from '../fixtures/config/problems.ts';

@@ -3,8 +3,8 @@ import { logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { KafkaConnectionConfig } from '../../src/config/types.ts';
-import { kafkaConfig } from '../../src/destinations/connections.ts';
-import { ROUTINE_GROUP_ERRORS } from '../../src/destinations/kafkajs-log.ts';
+import { kafkaConfig } from '../../src/connections/connections.ts';
+import { ROUTINE_GROUP_ERRORS } from '../../src/connections/kafkajs-log.ts';
 
 const CONNECTION: KafkaConnectionConfig = {
   type: 'kafka',

@@ -4,7 +4,7 @@
  * silently reset it to its default.
  */
 import { describe, expect, it } from 'vitest';
-import { apiFieldOf, compileMappingOptions } from '../../src/engine/esm-request.ts';
+import { apiFieldOf, compileMappingOptions } from '../../src/api/esm-request.ts';
 import {
   mappingToOptions,
   needsNewConnector,

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import type { FetchRequest, SourceRecord } from '../../src/connectors/types.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
-import { MemoryConnector, MemorySource } from '../../connectors/memory/index.ts';
+import { MemoryConnector, MemorySource } from '../support/memory-connector/index.ts';
 import { MappingRunner } from '../../src/engine/mapping-runner.ts';
 import type { Reservation } from '../../src/invoker/concurrency.ts';
 import { silentLogger } from '../../src/observability/logger.ts';

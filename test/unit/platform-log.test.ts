@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lambdaLoggingConfig } from '../../src/lambda/logging-config.ts';
+import { lambdaLoggingConfig } from '../../src/api/logging-config.ts';
 import { invokeStatus, platformLog } from '../../src/invoker/platform-log.ts';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
 

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFromString } from '../../src/config/load-config.ts';
-import type { Engine } from '../../src/engine/engine.ts';
+import type { Engine } from '../../src/app/sluice-app.ts';
 import type { InvokeRequest } from '../../src/invoker/types.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
-import { S3TriggerIntake, type TriggerQueue } from '../../src/triggers/s3-trigger-intake.ts';
+import type { AsyncInvokeQueue as TriggerQueue } from '../../src/lambda/async-invocation.ts';
+import { S3TriggerIntake } from '../../src/triggers/s3-trigger-intake.ts';
 import { parseS3Notification, type S3Record } from '../../src/triggers/s3-notification.ts';
 import { TriggerMetrics } from '../../src/triggers/trigger-metrics.ts';
 import { Registry } from 'prom-client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitByMs, shutdownMarginMs, stopBudget, within } from '../../src/engine/shutdown-plan.ts';
+import { exitByMs, shutdownMarginMs, stopBudget, within } from '../../src/app/shutdown-plan.ts';
 
 describe('shutdown plan', () => {
   it('keeps a margin of max(500 ms, 5 %) before the deadline', () => {

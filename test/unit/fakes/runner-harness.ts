@@ -8,7 +8,7 @@ import {
   MemoryConnector,
   MemorySource,
   type MemorySourceOptions,
-} from '../../../connectors/memory/index.ts';
+} from '../../support/memory-connector/index.ts';
 import {
   MappingRunner,
   type MappingRunnerOptions,

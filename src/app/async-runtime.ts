@@ -1,18 +1,15 @@
 import type { Logger } from 'pino';
-import type { ApiServer } from '../api/api-server.ts';
-import { registerTagRoutes } from '../api/tag-routes.ts';
 import type { AsyncConfig, DestinationConfig, SluiceConfig } from '../config/types.ts';
-import { ConnectionRegistry } from '../destinations/connections.ts';
+import { ConnectionRegistry } from '../connections/connections.ts';
 import { DestinationFactory } from '../destinations/destination-factory.ts';
 import { parseDestinationUri } from '../destinations/destination-uri.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { AsyncQueue } from './async-queue.ts';
-import { AsyncWorker, type AsyncWorkerOptions } from './async-worker.ts';
-import { DeliverySender, type DeliverySenderOptions } from './deliveries.ts';
-import { registerEventInvokeConfigRoutes } from './event-invoke-config-routes.ts';
-import { EventInvokeConfigs } from './event-invoke-configs.ts';
+import { AsyncQueue } from '../async/async-queue.ts';
+import { AsyncWorker, type AsyncWorkerOptions } from '../async/async-worker.ts';
+import { DeliverySender, type DeliverySenderOptions } from '../async/deliveries.ts';
+import { EventInvokeConfigs } from '../async/event-invoke-configs.ts';
 
 export interface AsyncRuntimeOptions {
   config: Pick<SluiceConfig, 'region' | 'accountId' | 'functions' | 'connections'>;
@@ -97,25 +94,6 @@ export class AsyncRuntime {
   resolveDestination(uri: string): DestinationConfig {
     return parseDestinationUri(uri, {
       connections: this.#options.config.connections,
-      hasFunction: (name) => this.#options.invoker.functionSpec(name) !== undefined,
-    });
-  }
-
-  /** Adds the event-invoke-config routes to the API server. */
-  registerRoutes(server: ApiServer): void {
-    registerEventInvokeConfigRoutes(server, {
-      invoker: this.#options.invoker,
-      region: this.#options.config.region,
-      accountId: this.#options.config.accountId,
-      configs: this.configs,
-      resolveDestination: (uri) => this.resolveDestination(uri),
-    });
-    // Tags live in the same store as the event-invoke-config overrides; registered here because
-    // this is where the engine hands the API its store (until the app wires routes in one place).
-    registerTagRoutes(server, {
-      store: this.#options.store,
-      region: this.#options.config.region,
-      accountId: this.#options.config.accountId,
       hasFunction: (name) => this.#options.invoker.functionSpec(name) !== undefined,
     });
   }

@@ -4,22 +4,23 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { ApiServer } from '../api/api-server.ts';
+import type { ApiServer } from './api-server.ts';
 import type { ApiConfig, SluiceConfig } from '../config/types.ts';
 import { isLoopbackHost } from '../config/validate-api.ts';
 import type { TriggerDedupStore } from '../store/state-store.ts';
-import { S3TriggerIntake, type TriggerQueue } from './s3-trigger-intake.ts';
+import type { AsyncInvokeQueue } from '../lambda/async-invocation.ts';
+import { S3TriggerIntake } from '../triggers/s3-trigger-intake.ts';
 import { handleS3Probe, handleS3Push } from './s3-trigger-route.ts';
-import { TriggerMetrics } from './trigger-metrics.ts';
+import { TriggerMetrics } from '../triggers/trigger-metrics.ts';
 
-export { DEFAULT_DEDUP_WINDOW_MS } from './s3-trigger-intake.ts';
+export { DEFAULT_DEDUP_WINDOW_MS } from '../triggers/s3-trigger-intake.ts';
 export { TRIGGER_BODY_LIMIT_BYTES } from './s3-trigger-route.ts';
 
 export interface TriggerDeps {
   /** `api.host` tells whether a token-less trigger is reachable from the network (a warning). */
   config: Pick<SluiceConfig, 'triggers' | 'region'> & { api?: Pick<ApiConfig, 'host'> };
   /** The engine's async queue (`AsyncRuntime.queue`). */
-  queue: TriggerQueue;
+  queue: AsyncInvokeQueue;
   /** The engine's store (deduplication window). */
   store: TriggerDedupStore;
   logger: Logger;

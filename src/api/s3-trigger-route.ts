@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { tokensEqual } from '../api/auth.ts';
-import { readBody, sendEmpty, sendJson } from '../api/http-util.ts';
-import { LambdaApiError, toLambdaApiError } from '../api/lambda-errors.ts';
+import { tokensEqual } from './auth.ts';
+import { readBody, sendEmpty, sendJson } from './http-util.ts';
+import { LambdaApiError, toLambdaApiError } from './lambda-errors.ts';
 import type { TriggerConfig } from '../config/types.ts';
-import { mismatchReason } from './s3-event-match.ts';
-import { parseS3Notification, S3NotificationError } from './s3-notification.ts';
-import type { S3TriggerIntake, TriggerQueue } from './s3-trigger-intake.ts';
-import type { TriggerMetrics, TriggerRejectReason } from './trigger-metrics.ts';
+import { mismatchReason } from '../triggers/s3-event-match.ts';
+import { parseS3Notification, S3NotificationError } from '../triggers/s3-notification.ts';
+import type { AsyncInvokeQueue } from '../lambda/async-invocation.ts';
+import type { S3TriggerIntake } from '../triggers/s3-trigger-intake.ts';
+import type { TriggerMetrics, TriggerRejectReason } from '../triggers/trigger-metrics.ts';
 
 /**
  * Largest push accepted: Lambda's async payload limit. One S3 record is ~1 KB, so this is room
@@ -21,7 +22,7 @@ export interface S3TriggerRouteDeps {
     'name' | 'authToken' | 'events' | 'filter' | 'maxQueueDepth' | 'functionName'
   >;
   intake: S3TriggerIntake;
-  queue: Pick<TriggerQueue, 'depth'>;
+  queue: Pick<AsyncInvokeQueue, 'depth'>;
   metrics: TriggerMetrics;
   logger: Logger;
   /** Default {@link TRIGGER_BODY_LIMIT_BYTES}. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConcurrencyController } from '../invoker/concurrency.ts';
-import type { StateStore } from './state-store.ts';
+import type { StateStore } from '../store/state-store.ts';
 
 /**
  * Re-applies reserved concurrency set through the API in earlier runs (PutFunctionConcurrency /

@@ -1,6 +1,7 @@
-import { loadConfigFromString } from '../config/load-config.ts';
+import { compileMapping } from '../config/compile-mapping.ts';
 import type { ConnectionConfig, MappingConfig, SluiceConfig } from '../config/types.ts';
 import { isSluiceError, SluiceError } from '../errors.ts';
+import { parseSqsQueueArn } from '../lambda/arn.ts';
 
 /**
  * Translation between Lambda's event-source-mapping API JSON and sluice's mapping config. Pure:
@@ -95,16 +96,16 @@ function pickConnection(
 
 /** Parses an SQS queue ARN into the queue URL on the given connection's endpoint. */
 export function sqsQueueUrl(arn: string, endpoint: string | undefined): string {
-  const parts = arn.split(':');
-  if (parts[0] !== 'arn' || parts[2] !== 'sqs' || parts.length !== 6 || !parts[4] || !parts[5]) {
+  const parts = parseSqsQueueArn(arn);
+  if (!parts) {
     throw invalid(
       `EventSourceArn ${JSON.stringify(arn)} is not an SQS queue ARN`,
       'EventSourceArn',
     );
   }
-  const [, , , region, account, name] = parts;
+  const { region, accountId, queueName } = parts;
   const base = endpoint ? endpoint.replace(/\/+$/, '') : `https://sqs.${region}.amazonaws.com`;
-  return `${base}/${account}/${name}`;
+  return `${base}/${accountId}/${queueName}`;
 }
 
 /** The fields every source shares, in YAML shape. */
@@ -234,45 +235,34 @@ export function applyUpdate(
   return { ...options, ...patch, source: options.source };
 }
 
-/** Validates and compiles mapping options through the same pipeline as the YAML file. */
+/**
+ * Validates and compiles mapping options through the same pipeline as the YAML file, with its
+ * problems named as the request's fields (`INVALID_REQUEST`).
+ */
 export function compileMappingOptions(
   config: SluiceConfig,
   options: Record<string, unknown>,
   what: string,
 ): MappingConfig {
-  const doc = {
-    region: config.region,
-    accountId: config.accountId,
-    functions: Object.fromEntries(
-      Object.values(config.functions).map((f) => [
-        f.name,
-        { runtime: f.runtime, handler: f.handler, code: f.codeDir },
-      ]),
-    ),
-    connections: Object.fromEntries(
-      Object.values(config.connections).map((c) => [c.name, connectionOptions(c)]),
-    ),
-    mappings: [options],
-  };
   try {
-    const compiled = loadConfigFromString(JSON.stringify(doc), {
-      file: what,
-      baseDir: '/',
-      env: {},
-    });
-    return compiled.mappings[0] as MappingConfig;
+    return compileMapping(config, options, what);
   } catch (err) {
-    if (isSluiceError(err, 'CONFIG_INVALID')) {
-      const problems =
-        (err.context.problems as { path: string; message: string }[] | undefined) ?? [];
-      const mine = problems.filter((p) => String(p.path).startsWith('mappings'));
-      const text = (mine.length ? mine : problems)
-        .map((p) => `${apiFieldOf(String(p.path))}: ${p.message}`)
-        .join('; ');
-      throw invalid(text || err.message);
-    }
-    throw err;
+    throw inApiTerms(err);
   }
+}
+
+/**
+ * A config problem of a mapping built from a request (`CONFIG_INVALID` from the config pipeline)
+ * as the API's `INVALID_REQUEST`, naming the request's fields; any other error unchanged.
+ */
+export function inApiTerms(err: unknown): unknown {
+  if (!isSluiceError(err, 'CONFIG_INVALID')) return err;
+  const problems = (err.context.problems as { path: string; message: string }[] | undefined) ?? [];
+  const mine = problems.filter((p) => String(p.path).startsWith('mappings'));
+  const text = (mine.length ? mine : problems)
+    .map((p) => `${apiFieldOf(String(p.path))}: ${p.message}`)
+    .join('; ');
+  return invalid(text || err.message);
 }
 
 /**
@@ -286,15 +276,4 @@ export function apiFieldOf(path: string): string {
     .split('.')
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('.');
-}
-
-function connectionOptions(c: ConnectionConfig): Record<string, unknown> {
-  switch (c.type) {
-    case 'sqs':
-      return { type: 'sqs', ...(c.endpoint ? { endpoint: c.endpoint } : {}) };
-    case 'kafka':
-      return { type: 'kafka', bootstrapServers: c.bootstrapServers };
-    case 'rabbitmq':
-      return { type: 'rabbitmq', url: 'amqp://127.0.0.1' };
-  }
 }

@@ -10,8 +10,8 @@ import type {
   FetchRequest,
   SettleOutcome,
   SourceRecord,
-} from '../../src/connectors/types.ts';
-import { SluiceError } from '../../src/errors.ts';
+} from '../../../src/connectors/types.ts';
+import { SluiceError } from '../../../src/errors.ts';
 import type { MemoryHandle, MemoryMessage, MemorySource } from './memory-source.ts';
 
 export interface MemoryConnectorOptions {

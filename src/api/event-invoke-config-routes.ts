@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiServer } from '../api/api-server.ts';
-import { functionArn, parseFunctionName } from '../api/function-name.ts';
-import { readJson, sendEmpty, sendJson } from '../api/http-util.ts';
-import { LambdaApiError } from '../api/lambda-errors.ts';
+import type { ApiServer } from './api-server.ts';
+import { functionArn } from '../lambda/arn.ts';
+import { parseFunctionName } from './function-name.ts';
+import { readJson, sendEmpty, sendJson } from './http-util.ts';
+import { LambdaApiError } from './lambda-errors.ts';
 import type { DestinationConfig } from '../config/types.ts';
 import { isSluiceError } from '../errors.ts';
 import type { Invoker } from '../invoker/invoker.ts';
@@ -11,7 +12,7 @@ import {
   DEFAULT_MAXIMUM_RETRY_ATTEMPTS,
   type EventInvokeConfigs,
   type ShownEventInvokeConfig,
-} from './event-invoke-configs.ts';
+} from '../async/event-invoke-configs.ts';
 
 export interface EventInvokeConfigRouteDeps {
   invoker: Invoker;

@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import { ApiServer } from '../api/api-server.ts';
+import { registerEventInvokeConfigRoutes } from '../api/event-invoke-config-routes.ts';
 import { registerMappingRoutes } from '../api/mapping-routes.ts';
-import { AsyncRuntime } from '../async/async-runtime.ts';
+import { registerTagRoutes } from '../api/tag-routes.ts';
+import { registerTriggers } from '../api/trigger-routes.ts';
+import { AsyncRuntime } from './async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
-import { connectorFactory } from '../connectors/registry.ts';
-import { ConnectionRegistry } from '../destinations/connections.ts';
+import { connectorFactory } from './connector-registry.ts';
+import { ConnectionRegistry } from '../connections/connections.ts';
 import { ConcurrencyController } from '../invoker/concurrency.ts';
 import { createEnvironment } from '../invoker/environment.ts';
 import { EnvironmentPool, type EnvironmentFactory } from '../invoker/environment-pool.ts';
@@ -16,12 +19,11 @@ import { EngineMetrics } from '../observability/metrics.ts';
 import {
   applyStoredReservedConcurrency,
   persistReservedConcurrency,
-} from '../store/reserved-concurrency-overrides.ts';
+} from './reserved-concurrency-overrides.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
 import type { StateStore } from '../store/state-store.ts';
-import { registerTriggers } from '../triggers/index.ts';
-import { MappingManager, type ConnectorFactory } from './mapping-manager.ts';
-import { decideReadiness, type Readiness } from './readiness.ts';
+import { MappingManager, type ConnectorFactory } from '../engine/mapping-manager.ts';
+import { decideReadiness, type Readiness } from '../engine/readiness.ts';
 import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
 
@@ -194,6 +196,19 @@ export class Engine {
       metrics: new MappingMetrics(this.metrics.registry),
     });
     this.#mappings = mappings;
+    const api = this.#buildApi(store, asyncRuntime, mappings);
+    this.#api = api;
+    const address = await api.start();
+    logger.info({ ...address }, 'API listening');
+    await asyncRuntime.start();
+    // Mappings last: their sources retry in the background, so a broker that is down does not
+    // hold up start-up (readiness says so instead).
+    await mappings.start();
+  }
+
+  /** The API server with every route: Invoke and functions, event-invoke-configs, mappings, triggers. */
+  #buildApi(store: StateStore, asyncRuntime: AsyncRuntime, mappings: MappingManager): ApiServer {
+    const logger = this.logger;
     const api = new ApiServer({
       // host, port, token, the unauthenticated opt-in and the connection guards
       ...this.config.api,
@@ -206,8 +221,21 @@ export class Engine {
       readiness: (strict) => this.readiness(strict),
       onReservedConcurrencyChange: persistReservedConcurrency(store),
     });
-    asyncRuntime.registerRoutes(api);
-    registerMappingRoutes(api, mappings);
+    registerEventInvokeConfigRoutes(api, {
+      invoker: this.invoker,
+      region: this.config.region,
+      accountId: this.config.accountId,
+      configs: asyncRuntime.configs,
+      resolveDestination: (uri) => asyncRuntime.resolveDestination(uri),
+    });
+    // Tags live in the same store as the event-invoke-config overrides.
+    registerTagRoutes(api, {
+      store,
+      region: this.config.region,
+      accountId: this.config.accountId,
+      hasFunction: (name) => this.invoker.functionSpec(name) !== undefined,
+    });
+    registerMappingRoutes(api, { mappings, config: this.config });
     registerTriggers(api, {
       config: this.config,
       queue: asyncRuntime.queue,
@@ -215,13 +243,7 @@ export class Engine {
       logger: logger.child({ component: 'trigger' }),
       registry: this.metrics.registry,
     });
-    this.#api = api;
-    const address = await api.start();
-    logger.info({ ...address }, 'API listening');
-    await asyncRuntime.start();
-    // Mappings last: their sources retry in the background, so a broker that is down does not
-    // hold up start-up (readiness says so instead).
-    await mappings.start();
+    return api;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { StateStore } from '../store/state-store.ts';
-import type { MappingRecord, MappingRepository } from './mapping-manager.ts';
+import type { MappingRecord, MappingRepository } from '../engine/mapping-manager.ts';
 
 const NAMESPACE = 'event-source-mappings';
 

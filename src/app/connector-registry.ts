@@ -4,9 +4,10 @@ import { buildKafkaBundle } from '../../connectors/kafka/index.ts';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
 import { exponentialBackoff, SqsConnector } from '../../connectors/sqs/index.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { ConnectionRegistry } from '../destinations/connections.ts';
+import type { ConnectionRegistry } from '../connections/connections.ts';
 import type { DestinationFactory } from '../destinations/destination-factory.ts';
-import type { ConnectorBundle, ConnectorFactory } from '../engine/mapping-manager.ts';
+import type { ConnectorBundle } from '../connectors/types.ts';
+import type { ConnectorFactory } from '../engine/mapping-manager.ts';
 import { SluiceError } from '../errors.ts';
 
 /** Builds one connector bundle per mapping, by source type. New connectors register here. */

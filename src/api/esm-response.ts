@@ -1,28 +1,21 @@
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
-import type { MappingState } from './mapping-state.ts';
+import type { MappingMeta } from '../engine/mapping-manager.ts';
+import { brokerArn, eventSourceMappingArn, functionArn, queueArnFromUrl } from '../lambda/arn.ts';
 
-/** Everything the API reports about one mapping besides its config. */
-export interface MappingMeta {
-  uuid: string;
-  /** Epoch ms. */
-  lastModifiedMs: number;
-  state: MappingState;
-  stateTransitionReason: string;
-  lastProcessingResult: string;
-  /** 'config' (declared in YAML) or 'api' (created through the API; persisted). */
-  origin: 'config' | 'api';
-}
-
-/** The source ARN Lambda would report. */
+/**
+ * The source ARN Lambda would report: the one the source's records carry as `eventSourceARN`
+ * (for SQS, in the region of the mapping's connection, as the connector names it).
+ */
 export function eventSourceArn(config: SluiceConfig, m: MappingConfig): string | undefined {
   switch (m.type) {
     case 'sqs': {
-      const url = new URL(m.source.queueUrl);
-      const [, account, name] = url.pathname.split('/');
-      return `arn:aws:sqs:${config.region}:${account ?? config.accountId}:${name ?? ''}`;
+      const connection = config.connections[m.source.connection];
+      const region =
+        connection?.type === 'sqs' ? (connection.region ?? config.region) : config.region;
+      return queueArnFromUrl(m.source.queueUrl, region);
     }
     case 'rabbitmq':
-      return `arn:aws:mq:${config.region}:${config.accountId}:broker:${m.source.connection}:sluice`;
+      return brokerArn(config.region, config.accountId, m.source.connection);
     case 'kafka':
       return undefined; // self-managed Kafka has no EventSourceArn on Lambda
   }
@@ -36,8 +29,8 @@ export function toEsmConfiguration(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {
     UUID: meta.uuid,
-    EventSourceMappingArn: `arn:aws:lambda:${config.region}:${config.accountId}:event-source-mapping:${meta.uuid}`,
-    FunctionArn: `arn:aws:lambda:${config.region}:${config.accountId}:function:${m.functionName}`,
+    EventSourceMappingArn: eventSourceMappingArn(config.region, config.accountId, meta.uuid),
+    FunctionArn: functionArn(config.region, config.accountId, m.functionName),
     BatchSize: m.batchSize,
     MaximumBatchingWindowInSeconds: m.maximumBatchingWindowMs / 1000,
     LastModified: meta.lastModifiedMs / 1000,
@@ -62,6 +55,12 @@ export function toEsmConfiguration(
       MinimumPollers: m.pollers.minimum,
       MaximumPollers: m.pollers.maximum,
     };
+  return { ...out, ...sourceFields(config, m) };
+}
+
+/** The fields of one source type (its source, retry and destination settings). */
+function sourceFields(config: SluiceConfig, m: MappingConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   if (m.type === 'kafka') {
     const conn = config.connections[m.source.connection];
     out.Topics = [m.source.topic];
