@@ -85,8 +85,9 @@ export interface Connector {
   /** Applies an outcome at the source. Must not throw for records already settled by a crash. */
   settle(outcome: SettleOutcome): Promise<void>;
   /**
-   * Called while a batch runs (every `heartbeatIntervalMs`) so the source keeps the records
-   * reserved (SQS visibility extension, Kafka heartbeat). Optional.
+   * Called every `heartbeatIntervalMs` with the held records due for it — received and not
+   * settled yet, in any stage: batching window, invoke gate, invoke — so the source keeps them
+   * reserved (SQS visibility extension). Must skip records settled meanwhile. Optional.
    */
   heartbeat?(records: readonly SourceRecord[]): Promise<void>;
   readonly heartbeatIntervalMs?: number;

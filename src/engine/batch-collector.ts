@@ -45,8 +45,8 @@ export interface CollectorHooks {
    * them now rather than hold them through the window. Resolves once settled; never throws.
    */
   settleFilteredOut?: (records: SourceRecord[]) => Promise<void>;
-  /** Records received from the source (PolledEventCount, held-records gauge). */
-  onFetched?: (count: number) => void;
+  /** Records received from the source (PolledEventCount, held-records gauge, heartbeat). */
+  onFetched?: (records: SourceRecord[]) => void;
 }
 
 /**
@@ -162,7 +162,7 @@ export class BatchCollector {
         }
         continue;
       }
-      this.#hooks.onFetched?.(fetched.length);
+      this.#hooks.onFetched?.(fetched);
       const matched = this.#split(fetched, filteredOut);
       filteredCount += fetched.length - matched.length;
       batcher.add(LANE, matched, this.#now());

@@ -51,13 +51,13 @@ export class BatchPipeline {
 
   /** Invokes and settles one batch; if it throws first, its records return on their own. */
   async process(batch: CollectedBatch, capacity: BatchCapacity, signal: AbortSignal) {
-    const total = batch.records.length + batch.oversized.length + batch.filteredOut.length;
     let settled = false;
     try {
       settled = await this.#invokeAndSettle(batch, capacity, signal);
     } finally {
       // Handling failed before its settle: the records return to the source on their own.
-      if (!settled) this.#o.settlement.release(total);
+      if (!settled)
+        this.#o.settlement.release([...batch.records, ...batch.oversized, ...batch.filteredOut]);
     }
   }
 
@@ -149,26 +149,11 @@ export class BatchPipeline {
       { mapping },
       Math.max(0, Date.now() - Math.min(...matched.map((r) => r.timestampMs))) / 1000,
     );
-    const heartbeat = this.#startHeartbeat(matched);
     return () => {
       // Lanes stay busy until their records are settled, so a lane's next batch sees the outcome.
-      clearInterval(heartbeat);
       freeLanes();
       this.#inFlight -= 1;
       m.inFlightBatches.dec({ mapping });
     };
-  }
-
-  /** Keeps the records reserved at the source while the batch runs (SQS visibility, Kafka). */
-  #startHeartbeat(records: SourceRecord[]): NodeJS.Timeout | undefined {
-    const c = this.#o.connector;
-    if (!c.heartbeat || !c.heartbeatIntervalMs) return undefined;
-    const timer = setInterval(() => {
-      c.heartbeat?.(records).catch((err: unknown) =>
-        this.#o.logger.warn({ err: (err as Error).message }, 'heartbeat failed'),
-      );
-    }, c.heartbeatIntervalMs);
-    timer.unref();
-    return timer;
   }
 }

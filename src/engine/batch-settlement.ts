@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Connector, SettleOutcome, SourceRecord } from '../connectors/types.ts';
 import type { MappingMetrics } from '../observability/mapping-metrics.ts';
 import type { BatchVerdict } from './batch-result.ts';
+import { HeldRecords } from './held-records.ts';
 import type { FailurePolicy } from './runner-settings.ts';
 
 export interface BatchSettlementOptions {
@@ -23,7 +24,8 @@ export interface BatchRemainder {
 /**
  * The engine's end of a batch, at the source: every settle goes through here, and so does the
  * count of records the mapping holds (received and not settled yet: being gathered, waiting,
- * invoked or settling — the held-records gauge).
+ * invoked or settling — the held-records gauge), and through `HeldRecords` their reservation at
+ * the source, kept alive from receipt until their settle starts.
  *
  * `complete` is the end of an invoked batch in one call: the connector's failure policy for the
  * failed records (Kafka's retry limits, record age and bisection; RabbitMQ's bounded
@@ -32,23 +34,36 @@ export interface BatchRemainder {
  */
 export class BatchSettlement {
   readonly #o: BatchSettlementOptions;
+  readonly #reserved: HeldRecords;
   #heldRecords = 0;
 
   constructor(options: BatchSettlementOptions) {
     this.#o = options;
+    this.#reserved = new HeldRecords({ connector: options.connector, logger: options.logger });
   }
 
-  /** Records received from the source (PolledEventCount, held-records gauge). */
-  received(count: number): void {
-    this.#o.metrics.polled.inc({ mapping: this.#o.mapping }, count);
-    this.#heldRecords += count;
+  /** Records received from the source (PolledEventCount, held-records gauge, heartbeat). */
+  received(records: readonly SourceRecord[]): void {
+    this.#o.metrics.polled.inc({ mapping: this.#o.mapping }, records.length);
+    this.#heldRecords += records.length;
     this.#o.metrics.heldRecords.set({ mapping: this.#o.mapping }, this.#heldRecords);
+    this.#reserved.add(records);
   }
 
-  /** Records no longer held: settled, or left to come back from the source on their own. */
-  release(count: number): void {
-    if (count === 0) return;
-    this.#heldRecords = Math.max(0, this.#heldRecords - count);
+  /** Records no longer held: left to come back from the source on their own. */
+  release(records: readonly SourceRecord[]): void {
+    this.#reserved.remove(records);
+    this.#count(records.length);
+  }
+
+  /** Stops keeping records reserved: the mapping stops and its connector closes. */
+  stopHeartbeat(): void {
+    this.#reserved.stop();
+  }
+
+  #count(settledOrReleased: number): void {
+    if (settledOrReleased === 0) return;
+    this.#heldRecords = Math.max(0, this.#heldRecords - settledOrReleased);
     this.#o.metrics.heldRecords.set({ mapping: this.#o.mapping }, this.#heldRecords);
   }
 
@@ -78,11 +93,9 @@ export class BatchSettlement {
   async settle(outcome: SettleOutcome): Promise<void> {
     const m = this.#o.metrics;
     const mapping = this.#o.mapping;
-    // Every list of the outcome holds records this mapping received (whatever lists it has).
-    const count = Object.values(outcome).reduce<number>(
-      (n, list) => n + (Array.isArray(list) ? list.length : 0),
-      0,
-    );
+    const records = outcomeRecords(outcome);
+    // Their fate is decided: extending them now could only race the settle (or undo a release).
+    this.#reserved.remove(records);
     try {
       await this.#o.connector.settle(outcome);
       if (outcome.succeeded.length > 0)
@@ -96,7 +109,17 @@ export class BatchSettlement {
         'settling a batch failed; its records will be redelivered',
       );
     } finally {
-      this.release(count);
+      this.#count(records.length);
     }
   }
+}
+
+/** Every record of an outcome (every list holds records this mapping received). */
+function outcomeRecords(outcome: SettleOutcome): SourceRecord[] {
+  return [
+    ...outcome.succeeded,
+    ...outcome.failed,
+    ...(outcome.released ?? []),
+    ...outcome.dropped.map((d) => d.record),
+  ];
 }

@@ -61,6 +61,7 @@ export class MappingRunner {
   readonly #gates: MappingGates;
   readonly #pipeline: BatchPipeline;
   readonly #pool: PollerPool;
+  readonly #settlement: BatchSettlement;
 
   constructor(options: MappingRunnerOptions) {
     this.#o = options;
@@ -68,13 +69,13 @@ export class MappingRunner {
     this.#sourceHealth = this.#newSourceHealth();
     this.#gates = this.#newGates();
     const lanes = new LaneOrder();
-    const settlement = new BatchSettlement({
+    const settlement = (this.#settlement = new BatchSettlement({
       mapping: this.name,
       connector: options.connector,
       failurePolicy: options.failurePolicy,
       metrics: options.metrics,
       logger: options.logger,
-    });
+    }));
     this.#pool = new PollerPool({
       mapping: this.name,
       connector: options.connector,
@@ -216,6 +217,9 @@ export class MappingRunner {
         );
       }
       if (!options.keepConnector) {
+        // Whatever is still held goes back when the connector closes. A kept connector keeps
+        // the heartbeat: batches left running settle through it later.
+        this.#settlement.stopHeartbeat();
         await this.#o.connector
           .stop()
           .catch((err: unknown) => this.#o.logger.warn({ err }, 'closing the connector failed'));

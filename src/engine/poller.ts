@@ -58,7 +58,7 @@ export class Poller {
     this.#collector = new BatchCollector(deps.connector, Date.now, {
       ...(deps.filter ? { filter: deps.filter } : {}),
       settleFilteredOut: (records) => deps.settlement.settleFilteredOut(records),
-      onFetched: (count) => deps.settlement.received(count),
+      onFetched: (records) => deps.settlement.received(records),
     });
     this.#depth = pipelineDepth(deps.settings().ordered, deps.pipelineDepth);
   }
