@@ -279,6 +279,8 @@ describe('sqs connector against ElasticMQ', () => {
       },
       messageAttributes: expectedMessageAttributes,
       md5OfBody: md5(body),
+      // What SQS returned for the send: Lambda passes the receive's MD5OfMessageAttributes on.
+      md5OfMessageAttributes: sent.MD5OfMessageAttributes,
       eventSource: 'aws:sqs',
       eventSourceARN: `arn:aws:sqs:${REGION}:000000000000:${queue.name}`,
       awsRegion: REGION,
@@ -319,6 +321,7 @@ describe('sqs connector against ElasticMQ', () => {
       },
       messageAttributes: expectedMessageAttributes,
       md5OfBody: md5('plain text'),
+      md5OfMessageAttributes: sent.MD5OfMessageAttributes,
       eventSource: 'aws:sqs',
       eventSourceARN: `arn:aws:sqs:${REGION}:000000000000:${queue.name}`,
       awsRegion: REGION,
