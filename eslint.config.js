@@ -79,11 +79,6 @@ const SIZE_EXCEPTIONS = [
     maxFunctionLines: 70,
     why: "compileAnythingBut(): the anything-but operator's grammar checks in the order EventBridge documents them",
   },
-  {
-    file: 'src/store/sqlite-store.ts',
-    maxFunctionLines: 78,
-    why: 'constructor: prepares every SQL statement once — a list of statements',
-  },
 ];
 
 /**
