@@ -74,11 +74,6 @@ const SIZE_EXCEPTIONS = [
     maxFunctionLines: 67,
     why: 'parseRecord(): validates one S3 record field by field with located errors; to split',
   },
-  {
-    file: 'src/batching/filter-operators.ts',
-    maxFunctionLines: 70,
-    why: "compileAnythingBut(): the anything-but operator's grammar checks in the order EventBridge documents them",
-  },
 ];
 
 /**
