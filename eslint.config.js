@@ -64,11 +64,6 @@ const SIZE_EXCEPTIONS = [
     maxFunctionLines: 65,
     why: "invoke(): one invoke's lifecycle on an environment (send, wait, timeout, report); to split",
   },
-  {
-    file: 'src/invoker/environment-process.ts',
-    maxFunctionLines: 61,
-    why: "spawnProcess(): the child's spawn options and its listeners, one line over",
-  },
 ];
 
 /**
