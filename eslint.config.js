@@ -54,11 +54,6 @@ const SIZE_EXCEPTIONS = [
     why: '#invokeRow(): lease → invoke → retry-or-deliver of one event in one place; to split into invoke and outcome steps',
   },
   {
-    file: 'src/invoker/environment-init.ts',
-    maxFunctionLines: 85,
-    why: "runInitPhase(): the init phase's ordered steps (spawn, extensions, handler init, timeout) as Lambda runs them; to split",
-  },
-  {
     file: 'src/invoker/environment.ts',
     maxLines: 405,
     maxFunctionLines: 65,
