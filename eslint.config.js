@@ -53,12 +53,6 @@ const SIZE_EXCEPTIONS = [
     maxFunctionLines: 69,
     why: '#invokeRow(): lease → invoke → retry-or-deliver of one event in one place; to split into invoke and outcome steps',
   },
-  {
-    file: 'src/invoker/environment.ts',
-    maxLines: 405,
-    maxFunctionLines: 65,
-    why: "invoke(): one invoke's lifecycle on an environment (send, wait, timeout, report); to split",
-  },
 ];
 
 /**
