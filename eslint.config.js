@@ -13,11 +13,6 @@ const counted = { skipBlankLines: true, skipComments: true };
  */
 const SIZE_EXCEPTIONS = [
   {
-    file: 'src/engine/batch-collector.ts',
-    maxFunctionLines: 73,
-    why: 'collect(): part of the MappingRunner split (#16 step 3)',
-  },
-  {
     file: 'src/config/schema.ts',
     maxLines: 616,
     why: "the JSON Schema as data; each broker's fragment moves to its plugin (#16 step 2)",
@@ -46,53 +41,6 @@ const SIZE_EXCEPTIONS = [
     file: 'connectors/sqs/sqs-connector.ts',
     maxLines: 423,
     why: 'receive, settle, visibility and health of one queue; the bundle/descriptor split of #16 step 2 takes the rest',
-  },
-  {
-    file: 'src/async/async-worker.ts',
-    maxLines: 428,
-    maxFunctionLines: 69,
-    why: '#invokeRow(): lease → invoke → retry-or-deliver of one event in one place; to split into invoke and outcome steps',
-  },
-  {
-    file: 'src/invoker/environment-init.ts',
-    maxFunctionLines: 85,
-    why: "runInitPhase(): the init phase's ordered steps (spawn, extensions, handler init, timeout) as Lambda runs them; to split",
-  },
-  {
-    file: 'src/invoker/environment.ts',
-    maxLines: 405,
-    maxFunctionLines: 65,
-    why: "invoke(): one invoke's lifecycle on an environment (send, wait, timeout, report); to split",
-  },
-  {
-    file: 'src/invoker/environment-process.ts',
-    maxFunctionLines: 61,
-    why: "spawnProcess(): the child's spawn options and its listeners, one line over",
-  },
-  {
-    file: 'src/triggers/s3-notification.ts',
-    maxFunctionLines: 67,
-    why: 'parseRecord(): validates one S3 record field by field with located errors; to split',
-  },
-  {
-    file: 'src/batching/filter-operators.ts',
-    maxFunctionLines: 70,
-    why: "compileAnythingBut(): the anything-but operator's grammar checks in the order EventBridge documents them",
-  },
-  {
-    file: 'src/observability/mapping-metrics.ts',
-    maxFunctionLines: 107,
-    why: 'constructor: one declaration (name, help, labels) per mapping metric — data, not logic',
-  },
-  {
-    file: 'connectors/kafka/kafka-metrics.ts',
-    maxFunctionLines: 64,
-    why: 'constructor: one declaration per Kafka metric — data, not logic',
-  },
-  {
-    file: 'src/store/sqlite-store.ts',
-    maxFunctionLines: 78,
-    why: 'constructor: prepares every SQL statement once — a list of statements',
   },
 ];
 

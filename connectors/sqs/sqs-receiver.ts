@@ -125,13 +125,16 @@ export class SqsReceiver {
     // one visibility timeout (nothing is lost; it comes back then).
     const grace = setTimeout(() => abort.abort(), LATE_RECEIVE_GRACE_MS);
     const late = messages
-      .then(
-        (received) => this.#o.release(received.flatMap((m) => m.ReceiptHandle ?? [])),
-        () => undefined,
-      )
-      .finally(() => clearTimeout(grace));
+      .then((received) => this.#o.release(received.flatMap((m) => m.ReceiptHandle ?? [])))
+      // Nobody awaits `late` but drain(), so a rejection here (a refused release) would be an
+      // unhandled rejection that ends the process. A failed release loses nothing: the messages
+      // come back after their visibility timeout.
+      .catch(() => undefined)
+      .finally(() => {
+        clearTimeout(grace);
+        this.#late.delete(late);
+      });
     this.#late.add(late);
-    void late.finally(() => this.#late.delete(late));
   }
 
   #answered(): void {

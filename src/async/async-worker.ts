@@ -4,53 +4,19 @@ import { functionArn } from '../lambda/arn.ts';
 import type { AsyncConfig } from '../config/types.ts';
 import { isSluiceError } from '../errors.ts';
 import { ThrottleError, type Reservation } from '../invoker/concurrency.ts';
-import type { Invoker } from '../invoker/invoker.ts';
-import type { InvokeResult } from '../invoker/types.ts';
-import type { EngineMetrics } from '../observability/metrics.ts';
-import type { AsyncQueueStore, QueuedEvent } from '../store/state-store.ts';
-import type { AsyncQueue } from './async-queue.ts';
-import { planDeliveries, type DeliverySender, type PendingDelivery } from './deliveries.ts';
+import type { QueuedEvent } from '../store/state-store.ts';
+import type { AsyncWorkerOptions } from './async-worker-options.ts';
+import { errorResponse, parseLastError, responseOf, type Attempt } from './attempt-response.ts';
+import { planDeliveries, type PendingDelivery } from './deliveries.ts';
 import { neverInvokedResponse, type AttemptResponse } from './invocation-record.ts';
 import {
   backoffDelayMs,
   decideRetry,
   isExpired,
-  type AttemptOutcome,
   type InvocationCondition,
 } from './retry-policy.ts';
 
-export interface AsyncWorkerOptions {
-  store: AsyncQueueStore;
-  /** Wakes the worker on every enqueue. */
-  queue: AsyncQueue;
-  invoker: Invoker;
-  /** The effective async config of a function (file + API overrides). */
-  configs: { get(functionName: string): AsyncConfig | undefined };
-  deliveries: DeliverySender;
-  region: string;
-  accountId: string;
-  logger: Logger;
-  metrics?: EngineMetrics;
-  /** Injected clock (epoch ms); default Date.now. */
-  now?: () => number;
-  /** Injected randomness for backoff jitter; default Math.random. */
-  random?: () => number;
-  /** Longest sleep between looks at the queue when nothing wakes the worker; default 1000 ms. */
-  pollIntervalMs?: number;
-  /**
-   * How long a leased row stays invisible to others; renewed every third of it while the row is
-   * worked on, so only a dead or hung engine lets it lapse. Default 60 000 ms.
-   */
-  leaseMs?: number;
-  /** Most events invoked at once by this worker (within the concurrency ceilings). Default 1000. */
-  maxInFlight?: number;
-  /** Most rows leased per function per look (one store write). Default 100. */
-  batchSize?: number;
-  /** Most rows in delivery at once. Default 64. */
-  maxDeliveriesInFlight?: number;
-  /** Lease owner id; default a fresh UUID per worker. */
-  ownerId?: string;
-}
+export type { AsyncWorkerOptions } from './async-worker-options.ts';
 
 export type AsyncWorkerState = 'created' | 'running' | 'stopping' | 'stopped';
 
@@ -254,55 +220,64 @@ export class AsyncWorker {
     }
   }
 
+  /** Lease → invoke → retry-or-deliver of one event: the invoke and the decision are steps below. */
   async #invokeRow(row: QueuedEvent, reservation: Reservation, config: AsyncConfig): Promise<void> {
-    const fn = row.functionName;
     const startedAt = this.#now();
-    const last = parseLastError(row.lastError);
     if (isExpired(row.firstReceivedAtMs, config, startedAt)) {
       reservation.release();
+      const last = parseLastError(row.lastError);
       await this.#finish(row, config, 'EventAgeExceeded', row.attempts, last, 'EventAgeExceeded');
       return;
     }
     this.#o.metrics?.asyncEventAge.observe(
-      { function: fn },
+      { function: row.functionName },
       (startedAt - row.firstReceivedAtMs) / 1000,
     );
+    const attempt = await this.#attempt(row, reservation);
+    if (attempt === undefined) {
+      // Not an attempt: hand the row back untouched for the next run.
+      await this.#o.store.reschedule(row.id, this.#owner, {
+        ...same(row),
+        nextAttemptAtMs: row.nextAttemptAtMs,
+      });
+      return;
+    }
+    await this.#retryOrFinish(row, config, attempt);
+  }
 
-    let outcome: AttemptOutcome;
-    let response: AttemptResponse;
-    let attempts = row.attempts;
+  /**
+   * One invoke of the row's event. A throttle or an engine error did not run the function, so it
+   * does not count as an attempt; undefined when the engine's shutdown cut the invoke.
+   */
+  async #attempt(row: QueuedEvent, reservation: Reservation): Promise<Attempt | undefined> {
     try {
       const result = await this.#o.invoker.run(reservation, {
         requestId: row.requestId,
         payload: row.payload,
         ...(row.traceId === undefined ? {} : { traceId: row.traceId }),
       });
-      attempts += 1;
-      outcome = result.ok ? 'success' : 'function-error';
-      response = responseOf(result);
+      const outcome = result.ok ? 'success' : 'function-error';
+      return { outcome, response: responseOf(result), attempts: row.attempts + 1 };
     } catch (err) {
-      if (isSluiceError(err, 'SHUTDOWN')) {
-        // Not an attempt: hand the row back untouched for the next run.
-        await this.#o.store.reschedule(row.id, this.#owner, {
-          ...same(row),
-          nextAttemptAtMs: row.nextAttemptAtMs,
-        });
-        return;
-      }
-      outcome = err instanceof ThrottleError ? 'throttled' : 'engine-error';
-      response = errorResponse(err, outcome === 'throttled' ? 429 : 500);
+      if (isSluiceError(err, 'SHUTDOWN')) return undefined;
+      const outcome = err instanceof ThrottleError ? 'throttled' : 'engine-error';
+      const response = errorResponse(err, outcome === 'throttled' ? 429 : 500);
       this.#logger.warn(
-        { function: fn, requestId: row.requestId, error: response.errorMessage },
+        { function: row.functionName, requestId: row.requestId, error: response.errorMessage },
         'async invoke did not run; backing off',
       );
+      return { outcome, response, attempts: row.attempts };
     }
+  }
 
-    const now = this.#now();
+  /** The retry policy's decision on an attempt: back on the queue at its time, or finished. */
+  async #retryOrFinish(row: QueuedEvent, config: AsyncConfig, attempt: Attempt): Promise<void> {
+    const { outcome, response, attempts } = attempt;
     const decision = decideRetry(
       outcome,
       { attempts, backoffs: row.backoffs, firstReceivedAtMs: row.firstReceivedAtMs },
       config,
-      now,
+      this.#now(),
       this.#random(),
     );
     if (decision.action === 'retry') {
@@ -462,36 +437,4 @@ function same(row: QueuedEvent) {
     lastError: row.lastError,
     deliveries: row.deliveries,
   };
-}
-
-function responseOf(result: InvokeResult): AttemptResponse {
-  const payload = result.payload.toString('utf8');
-  if (result.ok) return { statusCode: 200, payload };
-  return {
-    statusCode: 200,
-    functionError: result.functionError,
-    payload,
-    errorType: result.error.errorType,
-    errorMessage: result.error.errorMessage,
-  };
-}
-
-function errorResponse(err: unknown, statusCode: number): AttemptResponse {
-  const errorType = statusCode === 429 ? 'TooManyRequestsException' : 'ServiceException';
-  const errorMessage = err instanceof Error ? err.message : String(err);
-  return {
-    statusCode,
-    payload: JSON.stringify({ errorType, errorMessage }),
-    errorType,
-    errorMessage,
-  };
-}
-
-function parseLastError(text: string | undefined): AttemptResponse | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as AttemptResponse;
-  } catch {
-    return undefined;
-  }
 }

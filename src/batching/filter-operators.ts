@@ -187,74 +187,102 @@ function compileNumeric(
   };
 }
 
+const ANYTHING_BUT_USAGE =
+  'anything-but expects a string, a number, a non-empty array of all strings or all numbers, or an object with one of ' +
+  ANYTHING_BUT_OPERATORS.join(', ');
+
+/**
+ * anything-but's grammar in the order EventBridge documents it: a scalar, a list of scalars, or an
+ * object naming one inner operator; each form is checked by its own function below.
+ */
 function compileAnythingBut(
   arg: Json | undefined,
   path: string,
   problems: Problems,
 ): ValueMatcher | undefined {
-  const usage =
-    'anything-but expects a string, a number, a non-empty array of all strings or all numbers, or an object with one of ' +
-    ANYTHING_BUT_OPERATORS.join(', ');
   if (typeof arg === 'string' || (typeof arg === 'number' && Number.isFinite(arg))) {
     return { op: 'anything-but', inner: [{ op: 'equals', value: arg }], stringsOnly: false };
   }
-  if (Array.isArray(arg)) {
-    const allStrings = arg.every((v) => typeof v === 'string');
-    const allNumbers = arg.every((v) => typeof v === 'number' && Number.isFinite(v));
-    if (arg.length === 0 || (!allStrings && !allNumbers)) {
-      problems.add(path, `${usage}, got ${show(arg)}`);
-      return undefined;
-    }
-    const inner = arg.map((value) => ({ op: 'equals', value: value as string | number }) as const);
-    return { op: 'anything-but', inner, stringsOnly: false };
-  }
+  if (Array.isArray(arg)) return compileAnythingButValues(arg, path, problems);
   const keys = isObject(arg) ? Object.keys(arg) : [];
   const innerOp = keys[0];
   if (!isObject(arg) || keys.length !== 1 || innerOp === undefined) {
-    problems.add(path, `${usage}, got ${show(arg)}`);
+    problems.add(path, `${ANYTHING_BUT_USAGE}, got ${show(arg)}`);
     return undefined;
   }
   const innerArg = arg[innerOp];
   switch (innerOp) {
     case 'prefix':
     case 'suffix':
-      // An empty prefix/suffix would exclude every string: EventBridge refuses it, and so do we.
-      if (typeof innerArg === 'string' && innerArg !== '') {
-        return {
-          op: 'anything-but',
-          inner: [{ op: innerOp, value: innerArg, ignoreCase: false }],
-          stringsOnly: true,
-        };
-      }
-      problems.add(
-        path,
-        `anything-but ${innerOp} expects a non-empty string, got ${show(innerArg)}`,
-      );
-      return undefined;
+      return compileAnythingButAffix(innerOp, innerArg, path, problems);
     case 'equals-ignore-case':
-    case 'wildcard': {
-      const list = Array.isArray(innerArg) ? innerArg : [innerArg];
-      if (list.length === 0 || !list.every((v) => typeof v === 'string')) {
-        problems.add(
-          path,
-          `anything-but ${innerOp} expects a string or a non-empty array of strings, got ${show(innerArg)}`,
-        );
-        return undefined;
-      }
-      const inner: ValueMatcher[] = [];
-      for (const text of list as string[]) {
-        if (innerOp === 'equals-ignore-case') {
-          inner.push({ op: innerOp, lower: text.toLowerCase() });
-        } else {
-          const matcher = compileWildcard(text, path, problems);
-          if (matcher === undefined) return undefined;
-          inner.push(matcher);
-        }
-      }
-      return { op: 'anything-but', inner, stringsOnly: true };
-    }
+    case 'wildcard':
+      return compileAnythingButStrings(innerOp, innerArg, path, problems);
     default:
-      problems.add(path, `${usage}, got ${show(arg)}`);
+      problems.add(path, `${ANYTHING_BUT_USAGE}, got ${show(arg)}`);
       return undefined;
   }
+}
+
+/** `{"anything-but": ["a", "b"]}` or `[1, 2]`: all strings or all numbers, never mixed or empty. */
+function compileAnythingButValues(
+  arg: Json[],
+  path: string,
+  problems: Problems,
+): ValueMatcher | undefined {
+  const allStrings = arg.every((v) => typeof v === 'string');
+  const allNumbers = arg.every((v) => typeof v === 'number' && Number.isFinite(v));
+  if (arg.length === 0 || (!allStrings && !allNumbers)) {
+    problems.add(path, `${ANYTHING_BUT_USAGE}, got ${show(arg)}`);
+    return undefined;
+  }
+  const inner = arg.map((value) => ({ op: 'equals', value: value as string | number }) as const);
+  return { op: 'anything-but', inner, stringsOnly: false };
+}
+
+/** `{"anything-but": {"prefix": "x"}}` (or suffix). */
+function compileAnythingButAffix(
+  innerOp: 'prefix' | 'suffix',
+  innerArg: Json | undefined,
+  path: string,
+  problems: Problems,
+): ValueMatcher | undefined {
+  // An empty prefix/suffix would exclude every string: EventBridge refuses it, and so do we.
+  if (typeof innerArg === 'string' && innerArg !== '') {
+    return {
+      op: 'anything-but',
+      inner: [{ op: innerOp, value: innerArg, ignoreCase: false }],
+      stringsOnly: true,
+    };
+  }
+  problems.add(path, `anything-but ${innerOp} expects a non-empty string, got ${show(innerArg)}`);
+  return undefined;
+}
+
+/** `{"anything-but": {"equals-ignore-case": …}}` or wildcard: one string or a non-empty list. */
+function compileAnythingButStrings(
+  innerOp: 'equals-ignore-case' | 'wildcard',
+  innerArg: Json | undefined,
+  path: string,
+  problems: Problems,
+): ValueMatcher | undefined {
+  const list = Array.isArray(innerArg) ? innerArg : [innerArg];
+  if (list.length === 0 || !list.every((v) => typeof v === 'string')) {
+    problems.add(
+      path,
+      `anything-but ${innerOp} expects a string or a non-empty array of strings, got ${show(innerArg)}`,
+    );
+    return undefined;
+  }
+  const inner: ValueMatcher[] = [];
+  for (const text of list as string[]) {
+    if (innerOp === 'equals-ignore-case') {
+      inner.push({ op: innerOp, lower: text.toLowerCase() });
+    } else {
+      const matcher = compileWildcard(text, path, problems);
+      if (matcher === undefined) return undefined;
+      inner.push(matcher);
+    }
+  }
+  return { op: 'anything-but', inner, stringsOnly: true };
 }

@@ -115,11 +115,7 @@ export class BatchCollector {
       }
       const buffered = batcher.laneSize(LANE);
       if (signal.aborted) {
-        // Stopping: invoke what was gathered now; anything beyond one batch stays buffered and
-        // goes back to the source when the poller exits.
-        const [first, ...rest] = batcher.drain();
-        for (const b of rest) batcher.add(LANE, b.records, now);
-        batcher.markInFlight(LANE);
+        const first = takeOneBatch(batcher, now);
         if (first?.trigger === 'oversized') return result([], first.records);
         return result(first?.records ?? [], []);
       }
@@ -135,24 +131,9 @@ export class BatchCollector {
         await this.#hooks.settleFilteredOut?.(settle);
         continue;
       }
-      const deadline = batcher.nextDeadline(now);
-      const waitMs =
-        buffered === 0 || deadline === undefined
-          ? settings.idleWaitMs
-          : Math.max(0, deadline - now);
-      let fetched: SourceRecord[];
-      try {
-        fetched = await this.#connector.fetch({
-          // BatchSize counts matching records only: the filtered-out ones are not buffered.
-          max: Math.max(1, settings.batchSize - buffered),
-          waitMs,
-          signal,
-          ...(busyLanes ? { busyLanes } : {}),
-        });
-      } catch (err) {
-        if (signal.aborted) continue;
-        throw err;
-      }
+      const waitMs = fetchWaitMs(batcher, buffered, now, settings.idleWaitMs);
+      const fetched = await this.#fetch(settings, buffered, waitMs, signal, busyLanes);
+      if (fetched === undefined) continue;
       if (fetched.length === 0) {
         emptyFetches += 1;
         // Nothing buffered either: hand control back (scaling, back-off, stop checks).
@@ -166,6 +147,28 @@ export class BatchCollector {
       const matched = this.#split(fetched, filteredOut);
       filteredCount += fetched.length - matched.length;
       batcher.add(LANE, matched, this.#now());
+    }
+  }
+
+  /** One fetch for the batch; undefined when it failed because the poller is stopping. */
+  async #fetch(
+    settings: CollectSettings,
+    buffered: number,
+    waitMs: number,
+    signal: AbortSignal,
+    busyLanes: ReadonlySet<string> | undefined,
+  ): Promise<SourceRecord[] | undefined> {
+    try {
+      return await this.#connector.fetch({
+        // BatchSize counts matching records only: the filtered-out ones are not buffered.
+        max: Math.max(1, settings.batchSize - buffered),
+        waitMs,
+        signal,
+        ...(busyLanes ? { busyLanes } : {}),
+      });
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      throw err;
     }
   }
 
@@ -194,4 +197,26 @@ export class BatchCollector {
     if (carried.length > 0) this.#batcher.add(LANE, carried, this.#now());
     return this.#batcher;
   }
+}
+
+/**
+ * Stopping: the first batch gathered, to invoke now; anything beyond it stays buffered and goes
+ * back to the source when the poller exits.
+ */
+function takeOneBatch(batcher: Batcher<SourceRecord>, nowMs: number) {
+  const [first, ...rest] = batcher.drain();
+  for (const b of rest) batcher.add(LANE, b.records, nowMs);
+  batcher.markInFlight(LANE);
+  return first;
+}
+
+/** Until the open window closes; the whole idle wait when nothing is buffered (no window yet). */
+function fetchWaitMs(
+  batcher: Batcher<SourceRecord>,
+  buffered: number,
+  nowMs: number,
+  idleWaitMs: number,
+): number {
+  const deadline = batcher.nextDeadline(nowMs);
+  return buffered === 0 || deadline === undefined ? idleWaitMs : Math.max(0, deadline - nowMs);
 }

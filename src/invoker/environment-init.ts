@@ -87,75 +87,22 @@ export async function runInitPhase(host: InitHost): Promise<InitResult> {
   try {
     const launch = resolveRuntime(spec);
     if (canUseSpare(launch, spec.environment)) spareLaunch = launch;
-    sandbox.tmpDir = await mkdtemp(join(tmpdir(), `sluice-${spec.name}-`));
-    sandbox.api = await RuntimeApiServer.start({
-      listener: host.listener,
-      functionName: spec.name,
-      handler: spec.handler,
-    });
-    const env = buildLambdaEnv({
-      spec,
-      initializationType: options.initializationType,
-      runtimeApiAddress: sandbox.api.address,
-      tmpDir: sandbox.tmpDir,
-      executionEnv: launch.executionEnv,
-      runtimeDir: launch.runtimeDir,
-      logStreamName: logStreamName(),
-      pathDirs: launch.pathDirs,
-    });
+    const { api, env } = await openSandbox(host, launch);
     host.platformLog(
       host.platform.initStart(launch.runtimeVersion, spec.region, options.initializationType),
     );
     host.memory.start();
-
-    // External extensions start first, in parallel; the runtime starts once each registered.
-    const extensions = await listExtensions(spec);
-    for (const skipped of extensions.skipped) {
-      host.platformLog(`EXTENSION ${basename(skipped)} not started: at most 10 extensions`);
-    }
-    for (const path of extensions.paths) startExtension(host, path, env);
-    const api = sandbox.api;
-    await host.waitFor(
-      () =>
-        host.interruption() !== undefined || api.extensions.all.length >= extensions.paths.length,
-      remaining(),
-    );
-
+    await startExtensions(host, api, env, remaining);
     if (host.interruption() === undefined && remaining() > 0) {
-      const onLine = (line: string): void => host.functionLog(line);
-      const assignedAt = performance.now();
-      const spare = spareLaunch && takeSpare(spareLaunch, { env, cwd: spec.codeDir, onLine });
+      const spareAssignedAt = await startRuntime(
+        host,
+        { api, env, launch, spareLaunch },
+        remaining,
+      );
       // With a warm spare, Init Duration counts from the assignment: the Node start-up the spare
       // paid before this function needed it is not this function's INIT (as on Lambda, whose
       // INIT excludes preparing the sandbox). The init timeout still counts from the start.
-      if (spare) initFrom = assignedAt;
-      sandbox.runtime =
-        spare ??
-        spawnProcess({
-          command: launch.command,
-          args: launch.args,
-          cwd: spec.codeDir,
-          env,
-          onLine,
-        });
-      const runtime = sandbox.runtime;
-      void runtime.exited.then((info) => {
-        host.processEnded({
-          kind: 'exit',
-          text:
-            info.kind === 'spawn-error'
-              ? describeSpawnError(launch.command, info.code)
-              : describeExit(info),
-          spawnFailed: info.kind === 'spawn-error',
-        });
-      });
-      await host.waitFor(
-        () =>
-          host.interruption() !== undefined ||
-          host.initErrorPosted() !== undefined ||
-          (api.runtimeReady && api.extensions.allCalledNext()),
-        remaining(),
-      );
+      if (spareAssignedAt !== undefined) initFrom = spareAssignedAt;
     }
     failure = initFailureNow(host, initTimeoutMs);
   } catch (cause) {
@@ -165,6 +112,98 @@ export async function runInitPhase(host: InitHost): Promise<InitResult> {
   host.memory.stop();
   sandbox.api?.closeRegistration();
   return { failure, durationMs: performance.now() - initFrom, spareLaunch };
+}
+
+/**
+ * The sandbox's temp folder and Runtime API server, each stored on the sandbox as soon as it
+ * exists (so a shutdown during INIT cleans it up), and the environment the processes get.
+ */
+async function openSandbox(
+  host: InitHost,
+  launch: RuntimeLaunch,
+): Promise<{ api: RuntimeApiServer; env: Record<string, string> }> {
+  const { options, sandbox } = host;
+  const { spec } = options;
+  sandbox.tmpDir = await mkdtemp(join(tmpdir(), `sluice-${spec.name}-`));
+  const api = await RuntimeApiServer.start({
+    listener: host.listener,
+    functionName: spec.name,
+    handler: spec.handler,
+  });
+  sandbox.api = api;
+  const env = buildLambdaEnv({
+    spec,
+    initializationType: options.initializationType,
+    runtimeApiAddress: api.address,
+    tmpDir: sandbox.tmpDir,
+    executionEnv: launch.executionEnv,
+    runtimeDir: launch.runtimeDir,
+    logStreamName: logStreamName(),
+    pathDirs: launch.pathDirs,
+  });
+  return { api, env };
+}
+
+/** External extensions start first, in parallel; the runtime starts once each registered. */
+async function startExtensions(
+  host: InitHost,
+  api: RuntimeApiServer,
+  env: Record<string, string>,
+  remaining: () => number,
+): Promise<void> {
+  const extensions = await listExtensions(host.options.spec);
+  for (const skipped of extensions.skipped) {
+    host.platformLog(`EXTENSION ${basename(skipped)} not started: at most 10 extensions`);
+  }
+  for (const path of extensions.paths) startExtension(host, path, env);
+  await host.waitFor(
+    () => host.interruption() !== undefined || api.extensions.all.length >= extensions.paths.length,
+    remaining(),
+  );
+}
+
+interface RuntimeStart {
+  api: RuntimeApiServer;
+  env: Record<string, string>;
+  launch: RuntimeLaunch;
+  spareLaunch: RuntimeLaunch | undefined;
+}
+
+/**
+ * Spawns the runtime (or takes a warm spare) and waits until it is ready, posted an init error or
+ * something interrupted INIT. Returns when the spare was assigned, if one was taken.
+ */
+async function startRuntime(
+  host: InitHost,
+  { api, env, launch, spareLaunch }: RuntimeStart,
+  remaining: () => number,
+): Promise<number | undefined> {
+  const { spec } = host.options;
+  const onLine = (line: string): void => host.functionLog(line);
+  const assignedAt = performance.now();
+  const spare = spareLaunch && takeSpare(spareLaunch, { env, cwd: spec.codeDir, onLine });
+  const runtime =
+    spare ??
+    spawnProcess({ command: launch.command, args: launch.args, cwd: spec.codeDir, env, onLine });
+  host.sandbox.runtime = runtime;
+  void runtime.exited.then((info) => {
+    host.processEnded({
+      kind: 'exit',
+      text:
+        info.kind === 'spawn-error'
+          ? describeSpawnError(launch.command, info.code)
+          : describeExit(info),
+      spawnFailed: info.kind === 'spawn-error',
+    });
+  });
+  await host.waitFor(
+    () =>
+      host.interruption() !== undefined ||
+      host.initErrorPosted() !== undefined ||
+      (api.runtimeReady && api.extensions.allCalledNext()),
+    remaining(),
+  );
+  return spare ? assignedAt : undefined;
 }
 
 /** The INIT_REPORT line of a failed INIT. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { LineSplitter } from './log-lines.ts';
 
@@ -81,16 +81,7 @@ export function spawnProcess(options: SpawnOptions): ChildHandle {
     exited,
     kill(signal) {
       if (child.pid === undefined || exitInfo) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        // group already gone; try the process itself
-        try {
-          child.kill(signal);
-        } catch {
-          // gone
-        }
-      }
+      killGroup(child, child.pid, signal);
     },
     flushOutput() {
       stdout.flush();
@@ -136,4 +127,20 @@ export function describeSpawnError(command: string, code: string): string {
         ? 'permission denied'
         : code.toLowerCase();
   return `fork/exec ${command}: ${reason}`;
+}
+
+/**
+ * Signals the child's whole process group (it was spawned detached, so it leads one): a runtime's
+ * own children die with it. Falls back to the child alone when the group is already gone.
+ */
+function killGroup(child: ChildProcess, pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      // gone
+    }
+  }
 }

@@ -32,6 +32,7 @@ import { invokeStatus, platformLog, type PlatformLog } from './platform-log.ts';
 import { MemoryWatch } from './memory-watch.ts';
 import type { RuntimeLaunch } from './runtimes/runtimes.ts';
 import { replenishSpare } from './spare-processes.ts';
+import { StateChanges } from './state-changes.ts';
 import type {
   Environment,
   EnvironmentOptions,
@@ -86,7 +87,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   private outcome: InvocationOutcome | undefined;
   private currentRequestId: string | undefined;
   private invokeLog: string[] | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new StateChanges();
   private deadNotified = false;
   /** Set when this environment's runtime may come from (and replenishes) a warm spare. */
   private spareLaunch: RuntimeLaunch | undefined;
@@ -157,7 +158,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       interruption: () => this.interruption,
       initErrorPosted: () => this.initErrorPosted,
       processEnded: (interruption) => this.processEnded(interruption),
-      waitFor: (predicate, timeoutMs) => this.waitFor(predicate, timeoutMs),
+      waitFor: (predicate, timeoutMs) => this.changes.waitFor(predicate, timeoutMs),
       platformLog: (text) => this.platformLog(text),
       platform: this.platform,
       functionLog: (text) => this.functionLog(text),
@@ -167,15 +168,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   // --- INVOKE ----------------------------------------------------------------------------------
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
-    if (this.currentState !== 'idle') {
-      throw new SluiceError('ENVIRONMENT_FAILED', `Environment is ${this.currentState}, not idle`, {
-        context: {
-          environmentId: this.id,
-          functionName: this.functionName,
-          requestId: request.requestId,
-        },
-      });
-    }
+    this.assertIdle(request.requestId);
     const { spec } = this.options;
     const { requestId } = request;
     this.currentState = 'busy';
@@ -195,25 +188,10 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     this.outcome = undefined;
     this.interruption = undefined;
     const deadlineMs = Date.now() + spec.timeoutMs;
-    const arn = functionArn(spec);
     this.memory.start();
-    api.dispatch({
-      requestId,
-      payload: request.payload,
-      deadlineMs,
-      invokedFunctionArn: arn,
-      traceId: request.traceId,
-      clientContext: request.clientContext,
-      cognitoIdentity: request.cognitoIdentity,
-    });
-    api.broadcastExtensionEvent({
-      eventType: 'INVOKE',
-      deadlineMs,
-      requestId,
-      invokedFunctionArn: arn,
-    });
+    dispatchInvoke(api, request, functionArn(spec), deadlineMs);
 
-    const completed = await this.waitFor(
+    const completed = await this.changes.waitFor(
       () =>
         this.interruption !== undefined ||
         (this.outcome !== undefined && api.extensions.allParked()),
@@ -236,6 +214,13 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     this.killAll('SIGKILL');
     await this.sandbox.runtime?.exited;
     return this.finishInvoke(requestId, started, initDurationMs, { failed: true, error });
+  }
+
+  private assertIdle(requestId: string): void {
+    if (this.currentState === 'idle') return;
+    throw new SluiceError('ENVIRONMENT_FAILED', `Environment is ${this.currentState}, not idle`, {
+      context: { environmentId: this.id, functionName: this.functionName, requestId },
+    });
   }
 
   /**
@@ -356,7 +341,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
     const { tmpDir } = this.sandbox;
     if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
     this.currentState = 'dead';
-    this.notify();
+    this.changes.notify();
     if (!this.deadNotified) {
       this.deadNotified = true;
       this.options.onDead?.(this);
@@ -366,26 +351,26 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
   // --- Runtime API listener -------------------------------------------------------------------
 
   onRuntimeReady(): void {
-    this.notify();
+    this.changes.notify();
   }
 
   onInvocationOutcome(requestId: string, outcome: InvocationOutcome): void {
     if (requestId === this.currentRequestId && this.interruption === undefined)
       this.outcome = outcome;
-    this.notify();
+    this.changes.notify();
   }
 
   onInitError(body: Buffer, errorType: string | undefined): void {
     this.initErrorPosted ??= { body, errorType };
-    this.notify();
+    this.changes.notify();
   }
 
   onExtensionRegistered(): void {
-    this.notify();
+    this.changes.notify();
   }
 
   onExtensionNext(): void {
-    this.notify();
+    this.changes.notify();
   }
 
   onExtensionError(
@@ -418,7 +403,7 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
 
   private interrupt(interruption: Interruption): void {
     this.interruption ??= interruption;
-    this.notify();
+    this.changes.notify();
   }
 
   /** A process ended. While idle that kills the environment (never re-used after a failure). */
@@ -467,26 +452,24 @@ class LambdaEnvironment implements Environment, RuntimeApiListener {
       // A failing log sink must never break the environment.
     }
   }
+}
 
-  private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
-  }
-
-  /** Resolves true when `predicate` holds (checked at every notify), false after `timeoutMs`. */
-  private waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (predicate()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!predicate()) return;
-        done(true);
-      };
-      const timer = setTimeout(() => done(predicate()), timeoutMs);
-      const done = (value: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(value);
-      };
-      this.waiters.add(check);
-    });
-  }
+/** Hands the event to the runtime (its next `/next`) and the INVOKE event to the extensions. */
+function dispatchInvoke(
+  api: RuntimeApiServer,
+  request: InvokeRequest,
+  invokedFunctionArn: string,
+  deadlineMs: number,
+): void {
+  const { requestId } = request;
+  api.dispatch({
+    requestId,
+    payload: request.payload,
+    deadlineMs,
+    invokedFunctionArn,
+    traceId: request.traceId,
+    clientContext: request.clientContext,
+    cognitoIdentity: request.cognitoIdentity,
+  });
+  api.broadcastExtensionEvent({ eventType: 'INVOKE', deadlineMs, requestId, invokedFunctionArn });
 }

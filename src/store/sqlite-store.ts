@@ -4,6 +4,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { SluiceError } from '../errors.ts';
 import { loadSqlite } from './sqlite-driver.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
+import { prepareStatements, type StatementName } from './sqlite-statements.ts';
 import type {
   LeaseRequest,
   NewQueuedEvent,
@@ -60,8 +61,6 @@ function createOwnerOnly(path: string): void {
   }
 }
 
-const DUE = `next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expires_at <= :now)`;
-
 /**
  * The embedded default store: one SQLite file in WAL mode via Node's built-in `node:sqlite`.
  * Calls are synchronous underneath (microseconds each in WAL mode) and wrapped in promises to
@@ -69,7 +68,7 @@ const DUE = `next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expi
  */
 export class SqliteStore implements StateStore {
   readonly #db: DatabaseSync;
-  readonly #s: Record<string, StatementSync>;
+  readonly #s: Record<StatementName, StatementSync>;
   #depth: number;
   #closed = false;
 
@@ -91,69 +90,9 @@ export class SqliteStore implements StateStore {
         },
       );
     }
-    const p = (sql: string) => this.#db.prepare(sql);
-    this.#s = {
-      insert: p(`INSERT INTO async_events
-          (function_name, payload, request_id, trace_id, first_received_at, next_attempt_at,
-           idempotency_key)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`),
-      // A skip-scan over the (stage, function_name) index plus one indexed EXISTS per function:
-      // DISTINCT over the due rows walked the whole backlog on every wake (45% of engine CPU at
-      // 5,000 queued events).
-      dueFunctions: p(`WITH RECURSIVE fns(name) AS (
-          SELECT MIN(function_name) FROM async_events WHERE stage = 'invoke'
-          UNION ALL
-          SELECT (SELECT MIN(function_name) FROM async_events
-            WHERE stage = 'invoke' AND function_name > fns.name)
-          FROM fns WHERE fns.name IS NOT NULL)
-        SELECT name AS function_name FROM fns WHERE name IS NOT NULL AND EXISTS (
-          SELECT 1 FROM async_events WHERE stage = 'invoke' AND function_name = fns.name
-            AND ${DUE})`),
-      leaseInvoke: p(`UPDATE async_events SET lease_owner = :owner, lease_expires_at = :until
-        WHERE id IN (SELECT id FROM async_events
-          WHERE stage = 'invoke' AND function_name = :fn AND ${DUE}
-          ORDER BY next_attempt_at, id LIMIT :limit)
-        RETURNING *`),
-      leaseDeliver: p(`UPDATE async_events SET lease_owner = :owner, lease_expires_at = :until
-        WHERE id IN (SELECT id FROM async_events WHERE stage = 'deliver' AND ${DUE}
-          ORDER BY next_attempt_at, id LIMIT :limit)
-        RETURNING *`),
-      renew: p(`UPDATE async_events SET lease_expires_at = ? WHERE lease_owner = ?`),
-      releaseForeign: p(`UPDATE async_events SET lease_owner = NULL, lease_expires_at = NULL
-        WHERE lease_owner IS NOT NULL AND lease_owner <> ?`),
-      reschedule: p(`UPDATE async_events SET next_attempt_at = :next, attempts = :attempts,
-          backoffs = :backoffs, last_error = :lastError, stage = :stage, deliveries = :deliveries,
-          lease_owner = CASE WHEN :keep THEN lease_owner END,
-          lease_expires_at = CASE WHEN :keep THEN lease_expires_at END
-        WHERE id = :id AND lease_owner = :owner`),
-      complete: p(`DELETE FROM async_events WHERE id = ?`),
-      count: p(`SELECT COUNT(*) AS n FROM async_events`),
-      eicGet: p(`SELECT config FROM event_invoke_configs WHERE function_name = ?`),
-      eicList: p(`SELECT function_name, config FROM event_invoke_configs`),
-      eicPut: p(`INSERT INTO event_invoke_configs (function_name, config) VALUES (?, ?)
-        ON CONFLICT (function_name) DO UPDATE SET config = excluded.config`),
-      eicDelete: p(`DELETE FROM event_invoke_configs WHERE function_name = ?`),
-      rcGet: p(`SELECT reserved FROM reserved_concurrency WHERE function_name = ?`),
-      rcList: p(`SELECT function_name, reserved FROM reserved_concurrency`),
-      rcPut: p(`INSERT INTO reserved_concurrency (function_name, reserved) VALUES (?, ?)
-        ON CONFLICT (function_name) DO UPDATE SET reserved = excluded.reserved`),
-      kvGet: p(`SELECT value FROM kv WHERE namespace = ? AND key = ?`),
-      kvPut: p(`INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
-          updated_at = excluded.updated_at`),
-      kvDelete: p(`DELETE FROM kv WHERE namespace = ? AND key = ?`),
-      kvList: p(`SELECT key, value FROM kv WHERE namespace = ? ORDER BY key`),
-      tagsList: p(`SELECT tag_key, value FROM resource_tags WHERE resource = ? ORDER BY tag_key`),
-      tagPut: p(`INSERT INTO resource_tags (resource, tag_key, value) VALUES (?, ?, ?)
-        ON CONFLICT (resource, tag_key) DO UPDATE SET value = excluded.value`),
-      tagDelete: p(`DELETE FROM resource_tags WHERE resource = ? AND tag_key = ?`),
-      dedupSeen: p(`SELECT 1 AS hit FROM trigger_dedup WHERE key = ? AND expires_at > ?`),
-      dedupPut: p(`INSERT INTO trigger_dedup (key, expires_at) VALUES (?, ?)
-        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at`),
-      dedupPurge: p(`DELETE FROM trigger_dedup WHERE expires_at <= ?`),
-    };
+    this.#s = prepareStatements(this.#db);
     // Kept in memory: COUNT(*) over a large backlog on every enqueue would be a table scan.
-    this.#depth = (this.#s.count!.get() as { n: number }).n;
+    this.#depth = (this.#s.count.get() as { n: number }).n;
   }
 
   /** Schema version of the open file (the number of migrations applied). */
@@ -343,9 +282,9 @@ export class SqliteStore implements StateStore {
     this.#db.close();
   }
 
-  #stmt(name: string): StatementSync {
+  #stmt(name: StatementName): StatementSync {
     if (this.#closed) throw new SluiceError('STORE', 'the state store is closed');
-    return this.#s[name] as StatementSync;
+    return this.#s[name];
   }
 
   /** Applies the steps after the file's `user_version`, each in its own transaction. */

@@ -57,49 +57,23 @@ export function parseS3Notification(body: unknown): S3Notification {
   return { kind: 'records', records: body.Records.map((r, i) => parseRecord(r, `Records[${i}]`)) };
 }
 
+/**
+ * One S3 event record, checked field by field with the path of the first bad one (the checks run
+ * in the order the fields are read, so the reported field is the same whichever helper checks it).
+ */
 function parseRecord(raw: unknown, at: string): S3Record {
   if (!isObject(raw)) throw new S3NotificationError(`${at} must be an object`);
-  const eventVersion = requiredString(raw, 'eventVersion', at);
-  if (!/^2\.\d+$/.test(eventVersion)) {
-    throw new S3NotificationError(
-      `${at}.eventVersion must be 2.x, got ${JSON.stringify(eventVersion)}`,
-    );
-  }
+  const eventVersion = parseEventVersion(raw, at);
   const eventName = requiredString(raw, 'eventName', at);
-  const eventTime = requiredString(raw, 'eventTime', at);
-  if (Number.isNaN(Date.parse(eventTime))) {
-    throw new S3NotificationError(
-      `${at}.eventTime must be an ISO 8601 time, got ${JSON.stringify(eventTime)}`,
-    );
-  }
+  const eventTime = parseEventTime(raw, at);
   const s3 = requiredObject(raw, 's3', at);
   const bucket = requiredObject(s3, 'bucket', `${at}.s3`);
   const object = requiredObject(s3, 'object', `${at}.s3`);
-  const encodedKey = requiredString(object, 'key', `${at}.s3.object`);
-  let key: string;
-  try {
-    key = decodeS3Key(encodedKey);
-  } catch (err) {
-    if (err instanceof S3KeyEncodingError) {
-      throw new S3NotificationError(`${at}.s3.object.key ${err.message}`);
-    }
-    throw err;
-  }
-  const size = object.size;
-  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) {
-    throw new S3NotificationError(
-      `${at}.s3.object.size must be a non-negative integer, got ${JSON.stringify(size)}`,
-    );
-  }
+  const key = parseObjectKey(object, `${at}.s3.object`);
+  const size = parseObjectSize(object, `${at}.s3.object`);
   const extras: Record<string, unknown> = {};
   for (const field of EXTRA_FIELDS) if (raw[field] !== undefined) extras[field] = raw[field];
-  const responseElements: Record<string, string> = {};
-  if (isObject(raw.responseElements)) {
-    for (const h of ['x-amz-request-id', 'x-amz-id-2']) {
-      const v = raw.responseElements[h];
-      if (typeof v === 'string') responseElements[h] = v;
-    }
-  }
+  const responseElements = pickResponseElements(raw.responseElements);
   return {
     eventVersion,
     eventTime,
@@ -116,13 +90,69 @@ function parseRecord(raw: unknown, at: string): S3Record {
     },
     object: {
       key,
-      ...(size === undefined ? {} : { size: size as number }),
+      ...(size === undefined ? {} : { size }),
       ...optionalField(object, 'eTag', `${at}.s3.object`),
       ...optionalField(object, 'versionId', `${at}.s3.object`),
       ...optionalField(object, 'sequencer', `${at}.s3.object`),
     },
     extras,
   };
+}
+
+function parseEventVersion(raw: Record<string, unknown>, at: string): string {
+  const eventVersion = requiredString(raw, 'eventVersion', at);
+  if (!/^2\.\d+$/.test(eventVersion)) {
+    throw new S3NotificationError(
+      `${at}.eventVersion must be 2.x, got ${JSON.stringify(eventVersion)}`,
+    );
+  }
+  return eventVersion;
+}
+
+function parseEventTime(raw: Record<string, unknown>, at: string): string {
+  const eventTime = requiredString(raw, 'eventTime', at);
+  if (Number.isNaN(Date.parse(eventTime))) {
+    throw new S3NotificationError(
+      `${at}.eventTime must be an ISO 8601 time, got ${JSON.stringify(eventTime)}`,
+    );
+  }
+  return eventTime;
+}
+
+/** The object key as uploaded: S3 sends it form-encoded (`+` for a space). */
+function parseObjectKey(object: Record<string, unknown>, at: string): string {
+  const encodedKey = requiredString(object, 'key', at);
+  try {
+    return decodeS3Key(encodedKey);
+  } catch (err) {
+    if (err instanceof S3KeyEncodingError) {
+      throw new S3NotificationError(`${at}.key ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** Optional: delete events carry no size. */
+function parseObjectSize(object: Record<string, unknown>, at: string): number | undefined {
+  const size = object.size;
+  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) {
+    throw new S3NotificationError(
+      `${at}.size must be a non-negative integer, got ${JSON.stringify(size)}`,
+    );
+  }
+  return size as number | undefined;
+}
+
+/** Only the two request-id headers Lambda's S3 event carries. */
+function pickResponseElements(raw: unknown): Record<string, string> {
+  const responseElements: Record<string, string> = {};
+  if (isObject(raw)) {
+    for (const h of ['x-amz-request-id', 'x-amz-id-2']) {
+      const v = raw[h];
+      if (typeof v === 'string') responseElements[h] = v;
+    }
+  }
+  return responseElements;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -131,4 +131,30 @@ describe('SQS receive timeouts and the health they imply', () => {
     await expect(cut.messages).rejects.toMatchObject({ name: 'AbortError' });
     expect(r.health()).toBeUndefined(); // cutting our own poll says nothing about the source
   });
+
+  it('a given-up receive whose release fails leaves no unhandled rejection behind', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { client, waiting } = fakeClient();
+      const r = new SqsReceiver({
+        client,
+        queueUrl: QUEUE,
+        receiveTimeoutMarginMs: 10_000,
+        requestTimeoutMs: 20,
+        now: () => 0,
+        release: () => Promise.reject(new Error('ChangeMessageVisibilityBatch refused')),
+      });
+      const late = r.receive(10, 20_000);
+      late.giveUp();
+      waiting[0]?.answer([{ MessageId: 'm', ReceiptHandle: 'rh-m' }]);
+      await r.drain();
+      // Node reports an unhandled rejection once the microtask queue is empty: one turn later.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
