@@ -12,11 +12,18 @@ export function verdictOf(r: SourceResult): Verdict {
   const problems: string[] = [];
   if (r.lost > 0) problems.push(`${r.lost} records lost`);
   if (r.unknown > 0) problems.push(`${r.unknown} ids processed that were never sent`);
-  const bound = r.heldBound + r.ambiguousSends;
-  if (r.extraDeliveries > bound)
+  // Per kill: the copies of records whose previous delivery was in the generation it ended.
+  for (const k of r.killNotes)
+    if (k.duplicates > k.bound)
+      problems.push(
+        `kill ${k.kill} (generation ${k.gen}): ${k.duplicates} copies > ${k.bound} held${k.blind ? ' (blind: maxHeld)' : ''}`,
+      );
+  if (r.sameGeneration > r.outageBound)
     problems.push(
-      `${r.extraDeliveries} duplicate deliveries > ${bound} held before kills/outages (+ ambiguous sends)`,
+      `${r.sameGeneration} copies within one worker generation > ${r.outageBound} held at broker outages`,
     );
+  if (r.unattributed > 0)
+    problems.push(`${r.unattributed} copies after a generation no kill ended`);
   if (r.drainMs === undefined) problems.push('did not drain');
   else if (r.drainMs > DRAIN_GOAL_MS) problems.push(`drain ${r.drainMs} ms > ${DRAIN_GOAL_MS} ms`);
   if (r.orphans > 0) problems.push(`${r.orphans} orphaned function processes`);
@@ -31,7 +38,8 @@ export function table(results: SourceResult[]): string {
     'lost',
     'duplicates',
     'max copies',
-    'held bound',
+    'held bound (kills + outages)',
+    'copies in one generation',
     'ambiguous sends',
     'kills',
     'broker outages',
@@ -48,8 +56,11 @@ export function table(results: SourceResult[]): string {
       String(r.lost),
       String(r.extraDeliveries),
       String(r.maxCopies),
-      String(r.heldBound) + (r.blindKills > 0 ? ` (${r.blindKills} blind)` : ''),
-      String(r.ambiguousSends),
+      `${r.heldBound - r.outageBound} + ${r.outageBound}` +
+        (r.blindKills > 0 ? ` (${r.blindKills} blind)` : ''),
+      String(r.sameGeneration),
+      `${r.ambiguousSends}` +
+        (r.ambiguousDuplicates > 0 ? ` (${r.ambiguousDuplicates} copies)` : ''),
       String(r.kills),
       r.outages.length > 0 ? r.outages.join(', ') : '—',
       r.drainMs === undefined ? 'not drained' : `${(r.drainMs / 1000).toFixed(1)} s`,
