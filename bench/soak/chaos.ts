@@ -199,14 +199,17 @@ async function killNow(
   functionPids: number[],
   plan: SoakPlan,
 ) {
-  const upMs = Date.now() - chaos.lastRestartAtMs;
+  const killAtMs = Date.now();
+  const upMs = killAtMs - chaos.lastRestartAtMs;
   chaos.orphans += await chaos.worker.kill(functionPids);
   const note: KillNote = {
     kill: chaos.killNotes.length + 1,
     gen: chaos.gen,
     upMs,
     held: scraped.bound,
-    ...(scraped.askedAtMs === undefined ? {} : { scrapedAtMs: scraped.askedAtMs }),
+    ...(scraped.askedAtMs === undefined
+      ? {}
+      : { scrapedAtMs: scraped.askedAtMs, scrapeToKillMs: killAtMs - scraped.askedAtMs }),
     finishedAfterScrape: 0,
     blind: !scraped.answered,
     bound: scraped.answered ? scraped.bound : run.source.maxHeld,
@@ -214,7 +217,7 @@ async function killNow(
   };
   chaos.killNotes.push(note);
   plan.log(
-    `  kill ${note.kill} ended generation ${note.gen} (${upMs} ms after its start): held ${scraped.answered ? note.held : `? (no scrape answered; bound ${note.bound})`}`,
+    `  kill ${note.kill} ended generation ${note.gen} (${upMs} ms after its start): held ${scraped.answered ? `${note.held} (scrape sent ${note.scrapeToKillMs} ms before the kill)` : `? (no scrape answered; bound ${note.bound})`}`,
   );
 }
 

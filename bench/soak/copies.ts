@@ -16,6 +16,8 @@ export interface KillNote {
   held: number;
   /** When the scrape that answered was sent. */
   scrapedAtMs?: number;
+  /** From sending that scrape to the SIGKILL (the gap in which a batch could still start). */
+  scrapeToKillMs?: number;
   /**
    * Records the generation's function finished after that scrape was sent (filled after the
    * count): received after it — between the scrape and the kill — or held at it (counted twice
