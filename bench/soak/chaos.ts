@@ -62,8 +62,10 @@ export interface SourceResult extends Tally {
   unattributed: number;
   /** Records of sends retried after an unknown outcome (each may be stored twice). */
   ambiguousSends: number;
-  /** Extra deliveries of those records, charged to the ambiguous sends. */
+  /** Extra deliveries of those records, charged to the ambiguous sends (message unknown). */
   ambiguousDuplicates: number;
+  /** Second stored copies (another SQS messageId / Kafka offset for one id): not redeliveries. */
+  storedTwice: number;
   /** Kills whose scrape never answered (bound: the source's maxHeld). */
   blindKills: number;
   drainMs: number | undefined;
@@ -348,6 +350,7 @@ export async function soakSource(
     unattributed: copies.unattributed,
     ambiguousSends: ambiguous,
     ambiguousDuplicates: copies.ambiguous,
+    storedTwice: copies.storedTwice,
     blindKills: chaos.killNotes.filter((k) => k.blind).length,
     drainMs,
     orphans: chaos.orphans + leftover,

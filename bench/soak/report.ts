@@ -40,7 +40,7 @@ export function table(results: SourceResult[]): string {
     'max copies',
     'held bound (kills + outages)',
     'copies in one generation',
-    'ambiguous sends',
+    'ambiguous sends (copies)',
     'kills',
     'broker outages',
     'drain after last restart',
@@ -60,7 +60,9 @@ export function table(results: SourceResult[]): string {
         (r.blindKills > 0 ? ` (${r.blindKills} blind)` : ''),
       String(r.sameGeneration),
       `${r.ambiguousSends}` +
-        (r.ambiguousDuplicates > 0 ? ` (${r.ambiguousDuplicates} copies)` : ''),
+        (r.ambiguousDuplicates + r.storedTwice > 0
+          ? ` (${r.storedTwice + r.ambiguousDuplicates} copies stored twice)`
+          : ''),
       String(r.kills),
       r.outages.length > 0 ? r.outages.join(', ') : '—',
       r.drainMs === undefined ? 'not drained' : `${(r.drainMs / 1000).toFixed(1)} s`,

@@ -39,4 +39,14 @@ describe('soak copies', () => {
     expect(kill).toMatchObject({ duplicates: 2, finishedAfterScrape: 2, bound: 2 });
     expect(copies.unattributed).toBe(0);
   });
+
+  it('tells a second stored copy (another Kafka offset) from a redelivery of the same one', () => {
+    const d = parseDeliveries(
+      ['k 1 - 1 0:5', 'k 1 - 2 0:9', 'k 1 - 3 0:9', 'k 2 - 4 0:5', ''].join('\n'),
+    );
+    const a = attribute(d);
+    expect(a.storedTwice).toBe(1);
+    expect(a.sameGen.map((c) => c.id)).toEqual(['k']);
+    expect([...a.byEndedGen]).toEqual([[1, 1]]);
+  });
 });
