@@ -181,8 +181,10 @@ interface Scraped {
   askedAtMs?: number;
 }
 
-async function scrape(chaos: Chaos, run: SourceRun): Promise<Scraped> {
-  const held = await scrapeHeld(chaos.port, run.source.kind, MAPPING, run.source.batchSize);
+async function scrape(chaos: Chaos, run: SourceRun, attempts = 10): Promise<Scraped> {
+  const held = await scrapeHeld(chaos.port, run.source.kind, MAPPING, run.source.batchSize, {
+    attempts,
+  });
   return {
     answered: held.answered,
     bound: boundOf(held),
@@ -262,7 +264,8 @@ async function outageLoop(
     done.push(`${kind} ${Math.round(plan.outageMs / 1000)} s`);
     // Records held when it began (their settles may fail) or when it ended (a rejoin may hand
     // them out again) may come back within one generation.
-    const atEnd = await scrape(chaos, run);
+    // A kill may be under way (its 5 s wait for orphans, then the start): wait longer for it.
+    const atEnd = await scrape(chaos, run, 30);
     const bound = [atStart, atEnd]
       .map((s) => (s.answered ? s.bound : run.source.maxHeld))
       .reduce((a, b) => a + b, 0);
