@@ -60,8 +60,8 @@ export const boundOf = (h: Held): number => Math.max(h.unsettled, h.inFlightReco
 const NOT_ANSWERED: Held = { unsettled: 0, inFlightRecords: 0, answered: false };
 
 /**
- * What the worker holds now. A scrape that does not answer within `timeoutMs` is tried again, up
- * to `attempts` times (a loaded machine can stall the worker's event loop for a second or two);
+ * What the worker holds now. A scrape that does not answer within `timeoutMs` (or is refused) is
+ * tried again, one try per `timeoutMs`, up to `attempts` times (a loaded machine can stall the worker's event loop for a second or two);
  * `answered: false` when none did — the caller must then not take 0 for what was held.
  */
 export async function scrapeHeld(
@@ -83,6 +83,9 @@ export async function scrapeHeld(
     } catch {
       // not answering (yet): try again
     }
+    // A refused connection (the worker restarting) fails at once: each try still takes its second.
+    const leftMs = askedAtMs + (o.timeoutMs ?? 1000) - Date.now();
+    if (leftMs > 0 && attempt < attempts) await new Promise((r) => setTimeout(r, leftMs));
   }
   return NOT_ANSWERED;
 }
