@@ -54,6 +54,8 @@ export interface SourceResult extends Tally {
   killNotes: KillNote[];
   /** What was held when each outage began and ended, summed: bounds same-generation copies. */
   outageBound: number;
+  /** Generations alive during each outage: their copies may be the outage's (see report.ts). */
+  outageGens: number[];
   /** Extra deliveries within one worker generation (no kill between them). */
   sameGeneration: number;
   /** Up to 20 of them with every delivery of the record, as evidence. */
@@ -155,6 +157,7 @@ interface Chaos {
   gen: number;
   killNotes: KillNote[];
   outageBound: number;
+  outageGens: Set<number>;
   orphans: number;
   lastRestartAtMs: number;
 }
@@ -255,6 +258,7 @@ async function outageLoop(
     const dueAt = startedAt + (plan.sendMs * (j + 1)) / (plan.outages + 1) - plan.outageMs / 2;
     if (dueAt > Date.now()) await sleep(dueAt - Date.now());
     const atStart = await scrape(chaos, run);
+    const fromGen = chaos.gen;
     if (kind === 'freeze') broker.freeze();
     else broker.kill();
     await sleep(plan.outageMs);
@@ -270,6 +274,7 @@ async function outageLoop(
       .map((s) => (s.answered ? s.bound : run.source.maxHeld))
       .reduce((a, b) => a + b, 0);
     chaos.outageBound += bound;
+    for (let g = fromGen; g <= chaos.gen; g++) chaos.outageGens.add(g);
     plan.log(
       `  broker ${kind} ${j + 1}/${plan.outages} over after ${Date.now() - backAt + plan.outageMs} ms: held ${atStart.answered ? atStart.bound : '?'} at its start, ${atEnd.answered ? atEnd.bound : '?'} at its end`,
     );
@@ -304,6 +309,7 @@ export async function soakSource(
     gen: 0,
     killNotes: [],
     outageBound: 0,
+    outageGens: new Set(),
     orphans: 0,
     lastRestartAtMs: 0,
   };
@@ -348,6 +354,7 @@ export async function soakSource(
     heldBound: killBound + chaos.outageBound,
     killNotes: chaos.killNotes,
     outageBound: chaos.outageBound,
+    outageGens: [...chaos.outageGens].sort((a, b) => a - b),
     sameGeneration: copies.sameGen.length,
     sameGenerationSamples: copies.sameGen.slice(0, 20),
     unattributed: copies.unattributed,

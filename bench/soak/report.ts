@@ -12,15 +12,26 @@ export function verdictOf(r: SourceResult): Verdict {
   const problems: string[] = [];
   if (r.lost > 0) problems.push(`${r.lost} records lost`);
   if (r.unknown > 0) problems.push(`${r.unknown} ids processed that were never sent`);
-  // Per kill: the copies of records whose previous delivery was in the generation it ended.
-  for (const k of r.killNotes)
-    if (k.duplicates > k.bound)
+  // Per kill: the copies of records whose previous delivery was in the generation it ended. A
+  // generation alive during a broker outage may also have lost settles to the outage (an ack or
+  // commit the broker never got): its kill's copies, and the copies within one generation, are
+  // checked together against its kill's bound plus what was held at the outages.
+  const pooled = new Set(r.outageGens);
+  let pooledCopies = r.sameGeneration;
+  let pooledBound = r.outageBound;
+  for (const k of r.killNotes) {
+    if (pooled.has(k.gen)) {
+      pooledCopies += k.duplicates;
+      pooledBound += k.bound;
+    } else if (k.duplicates > k.bound) {
       problems.push(
         `kill ${k.kill} (generation ${k.gen}): ${k.duplicates} copies > ${k.bound} held${k.blind ? ' (blind: maxHeld)' : ''}`,
       );
-  if (r.sameGeneration > r.outageBound)
+    }
+  }
+  if (pooledCopies > pooledBound)
     problems.push(
-      `${r.sameGeneration} copies within one worker generation > ${r.outageBound} held at broker outages`,
+      `${pooledCopies} copies after generations ${r.outageGens.join(', ')} (alive during broker outages) or within one generation > ${pooledBound} held at their kills and the outages`,
     );
   if (r.unattributed > 0)
     problems.push(`${r.unattributed} copies after a generation no kill ended`);
