@@ -7,9 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { SecondInstance } from '../../test/brokers/second-instance.ts';
-import { boundOf, scrapeHeld, type Held } from './metrics.ts';
-import { MAPPING, type OutageKind, type SoakSource } from './sources.ts';
-import { countLines, tally, type Tally } from './tally.ts';
+import { boundOf, scrapeHeld } from './metrics.ts';
+import { MAPPING, WORKER_CONCURRENCY, type OutageKind, type SoakSource } from './sources.ts';
+import { attributeCopies, type KillNote } from './copies.ts';
+import { countLines, tally, type SameGenerationCopy, type Tally } from './tally.ts';
 import { SoakWorker, reapMarked, waitFor } from './worker.ts';
 
 const RECORDER = resolve(import.meta.dirname, 'recorder');
@@ -42,15 +43,32 @@ export interface SourceRun {
   port?: number;
 }
 
+export type { KillNote } from './copies.ts';
+
 export interface SourceResult extends Tally {
   kind: string;
   kills: number;
   outages: string[];
-  /** Sum of what was held before every kill and outage: duplicates must stay at or below it. */
+  /** Sum of every kill's and outage's bound (for the table; the check is per kill). */
   heldBound: number;
+  killNotes: KillNote[];
+  /** What was held when each outage began and ended, summed: bounds same-generation copies. */
+  outageBound: number;
+  /** Generations alive during each outage: their copies may be the outage's (see report.ts). */
+  outageGens: number[];
+  /** Extra deliveries within one worker generation (no kill between them). */
+  sameGeneration: number;
+  /** Up to 20 of them with every delivery of the record, as evidence. */
+  sameGenerationSamples: SameGenerationCopy[];
+  /** Extra deliveries charged to a generation that was not ended by a kill (must be 0). */
+  unattributed: number;
   /** Records of sends retried after an unknown outcome (each may be stored twice). */
   ambiguousSends: number;
-  /** Kills before the worker's API answered (what it held is unknown). */
+  /** Extra deliveries of those records, charged to the ambiguous sends (message unknown). */
+  ambiguousDuplicates: number;
+  /** Second stored copies (another SQS messageId / Kafka offset for one id): not redeliveries. */
+  storedTwice: number;
+  /** Kills whose scrape never answered (bound: the source's maxHeld). */
   blindKills: number;
   drainMs: number | undefined;
   orphans: number;
@@ -75,7 +93,7 @@ export function workerYaml(
   const connections = source.connectionYaml();
   const mappings = source.mappingYaml();
   return [
-    'concurrency: { limit: 20 }',
+    `concurrency: { limit: ${WORKER_CONCURRENCY} }`,
     `api: { host: 127.0.0.1, port: ${o.port} }`,
     `storage: { path: ${JSON.stringify(join(o.dir, 'state.db'))} }`,
     'logging: { level: warn, format: json }',
@@ -86,6 +104,9 @@ export function workerYaml(
     `    code: ${JSON.stringify(RECORDER)}`,
     '    timeout: 60',
     '    environment:',
+    // From the worker's environment (interpolated when the config is loaded): each delivery
+    // names the worker generation it happened in.
+    "      SOAK_GEN: '${SOAK_GEN}'",
     `      RECORD_FILE: ${JSON.stringify(join(o.dir, 'processed.txt'))}`,
     `      WORK_MS: '${o.workMs}'`,
     `      SLUICE_SOAK_RUN: ${JSON.stringify(o.runId)}`,
@@ -102,6 +123,7 @@ async function produce(
   run: SourceRun,
   plan: SoakPlan,
   sent: Set<string>,
+  ambiguousIds: Map<string, number>,
   deadlineMs: number,
 ): Promise<number> {
   const { source } = run;
@@ -116,8 +138,14 @@ async function produce(
       { length: Math.min(chunk, plan.records - c * chunk) },
       (_, i) => `${source.kind}-${c * chunk + i}`,
     );
-    ambiguous += await source.send(ids, deadlineMs);
-    for (const id of ids) sent.add(id);
+    const unsure = await source.send(ids, deadlineMs);
+    ambiguous += unsure;
+    // Each ambiguous attempt of the chunk may have stored every id of it once more.
+    const attempts = Math.ceil(unsure / ids.length);
+    for (const id of ids) {
+      sent.add(id);
+      if (attempts > 0) ambiguousIds.set(id, attempts);
+    }
   }
   return ambiguous;
 }
@@ -125,35 +153,79 @@ async function produce(
 interface Chaos {
   worker: SoakWorker;
   port: number;
-  bound: number;
-  blind: number;
+  /** The running worker's generation: 1 for the first start, +1 at every start. */
+  gen: number;
+  killNotes: KillNote[];
+  outageBound: number;
+  outageGens: Set<number>;
   orphans: number;
-  kills: number;
   lastRestartAtMs: number;
 }
 
-async function restart(chaos: Chaos, plan: SoakPlan): Promise<void> {
+async function restart(chaos: Chaos, run: SourceRun, plan: SoakPlan): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    chaos.gen += 1;
     try {
-      await chaos.worker.start();
+      await chaos.worker.start({ SOAK_GEN: String(chaos.gen) });
       chaos.lastRestartAtMs = Date.now();
       return;
     } catch (err) {
       plan.log(`  worker start failed (attempt ${attempt}): ${(err as Error).message}`);
-      await chaos.worker.kill();
+      // It may have polled before failing: what it held is unknown, so its end is a blind kill.
+      await killNow(chaos, run, { answered: false, bound: 0 }, chaos.worker.functionPids(), plan);
       if (attempt >= 3) throw err;
     }
   }
 }
 
-async function noteHeld(chaos: Chaos, run: SourceRun, what: string, plan: SoakPlan): Promise<Held> {
-  const held = await scrapeHeld(chaos.port, run.source.kind, MAPPING, run.source.batchSize);
-  if (!held.answered) chaos.blind += 1;
-  chaos.bound += boundOf(held);
+interface Scraped {
+  answered: boolean;
+  bound: number;
+  askedAtMs?: number;
+}
+
+async function scrape(chaos: Chaos, run: SourceRun, attempts = 10): Promise<Scraped> {
+  const held = await scrapeHeld(chaos.port, run.source.kind, MAPPING, run.source.batchSize, {
+    attempts,
+  });
+  return {
+    answered: held.answered,
+    bound: boundOf(held),
+    ...(held.askedAtMs === undefined ? {} : { askedAtMs: held.askedAtMs }),
+  };
+}
+
+/**
+ * SIGKILL right after `scraped` answered (the function processes were listed before it, so
+ * nothing slow lies between), noted against the generation it ends.
+ */
+async function killNow(
+  chaos: Chaos,
+  run: SourceRun,
+  scraped: Scraped,
+  functionPids: number[],
+  plan: SoakPlan,
+) {
+  const killAtMs = Date.now();
+  const upMs = killAtMs - chaos.lastRestartAtMs;
+  chaos.orphans += await chaos.worker.kill(functionPids);
+  const note: KillNote = {
+    kill: chaos.killNotes.length + 1,
+    gen: chaos.gen,
+    upMs,
+    held: scraped.bound,
+    ...(scraped.askedAtMs === undefined
+      ? {}
+      : { scrapedAtMs: scraped.askedAtMs, scrapeToKillMs: killAtMs - scraped.askedAtMs }),
+    finishedAfterScrape: 0,
+    blind: !scraped.answered,
+    bound: scraped.answered ? scraped.bound : run.source.maxHeld,
+    duplicates: 0,
+  };
+  chaos.killNotes.push(note);
   plan.log(
-    `  ${what}: held ${held.unsettled} unsettled, ${held.inFlightRecords} in flight${held.answered ? '' : ' (worker not answering)'}`,
+    `  kill ${note.kill} ended generation ${note.gen} (${upMs} ms after its start): held ${scraped.answered ? `${note.held} (scrape sent ${note.scrapeToKillMs} ms before the kill)` : `? (no scrape answered; bound ${note.bound})`}`,
   );
-  return held;
 }
 
 /**
@@ -166,11 +238,9 @@ async function killLoop(chaos: Chaos, run: SourceRun, plan: SoakPlan): Promise<v
   for (let k = 1; k <= plan.kills; k++) {
     const dueAt = startedAt + slotMs * (k - 1 + plan.random());
     if (dueAt > Date.now()) await sleep(dueAt - Date.now());
-    const upMs = Date.now() - chaos.lastRestartAtMs;
-    await noteHeld(chaos, run, `kill ${k}/${plan.kills} (${upMs} ms after start)`, plan);
-    chaos.orphans += await chaos.worker.kill();
-    chaos.kills += 1;
-    await restart(chaos, plan);
+    const functionPids = chaos.worker.functionPids();
+    await killNow(chaos, run, await scrape(chaos, run), functionPids, plan);
+    await restart(chaos, run, plan);
   }
 }
 
@@ -187,7 +257,8 @@ async function outageLoop(
     const kind = run.outageKinds[j % run.outageKinds.length] ?? 'freeze';
     const dueAt = startedAt + (plan.sendMs * (j + 1)) / (plan.outages + 1) - plan.outageMs / 2;
     if (dueAt > Date.now()) await sleep(dueAt - Date.now());
-    await noteHeld(chaos, run, `broker ${kind} ${j + 1}/${plan.outages}`, plan);
+    const atStart = await scrape(chaos, run);
+    const fromGen = chaos.gen;
     if (kind === 'freeze') broker.freeze();
     else broker.kill();
     await sleep(plan.outageMs);
@@ -195,14 +266,27 @@ async function outageLoop(
     if (kind === 'freeze') broker.thaw();
     else await broker.restart();
     done.push(`${kind} ${Math.round(plan.outageMs / 1000)} s`);
-    plan.log(`  broker back (${kind}) after ${Date.now() - backAt + plan.outageMs} ms`);
+    // Records held when it began (their settles may fail) or when it ended (a rejoin may hand
+    // them out again) may come back within one generation.
+    // A kill may be under way (its 5 s wait for orphans, then the start): wait longer for it.
+    const atEnd = await scrape(chaos, run, 30);
+    const bound = [atStart, atEnd]
+      .map((s) => (s.answered ? s.bound : run.source.maxHeld))
+      .reduce((a, b) => a + b, 0);
+    chaos.outageBound += bound;
+    for (let g = fromGen; g <= chaos.gen; g++) chaos.outageGens.add(g);
+    plan.log(
+      `  broker ${kind} ${j + 1}/${plan.outages} over after ${Date.now() - backAt + plan.outageMs} ms: held ${atStart.answered ? atStart.bound : '?'} at its start, ${atEnd.answered ? atEnd.bound : '?'} at its end`,
+    );
   }
 }
 
-function seenCounts(dir: string): Map<string, number> {
+function recorded(dir: string): string {
   const file = join(dir, 'processed.txt');
-  return existsSync(file) ? countLines(readFileSync(file, 'utf8')) : new Map();
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
+
+const seenCounts = (dir: string): Map<string, number> => countLines(recorded(dir));
 
 /** Runs one source through the chaos; never throws for what it measures, only for set-up. */
 export async function soakSource(
@@ -222,19 +306,21 @@ export async function soakSource(
   const chaos: Chaos = {
     worker,
     port,
-    bound: 0,
-    blind: 0,
+    gen: 0,
+    killNotes: [],
+    outageBound: 0,
+    outageGens: new Set(),
     orphans: 0,
-    kills: 0,
     lastRestartAtMs: 0,
   };
-  await restart(chaos, plan);
+  await restart(chaos, run, plan);
 
   const sent = new Set<string>();
+  const ambiguousIds = new Map<string, number>();
   const outages: string[] = [];
   const sendDeadline = Date.now() + plan.sendMs * 3 + 120_000;
   const [ambiguous] = await Promise.all([
-    produce(run, plan, sent, sendDeadline).then((n) => {
+    produce(run, plan, sent, ambiguousIds, sendDeadline).then((n) => {
       plan.log(`  all ${sent.size} records sent (${n} ambiguous)`);
       return n;
     }),
@@ -253,18 +339,29 @@ export async function soakSource(
     `  ${drained ? `drained in ${drainMs} ms` : `NOT drained after ${plan.drainLimitMs} ms`}; waiting ${plan.quietMs} ms for late copies`,
   );
   await sleep(plan.quietMs);
-  const counted = tally(sent, seenCounts(dir));
   const finalExit = await worker.stop();
   await sleep(1000);
   const leftover = reapMarked(run.runId);
+  // Counted after the stop: batches the last worker finished while stopping are copies too.
+  const counted = tally(sent, seenCounts(dir));
+  const copies = attributeCopies(recorded(dir), sent, ambiguousIds, chaos.killNotes, plan.log);
+  const killBound = chaos.killNotes.reduce((n, k) => n + k.bound, 0);
   return {
     kind: source.kind,
     ...counted,
-    kills: chaos.kills,
+    kills: chaos.killNotes.length,
     outages,
-    heldBound: chaos.bound,
+    heldBound: killBound + chaos.outageBound,
+    killNotes: chaos.killNotes,
+    outageBound: chaos.outageBound,
+    outageGens: [...chaos.outageGens].sort((a, b) => a - b),
+    sameGeneration: copies.sameGen.length,
+    sameGenerationSamples: copies.sameGen.slice(0, 20),
+    unattributed: copies.unattributed,
     ambiguousSends: ambiguous,
-    blindKills: chaos.blind,
+    ambiguousDuplicates: copies.ambiguous,
+    storedTwice: copies.storedTwice,
+    blindKills: chaos.killNotes.filter((k) => k.blind).length,
     drainMs,
     orphans: chaos.orphans + leftover,
     finalExit,

@@ -20,6 +20,12 @@ export type OutageKind = 'freeze' | 'kill';
 export interface SoakSource {
   readonly kind: SourceKind;
   readonly batchSize: number;
+  /**
+   * Most records the worker can hold for this source: (2L + P) × BatchSize (README, "Capacity
+   * before polling") with L = 20 (the soak worker's `concurrency.limit` caps every invoke) and P
+   * the mapping's most pollers. The bound of a kill whose scrape never answered ("blind").
+   */
+  readonly maxHeld: number;
   /** Connections and mappings YAML blocks (without the top-level keys), '' for none. */
   connectionYaml(): string;
   mappingYaml(): string;
@@ -33,6 +39,11 @@ export const MAPPING = 'soak';
 const SEND_TIMEOUT_MS = 5_000;
 const RETRY_DELAY_MS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The soak worker's `concurrency.limit` (chaos.ts): no more invokes run at once. */
+export const WORKER_CONCURRENCY = 20;
+const maxHeld = (pollers: number, batchSize: number) =>
+  (2 * WORKER_CONCURRENCY + pollers) * batchSize;
 
 /** Retries `attempt` until it succeeds or the deadline passes; counts failed attempts' records. */
 async function withRetry(
@@ -86,6 +97,8 @@ export function sqsSource(
   return {
     kind: 'sqs',
     batchSize: opts.batchSize,
+    // maximumConcurrency 20 caps the pollers (1,250 without it; the worker runs 20 invokes anyway).
+    maxHeld: maxHeld(WORKER_CONCURRENCY, opts.batchSize),
     queueUrl: () => url,
     connectionYaml: () =>
       `  sq: { type: sqs, endpoint: ${JSON.stringify(endpoint)}, region: us-east-1, credentials: { accessKeyId: test, secretAccessKey: test } }`,
@@ -95,6 +108,7 @@ export function sqsSource(
         '    function: soak',
         `    source: { connection: sq, queueUrl: ${JSON.stringify(url)} }`,
         `    batchSize: ${opts.batchSize}`,
+        `    scalingConfig: { maximumConcurrency: ${WORKER_CONCURRENCY} }`,
       ].join('\n'),
     async setup() {
       const out = await client.send(
@@ -149,6 +163,8 @@ export function kafkaSource(
   return {
     kind: 'kafka',
     batchSize: opts.batchSize,
+    // One poller (lane) per partition.
+    maxHeld: maxHeld(opts.partitions, opts.batchSize),
     connectionYaml: () => `  kf: { type: kafka, bootstrapServers: [${JSON.stringify(bootstrap)}] }`,
     mappingYaml: () =>
       [
@@ -220,6 +236,8 @@ export function rabbitmqSource(amqpUrl: string, opts: { batchSize: number }): So
   return {
     kind: 'rabbitmq',
     batchSize: opts.batchSize,
+    // Without maximumConcurrency a RabbitMQ mapping is ordered: one poller.
+    maxHeld: maxHeld(1, opts.batchSize),
     connectionYaml: () => `  rq: { type: rabbitmq, url: ${JSON.stringify(amqpUrl)} }`,
     mappingYaml: () =>
       [
@@ -299,6 +317,8 @@ export function asyncSource(port: number): SoakSource {
   return {
     kind: 'async',
     batchSize: 1,
+    // Events being invoked: at most the worker's concurrency.
+    maxHeld: WORKER_CONCURRENCY,
     connectionYaml: () => '',
     mappingYaml: () => '',
     setup: async () => undefined,

@@ -58,14 +58,17 @@ export class SoakWorker {
     return this.#child?.pid;
   }
 
-  /** Spawns the worker and waits until its API answers `/metrics`. */
-  async start(): Promise<void> {
+  /**
+   * Spawns the worker and waits until its API answers `/metrics`. `env` is added to the worker's
+   * environment (the soak's config interpolates SOAK_GEN from it into the function's).
+   */
+  async start(env: Record<string, string> = {}): Promise<void> {
     const log = openSync(this.#o.logPath, 'a');
     writeSync(log, `\n=== ${new Date().toISOString()} start\n`);
     this.#child = spawn(process.execPath, [CLI, 'start', '--config', this.#o.configPath], {
       cwd: ROOT,
       stdio: ['ignore', log, log],
-      env: { ...process.env, SLUICE_API_TOKEN: '' },
+      env: { ...process.env, ...env, SLUICE_API_TOKEN: '' },
     });
     closeSync(log);
     this.startedAtMs = Date.now();
@@ -92,13 +95,22 @@ export class SoakWorker {
   }
 
   /**
-   * SIGKILL of the worker process alone; resolves with the function processes it had that are
+   * The worker's descendants now (its function processes). Read before a kill: after it they
+   * are no longer its descendants. Taking it can take a while on a loaded machine (a /proc walk),
+   * so the chaos takes it before its last scrape rather than between the scrape and the kill.
+   */
+  functionPids(): number[] {
+    const pid = this.#child?.pid;
+    return pid === undefined ? [] : processTree([pid]).filter((p) => p !== pid);
+  }
+
+  /**
+   * SIGKILL of the worker process alone (`children`: its function processes, read before); resolves with the function processes it had that are
    * still alive `ORPHAN_GRACE_MS` after it died (and kills those, so they do not pile up).
    */
-  async kill(): Promise<number> {
+  async kill(children: number[] = this.functionPids()): Promise<number> {
     const child = this.#child;
     if (!child?.pid || child.exitCode !== null) return 0;
-    const children = processTree([child.pid]).filter((p) => p !== child.pid);
     const exited = new Promise<void>((r) =>
       child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()),
     );

@@ -2,8 +2,11 @@
  * The chaos soak in small (bench/soak, `npm run soak` for the full one): a real `sluice start`
  * worker consumes an SQS queue (10 s visibility timeout) on the shared ElasticMQ while a few hundred
  * messages are sent, and is SIGKILLed and restarted a few times at random moments. Nothing may be
- * lost, and the copies delivered twice may not exceed what the worker's /metrics said it held
- * just before each kill. The shared broker is never frozen or killed here.
+ * lost. Every delivery names the worker generation it happened in, so each copy is charged to the
+ * kill that ended its previous delivery's worker: per kill, the copies may not exceed what the
+ * worker's /metrics said it held just before that kill, and no record may be delivered twice
+ * within one worker (there is no broker outage here to explain it). The shared broker is never
+ * frozen or killed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,11 +25,13 @@ let worker: SoakWorker | undefined;
 afterAll(async () => {
   await worker?.kill();
   reapMarked(runId);
-  rmSync(dir, { recursive: true, force: true });
+  // SOAK_SHORT_KEEP=1 keeps the worker log, config and record file for a look afterwards.
+  if (process.env.SOAK_SHORT_KEEP) console.info(`[soak-short] kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 });
 
 describe('chaos soak, short: SQS under repeated SIGKILLs of the worker', () => {
-  it('loses no message and delivers no more duplicates than the worker held at its kills', async () => {
+  it('loses no message, never delivers one twice within one worker, and each kill causes no more copies than the worker held then', async () => {
     const url = broker('sqs').url as string;
     const source = sqsSource(url, { visibilityTimeoutS: 10, batchSize: 10 });
     await source.setup();
@@ -54,9 +59,12 @@ describe('chaos soak, short: SQS under repeated SIGKILLs of the worker', () => {
       await source.teardown();
     }
     console.info(`[soak-short] ${JSON.stringify(result)}`);
-    expect(result.kills).toBe(3);
+    expect(result.kills).toBeGreaterThanOrEqual(3);
     expect(result.unknown).toBe(0);
     expect({ sent: result.sent, lost: result.lost }).toEqual({ sent: 400, lost: 0 });
-    expect(result.extraDeliveries).toBeLessThanOrEqual(result.heldBound + result.ambiguousSends);
+    expect(result.sameGenerationSamples).toEqual([]);
+    expect(result.unattributed).toBe(0);
+    const overBound = result.killNotes.filter((k) => k.duplicates > k.bound);
+    expect(overBound).toEqual([]);
   });
 });
