@@ -15,6 +15,12 @@ export interface CommitterOptions {
   canCommit(): boolean;
   owns(lane: string): boolean;
   onRefused(error: Error, lanes: string[]): void;
+  /**
+   * Records whose offsets the broker has now accepted. Counted here, not when the commit was
+   * queued: until the broker has it, a crash redelivers them, so metrics that say what a crash
+   * leaves to come back (polled − committed) must still count them.
+   */
+  onCommitted?(records: number): void;
   /** Longest a queued commit waits for others to join it, ms; 0 = commit on every settle. */
   intervalMs: number;
 }
@@ -22,6 +28,8 @@ export interface CommitterOptions {
 export class OffsetCommitter {
   readonly #o: CommitterOptions;
   readonly #pending = new Map<string, OffsetCommit>();
+  /** Settled records each pending commit covers (summed over the commits it replaced). */
+  readonly #pendingRecords = new Map<string, number>();
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
 
@@ -29,12 +37,14 @@ export class OffsetCommitter {
     this.#o = options;
   }
 
-  queue(lane: string, commit: OffsetCommit): void {
+  queue(lane: string, commit: OffsetCommit, records = 0): void {
     this.#pending.set(lane, commit);
+    this.#pendingRecords.set(lane, (this.#pendingRecords.get(lane) ?? 0) + records);
   }
 
   forget(lane: string): void {
     this.#pending.delete(lane);
+    this.#pendingRecords.delete(lane);
   }
 
   /** Flushes within `intervalMs` (at once when it is 0); later calls join the waiting flush. */
@@ -63,12 +73,21 @@ export class OffsetCommitter {
     this.#chain = this.#chain.then(async () => {
       if (this.#pending.size === 0 || !(evenWhileRebalancing || this.#o.canCommit())) return;
       const batch = [...this.#pending.entries()].filter(([lane]) => this.#o.owns(lane));
+      const records = new Map(batch.map(([lane]) => [lane, this.#pendingRecords.get(lane) ?? 0]));
       this.#pending.clear();
+      // A partition no longer owned is another member's now: its records were never committed.
+      this.#pendingRecords.clear();
       if (batch.length === 0) return;
       try {
         await this.#o.commit(batch.map(([, c]) => c));
+        const total = [...records.values()].reduce((a, b) => a + b, 0);
+        if (total > 0) this.#o.onCommitted?.(total);
       } catch (err) {
-        for (const [lane, c] of batch) if (!this.#pending.has(lane)) this.#pending.set(lane, c);
+        for (const [lane, c] of batch) {
+          if (!this.#pending.has(lane)) this.#pending.set(lane, c);
+          const carried = (this.#pendingRecords.get(lane) ?? 0) + (records.get(lane) ?? 0);
+          this.#pendingRecords.set(lane, carried);
+        }
         this.#o.onRefused(
           err as Error,
           batch.map(([lane]) => lane),

@@ -80,6 +80,7 @@ export class KafkaConnector implements Connector {
       canCommit: () => !this.#rebalancing && this.#running,
       owns: (lane) => this.#partitions.has(lane),
       intervalMs: this.#t.commitIntervalMs,
+      onCommitted: (records) => this.#o.metrics?.committed.inc({ mapping: this.#o.name }, records),
       onRefused: (err, lanes) => {
         // A commit sent as a rebalance begins may reach the broker after the group re-formed:
         // refused then as a matter of course, not an error worth an alert.
@@ -337,13 +338,14 @@ export class KafkaConnector implements Connector {
       const log = this.#partitions.get(lane);
       if (!log) continue;
       const { commitTo, committedRecords, requeued } = log.advance();
-      if (committedRecords > 0) m?.committed.inc({ mapping: this.#o.name }, committedRecords);
       const retryAt = this.#retryDirty.has(lane) ? log.retry?.offset : undefined;
       this.#retryDirty.delete(lane);
       const offset = retryAt ?? commitTo;
       // Never behind what is committed (a stale retry head after another member moved on).
       if (offset !== undefined && (log.committed === undefined || offset >= log.committed)) {
-        this.#queueCommit(log, offset);
+        // Counted as committed when the broker accepts the commit (see OffsetCommitter); records
+        // behind another member's newer commit are not counted again.
+        this.#queueCommit(log, offset, committedRecords);
       }
       if (requeued > 0) this.#waiters.notify();
     }
@@ -359,14 +361,11 @@ export class KafkaConnector implements Connector {
     return this.#committer.flush();
   }
 
-  #queueCommit(log: PartitionLog, offset: bigint): void {
+  #queueCommit(log: PartitionLog, offset: bigint, records = 0): void {
     const retry = log.retry && log.retry.offset === offset ? log.retry : undefined;
-    this.#committer.queue(log.lane, {
-      topic: log.topic,
-      partition: log.partition,
-      offset: offset.toString(),
-      metadata: encodeRetryMetadata(retry),
-    });
+    const metadata = encodeRetryMetadata(retry);
+    const commit = { topic: log.topic, partition: log.partition, offset: `${offset}`, metadata };
+    this.#committer.queue(log.lane, commit, records);
   }
 
   async #onBatch(batch: FetchedBatch): Promise<void> {
