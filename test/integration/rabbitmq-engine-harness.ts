@@ -34,7 +34,6 @@ import { tempDir, writeNodeFunction } from '../support/temp.ts';
  */
 export const FUNCTION_SOURCE = `
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import type { ConnectionBase } from '../../src/connectors/plugin.ts';
 export const handler = async (event) => {
   const records = Object.values(event.rmqMessagesByQueue).flat();
   const bodies = records.map((r) => Buffer.from(r.data, 'base64').toString('utf8'));
