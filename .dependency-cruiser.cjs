@@ -64,20 +64,23 @@ const MATRIX = {
     // The API answers in terms of the compiled config (limits, the loopback check, compiling a
     // mapping created through it).
     T.config,
+    // Each source's request and response fields come from its plugin, through the seam.
+    T.seam,
   ],
   // Not the store: the engine declares the repository it needs (MappingRepository) and the app
   // adapts the store to it.
   '^src/engine/': [T.seam, T.batching, T.invoker, T.lambda, T.config],
   '^src/async/': [T.invoker, T.storeInterface, T.destinationInterface, T.lambda, T.configTypes],
   '^src/triggers/': [T.lambda, T.storeInterface, T.configTypes],
-  '^src/destinations/': [T.connections, T.lambda, T.config],
-  '^src/connections/': [T.configTypes],
+  '^src/destinations/': [T.connections, T.lambda, T.config, T.seam],
+  '^src/connections/': [T.configTypes, T.seam],
   '^connectors/[^/]+/': [T.seam, T.lambda, T.connections, T.destinationInterface],
   '^src/connectors/': [],
   '^src/invoker/': [T.runtimeApi, T.lambda],
   // The config pipeline validates filter patterns with the filter engine; a compiled function is
-  // the invoker's FunctionSpec.
-  '^src/config/': [T.batching, T.lambda, T.invokerTypes],
+  // the invoker's FunctionSpec; each source's fragment, checks and compile step come from its
+  // plugin through the seam (SourcePlugin, the schema kit).
+  '^src/config/': [T.batching, T.lambda, T.invokerTypes, T.seam],
   '^src/batching/': [],
   '^src/store/': [T.configTypes],
   '^src/runtime-api/': [],
@@ -89,23 +92,7 @@ const MATRIX = {
  * Imports that break the matrix today, each with why — the to-do list of #16 step 2, where each
  * broker's config fragment, defaults and destination move into its plugin.
  */
-const EXCEPTIONS = [
-  {
-    from: 'connectors/kafka/kafka-bundle.ts',
-    to: 'src/config/types.ts',
-    why: 'step 2: the plugin declares its own config fragment instead of reading the core config types',
-  },
-  {
-    from: 'connectors/rabbitmq/rabbitmq-bundle.ts',
-    to: 'src/config/types.ts',
-    why: 'step 2: the plugin declares its own config fragment instead of reading the core config types',
-  },
-  {
-    from: 'connectors/kafka/kafka-tuning.ts',
-    to: 'src/config/defaults.ts',
-    why: 'step 2: the Kafka tuning defaults belong to the Kafka plugin, not the config core',
-  },
-];
+const EXCEPTIONS = [];
 
 /** Broker SDKs: only the shared clients (connections/) and the plugins talk to brokers. */
 // (node_modules may be a symlink to another checkout: match the folder anywhere in the path)

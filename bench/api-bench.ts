@@ -11,7 +11,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFromString } from '../src/config/load-config.ts';
+import { loadConfigFromString } from '../src/app/config.ts';
 import { Engine } from '../src/app/sluice-app.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { fingerprint } from './lib/fingerprint.ts';

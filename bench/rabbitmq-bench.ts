@@ -21,7 +21,9 @@ import { DestinationFactory } from '../src/destinations/destination-factory.ts';
 import { connect, type ChannelModel } from 'amqplib';
 import { Registry } from 'prom-client';
 import { rabbitMqBundle } from '../connectors/rabbitmq/index.ts';
-import type { RabbitMqMappingConfig, SluiceConfig } from '../src/config/types.ts';
+import type { RabbitMqMappingConfig } from '../connectors/rabbitmq/rabbitmq-config.ts';
+import type { SluiceConfig } from '../src/config/types.ts';
+import { SOURCE_PLUGINS } from '../src/app/plugins.ts';
 import { ConnectionRegistry } from '../src/connections/connections.ts';
 import { runnerSettings } from '../src/engine/mapping-manager.ts';
 import { MappingRunner } from '../src/engine/mapping-runner.ts';
@@ -126,7 +128,7 @@ async function engineRound(
   const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const metrics = new MappingMetrics(new Registry());
   const runner = new MappingRunner({
-    settings: { ...runnerSettings(mapping), idleWaitMs: bundle.idleWaitMs ?? 2000 },
+    settings: { ...runnerSettings(mapping, SOURCE_PLUGINS), idleWaitMs: bundle.idleWaitMs ?? 2000 },
     connector: bundle.connector,
     invoker,
     logger,

@@ -5,13 +5,14 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { KafkaMappingConfig, SluiceConfig } from '../../src/config/types.ts';
 import type { ConnectionRegistry } from '../../src/connections/connections.ts';
+import type { KafkaConnectionConfig } from '../../src/connections/connection-configs.ts';
+import type { DestinationBase, PluginContext } from '../../src/connectors/plugin.ts';
 import type { Destination } from '../../src/destinations/destination.ts';
-import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 import { functionArn } from '../../src/lambda/arn.ts';
+import type { KafkaMappingConfig } from './kafka-config.ts';
 import { KafkajsSourceClient } from './kafka-client-adapter.ts';
 import { KafkaConnector } from './kafka-connector.ts';
 import { identifyKafkaItem } from './kafka-event.ts';
@@ -20,13 +21,13 @@ import { kafkaMetricsFor } from './kafka-metrics.ts';
 import { tuningFromEnv, type KafkaTuning } from './kafka-tuning.ts';
 
 export interface KafkaBundleDeps {
-  config: SluiceConfig;
+  config: PluginContext;
   connections: ConnectionRegistry;
   logger: Logger;
   /** The engine's metrics registry. */
   metricsRegistry: Registry;
   /** Builds the mapping's onFailure destination (shared clients; function destinations too). */
-  destinations: DestinationFactory;
+  destinations: { get(destination: DestinationBase): Destination };
   tuning?: Partial<KafkaTuning>;
 }
 
@@ -40,7 +41,8 @@ export function buildKafkaBundle(
   mapping: KafkaMappingConfig,
   deps: KafkaBundleDeps,
 ): ConnectorBundle {
-  const connection = deps.config.connections[mapping.source.connection];
+  const connection = deps.config.connections[mapping.source.connection] as
+    KafkaConnectionConfig | undefined;
   if (connection?.type !== 'kafka') {
     throw new SluiceError(
       'CONFIG_INVALID',

@@ -1,4 +1,4 @@
-import { KAFKA_COMMIT_INTERVAL_MS } from '../../src/config/defaults.ts';
+import { KAFKA_COMMIT_INTERVAL_MS } from './kafka-config.ts';
 
 /** Client and buffer settings of the Kafka connector, with their defaults. */
 export interface KafkaTuning {

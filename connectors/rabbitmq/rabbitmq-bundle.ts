@@ -4,18 +4,20 @@
  * stays one call.
  */
 import type { Logger } from 'pino';
-import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
-import type { DestinationFactory } from '../../src/destinations/destination-factory.ts';
+import type { RabbitMqConnectionConfig } from '../../src/connections/connection-configs.ts';
+import type { DestinationBase, PluginContext } from '../../src/connectors/plugin.ts';
+import type { Destination } from '../../src/destinations/destination.ts';
 import type { ConnectorBundle } from '../../src/connectors/types.ts';
 import { SluiceError } from '../../src/errors.ts';
 import { brokerArn, functionArn } from '../../src/lambda/arn.ts';
+import type { RabbitMqMappingConfig } from './rabbitmq-config.ts';
 import { RabbitMqConnector } from './rabbitmq-connector.ts';
 
 export interface RabbitMqBundleDeps {
-  config: SluiceConfig;
+  config: PluginContext;
   logger: Logger;
   /** Builds the mapping's onFailure destination (shared clients; function destinations too). */
-  destinations: DestinationFactory;
+  destinations: { get(destination: DestinationBase): Destination };
 }
 
 /** How long a fetch waits on an empty buffer: in-memory and cheap, short keeps scaling current. */
@@ -25,7 +27,8 @@ export function rabbitMqBundle(
   mapping: RabbitMqMappingConfig,
   { config, logger, destinations }: RabbitMqBundleDeps,
 ): ConnectorBundle {
-  const connection = config.connections[mapping.source.connection];
+  const connection = config.connections[mapping.source.connection] as
+    RabbitMqConnectionConfig | undefined;
   if (connection?.type !== 'rabbitmq') {
     throw new SluiceError(
       'CONFIG_INVALID',

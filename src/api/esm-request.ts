@@ -1,7 +1,12 @@
 import { compileMapping } from '../config/compile-mapping.ts';
 import type { ConnectionConfig, MappingConfig, SluiceConfig } from '../config/types.ts';
 import { isSluiceError, SluiceError } from '../errors.ts';
-import { parseSqsQueueArn } from '../lambda/arn.ts';
+import {
+  listWithOr,
+  type ConnectionBase,
+  type MappingRequest,
+  type SourcePlugins,
+} from '../connectors/plugin.ts';
 
 /**
  * Translation between Lambda's event-source-mapping API JSON and sluice's mapping config. Pure:
@@ -66,9 +71,9 @@ function functionNameOf(value: string | undefined): string {
 
 function pickConnection(
   config: SluiceConfig,
-  type: ConnectionConfig['type'],
+  type: string,
   req: EsmRequest,
-  hint?: (c: ConnectionConfig) => boolean,
+  hint?: (c: ConnectionBase) => boolean,
 ): ConnectionConfig {
   const wanted = req.Tags?.['sluice:connection'];
   const all = Object.values(config.connections).filter((c) => c.type === type);
@@ -92,20 +97,6 @@ function pickConnection(
     );
   }
   return only;
-}
-
-/** Parses an SQS queue ARN into the queue URL on the given connection's endpoint. */
-export function sqsQueueUrl(arn: string, endpoint: string | undefined): string {
-  const parts = parseSqsQueueArn(arn);
-  if (!parts) {
-    throw invalid(
-      `EventSourceArn ${JSON.stringify(arn)} is not an SQS queue ARN`,
-      'EventSourceArn',
-    );
-  }
-  const { region, accountId, queueName } = parts;
-  const base = endpoint ? endpoint.replace(/\/+$/, '') : `https://sqs.${region}.amazonaws.com`;
-  return `${base}/${accountId}/${queueName}`;
 }
 
 /** The fields every source shares, in YAML shape. */
@@ -160,61 +151,22 @@ function commonOptions(name: string, req: EsmRequest): Record<string, unknown> {
   };
 }
 
-/** A create request → the mapping options (YAML shape) it stands for. */
+/** A create request → the mapping options (YAML shape) it stands for; its source's plugin reads the source. */
 export function createRequestToOptions(
   config: SluiceConfig,
   name: string,
   req: EsmRequest,
+  plugins: SourcePlugins,
 ): Record<string, unknown> {
   const common = commonOptions(name, req);
-  if (req.Topics?.length) {
-    const servers = req.SelfManagedEventSource?.Endpoints?.KAFKA_BOOTSTRAP_SERVERS ?? [];
-    const conn = pickConnection(
-      config,
-      'kafka',
-      req,
-      (c) => c.type === 'kafka' && c.bootstrapServers.some((s) => servers.includes(s)),
-    );
-    const group =
-      req.SelfManagedKafkaEventSourceConfig?.ConsumerGroupId ??
-      req.AmazonManagedKafkaEventSourceConfig?.ConsumerGroupId;
-    return {
-      ...common,
-      source: {
-        connection: conn.name,
-        topic: req.Topics[0],
-        ...(group ? { consumerGroupId: group } : {}),
-        ...(req.StartingPosition ? { startingPosition: req.StartingPosition } : {}),
-        ...(req.StartingPositionTimestamp !== undefined
-          ? { startingPositionTimestamp: req.StartingPositionTimestamp }
-          : {}),
-      },
-    };
-  }
-  if (req.Queues?.length) {
-    const conn = pickConnection(config, 'rabbitmq', req);
-    const vhost = req.SourceAccessConfigurations?.find((s) => s.Type === 'VIRTUAL_HOST')?.URI;
-    return {
-      ...common,
-      source: {
-        connection: conn.name,
-        queue: req.Queues[0],
-        ...(vhost ? { virtualHost: vhost } : {}),
-      },
-    };
-  }
-  if (req.EventSourceArn?.startsWith('arn:aws:sqs:')) {
-    const conn = pickConnection(config, 'sqs', req);
-    return {
-      ...common,
-      source: {
-        connection: conn.name,
-        queueUrl: sqsQueueUrl(req.EventSourceArn, conn.type === 'sqs' ? conn.endpoint : undefined),
-      },
-    };
+  const pick = (type: string, hint?: (c: ConnectionBase) => boolean) =>
+    pickConnection(config, type, req, hint);
+  for (const plugin of plugins.all) {
+    const source = plugin.requestToSource(req as MappingRequest, pick);
+    if (source !== undefined) return { ...common, source };
   }
   throw invalid(
-    'name the source: EventSourceArn (SQS queue ARN), Topics (Kafka) or Queues (RabbitMQ)',
+    `name the source: ${listWithOr(plugins.all.map((p) => p.requestHint))}`,
     'EventSourceArn',
   );
 }
@@ -243,9 +195,10 @@ export function compileMappingOptions(
   config: SluiceConfig,
   options: Record<string, unknown>,
   what: string,
+  plugins: SourcePlugins,
 ): MappingConfig {
   try {
-    return compileMapping(config, options, what);
+    return compileMapping(config, options, what, plugins);
   } catch (err) {
     throw inApiTerms(err);
   }

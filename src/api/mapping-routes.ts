@@ -1,5 +1,6 @@
 import type { ApiServer } from './api-server.ts';
 import type { SluiceConfig } from '../config/types.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
 import type { MappingManager, MappingView } from '../engine/mapping-manager.ts';
 import { applyUpdate, createRequestToOptions, inApiTerms, type EsmRequest } from './esm-request.ts';
 import { eventSourceArn, toEsmConfiguration } from './esm-response.ts';
@@ -14,6 +15,8 @@ export interface MappingRouteDeps {
   mappings: MappingManager;
   /** The running config: requests are translated against its connections and functions. */
   config: SluiceConfig;
+  /** The source types of this build: each translates its own request and response fields. */
+  plugins: SourcePlugins;
 }
 
 async function requestBody(req: Parameters<typeof readJson>[0]): Promise<EsmRequest> {
@@ -33,12 +36,13 @@ async function requestBody(req: Parameters<typeof readJson>[0]): Promise<EsmRequ
  * response JSON are translated to and from them.
  */
 export function registerMappingRoutes(server: ApiServer, deps: MappingRouteDeps): void {
-  const { mappings, config } = deps;
-  const render = (view: MappingView) => toEsmConfiguration(config, view.mapping, view.meta);
+  const { mappings, config, plugins } = deps;
+  const render = (view: MappingView) =>
+    toEsmConfiguration(config, view.mapping, view.meta, plugins);
   server.route('POST', new RegExp(`^${BASE}/?$`), async (req, res) => {
     const body = await requestBody(req);
     const created = await inRequestTerms(
-      mappings.create((uuid) => createRequestToOptions(config, `esm-${uuid}`, body)),
+      mappings.create((uuid) => createRequestToOptions(config, `esm-${uuid}`, body, plugins)),
     );
     sendJson(res, 202, render(created));
   });
@@ -47,7 +51,7 @@ export function registerMappingRoutes(server: ApiServer, deps: MappingRouteDeps)
     const arn = query.get('EventSourceArn');
     const all = mappings
       .list(fn ? { functionName: parseFunctionName(fn).name } : {})
-      .filter((view) => !arn || eventSourceArn(config, view.mapping) === arn)
+      .filter((view) => !arn || eventSourceArn(config, view.mapping, plugins) === arn)
       .map(render);
     const start = Number(query.get('Marker') ?? 0) || 0;
     const max = Math.min(Math.max(Number(query.get('MaxItems') ?? 100) || 100, 1), 100);

@@ -26,6 +26,7 @@ import { MappingManager, type ConnectorFactory } from '../engine/mapping-manager
 import { decideReadiness, type Readiness } from '../engine/readiness.ts';
 import { stopBudget, within } from './shutdown-plan.ts';
 import { storeMappingRepository } from './store-mapping-repository.ts';
+import { SOURCE_PLUGINS } from './plugins.ts';
 
 export interface EngineOptions {
   logger?: Logger;
@@ -191,6 +192,7 @@ export class Engine {
           destinations: asyncRuntime.destinations,
           metricsRegistry: this.metrics.registry,
         }),
+      plugins: SOURCE_PLUGINS,
       repository: storeMappingRepository(store),
       logger: logger.child({ component: 'mapping' }),
       metrics: new MappingMetrics(this.metrics.registry),
@@ -235,7 +237,7 @@ export class Engine {
       accountId: this.config.accountId,
       hasFunction: (name) => this.invoker.functionSpec(name) !== undefined,
     });
-    registerMappingRoutes(api, { mappings, config: this.config });
+    registerMappingRoutes(api, { mappings, config: this.config, plugins: SOURCE_PLUGINS });
     registerTriggers(api, {
       config: this.config,
       queue: asyncRuntime.queue,

@@ -19,14 +19,15 @@
 import type { CompiledFilters } from './filter-types.ts';
 import { matchesFields } from './filter-match.ts';
 
-export type FilterSource = 'sqs' | 'kafka' | 'rabbitmq';
-
-/** The field of a source record that holds the message payload. */
-export const FILTER_DATA_KEYS: Readonly<Record<FilterSource, string>> = {
-  sqs: 'body',
-  kafka: 'value',
-  rabbitmq: 'data',
-};
+/**
+ * The field of a source record that holds the message payload, and how it is written (each
+ * source plugin names its own): `json-text` (SQS `body`) or `base64-json` (Kafka `value`,
+ * RabbitMQ `data`). Structurally the seam's `FilterData`.
+ */
+export interface FilterSource {
+  readonly key: string;
+  readonly encoding: 'json-text' | 'base64-json';
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -62,7 +63,7 @@ export function decodeBinaryPayload(data: unknown): unknown {
 
 /** The data field as the patterns see it. */
 export function decodeRecordData(source: FilterSource, raw: unknown): unknown {
-  return source === 'sqs' ? decodeSqsBody(raw) : decodeBinaryPayload(raw);
+  return source.encoding === 'json-text' ? decodeSqsBody(raw) : decodeBinaryPayload(raw);
 }
 
 const NOT_DECODED: unique symbol = Symbol('not decoded');
@@ -78,7 +79,7 @@ export function applyFilters(
   source: FilterSource,
 ): boolean {
   if (compiled.patterns.length === 0) return true;
-  const dataKey = FILTER_DATA_KEYS[source];
+  const dataKey = source.key;
   let decoded: unknown = NOT_DECODED;
   const lookup = (key: string): unknown => {
     if (key !== dataKey) return Object.hasOwn(record, key) ? record[key] : undefined;

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load-config.ts';
+import { loadConfig } from '../app/config.ts';
 import { Engine } from '../app/sluice-app.ts';
 import { silentLogger } from '../observability/logger.ts';
 

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config/load-config.ts';
+import { loadConfig } from '../app/config.ts';
 
 /** `sluice validate --config <file>`: load and check everything, start nothing. */
 export async function runValidate(configPath: string): Promise<number> {

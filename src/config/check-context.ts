@@ -3,11 +3,11 @@
  * have failed elsewhere: checks skip what is malformed rather than throw) and the inputs that come
  * from outside the document (folders and files that exist, the clock, the filter hook).
  */
-import type { SourceType } from './defaults.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
 import type { PathSegment, RawProblem } from './config-error.ts';
 
 /** Validates one parsed filter pattern; returns messages (empty when fine). */
-export type FilterPatternValidator = (pattern: unknown, source: SourceType) => string[];
+export type FilterPatternValidator = (pattern: unknown, source: string) => string[];
 
 export interface CheckInputs {
   /** Folder relative paths are resolved against (the config file's folder). */
@@ -22,34 +22,20 @@ export interface CheckInputs {
   env: Record<string, string | undefined>;
   /** Deep filter-pattern check (the EventBridge grammar), plugged in by the filter engine. */
   validateFilterPattern: FilterPatternValidator | undefined;
+  /** The source types of this build: each one's checks. */
+  plugins: SourcePlugins;
 }
 
 /** Names the document declares, for reference checks. */
 export interface Refs {
   functions: Set<string>;
   /** Connection name → type (only connections with a valid type). */
-  connections: Map<string, SourceType>;
+  connections: Map<string, string>;
 }
 
-export type Obj = Record<string, unknown>;
-
-export function isObj(value: unknown): value is Obj {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-export function objAt(value: unknown, key: string): Obj | undefined {
-  if (!isObj(value)) return undefined;
-  const child = value[key];
-  return isObj(child) ? child : undefined;
-}
-
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
+export { isObj, objAt, strValue as str, numValue as num } from '../connectors/schema-kit.ts';
+export type { Obj } from '../connectors/schema-kit.ts';
+import { isObj, objAt } from '../connectors/schema-kit.ts';
 
 /** Collects problems; `add(path, message)` reads better than building objects inline. */
 export class Problems {
@@ -59,12 +45,12 @@ export class Problems {
   }
 }
 
-export function collectRefs(doc: unknown): Refs {
+export function collectRefs(doc: unknown, plugins: SourcePlugins): Refs {
   const functions = new Set(Object.keys(objAt(doc, 'functions') ?? {}));
-  const connections = new Map<string, SourceType>();
+  const connections = new Map<string, string>();
   for (const [name, connection] of Object.entries(objAt(doc, 'connections') ?? {})) {
     const type = isObj(connection) ? connection.type : undefined;
-    if (type === 'sqs' || type === 'kafka' || type === 'rabbitmq') connections.set(name, type);
+    if (plugins.has(type)) connections.set(name, type);
   }
   return { functions, connections };
 }

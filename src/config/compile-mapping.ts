@@ -4,13 +4,15 @@
  * so a mapping is valid through the API exactly when it would be valid in YAML.
  */
 import { loadConfigFromString } from './load-config.ts';
-import type { ConnectionConfig, MappingConfig, SluiceConfig } from './types.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
+import type { MappingConfig, SluiceConfig } from './types.ts';
 
 /** Throws the pipeline's `CONFIG_INVALID` (paths `mappings[0]…`) when the options are invalid. */
 export function compileMapping(
   config: SluiceConfig,
   options: Record<string, unknown>,
   what: string,
+  plugins: SourcePlugins,
 ): MappingConfig {
   const doc = {
     region: config.region,
@@ -22,21 +24,18 @@ export function compileMapping(
       ]),
     ),
     connections: Object.fromEntries(
-      Object.values(config.connections).map((c) => [c.name, connectionOptions(c)]),
+      Object.values(config.connections).map((c) => [
+        c.name,
+        plugins.get(c.type).connectionOptions(c),
+      ]),
     ),
     mappings: [options],
   };
-  const compiled = loadConfigFromString(JSON.stringify(doc), { file: what, baseDir: '/', env: {} });
+  const compiled = loadConfigFromString(JSON.stringify(doc), {
+    file: what,
+    baseDir: '/',
+    env: {},
+    plugins,
+  });
   return compiled.mappings[0] as MappingConfig;
-}
-
-function connectionOptions(c: ConnectionConfig): Record<string, unknown> {
-  switch (c.type) {
-    case 'sqs':
-      return { type: 'sqs', ...(c.endpoint ? { endpoint: c.endpoint } : {}) };
-    case 'kafka':
-      return { type: 'kafka', bootstrapServers: c.bootstrapServers };
-    case 'rabbitmq':
-      return { type: 'rabbitmq', url: 'amqp://127.0.0.1' };
-  }
 }

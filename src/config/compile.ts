@@ -8,7 +8,6 @@ import { compileDestination, type DestinationScope } from './destinations.ts';
 import { parsePattern } from './filter-patterns.ts';
 import { resolveAwsCredentials } from './function-credentials.ts';
 import type {
-  ConnectionOptions,
   FunctionOptions,
   LoggingConfigOptions,
   MappingOptions,
@@ -31,8 +30,7 @@ import type {
   SystemLogLevel,
 } from '../invoker/types.ts';
 import { concurrencyOf, isProvided } from './validate-functions.ts';
-import { bootstrapList } from './validate-connections.ts';
-import { isFifoQueueUrl, timestampMs } from './validate-mappings.ts';
+import type { SourcePlugins, SourceRules } from '../connectors/plugin.ts';
 import { triggerPath } from './validate-triggers.ts';
 
 export interface CompileContext {
@@ -42,6 +40,8 @@ export interface CompileContext {
   dirExists: (path: string) => boolean;
   /** sluice's environment: function credentials are read from it. Default none. */
   env?: Record<string, string | undefined>;
+  /** The source types of this build: each compiles its connections and mappings. */
+  plugins: SourcePlugins;
 }
 
 const secondsToMs = (s: number): number => Math.round(s * 1000);
@@ -103,60 +103,6 @@ function compileLoggingConfig(options: LoggingConfigOptions): FunctionLoggingCon
   };
 }
 
-function compileConnection(
-  name: string,
-  c: ConnectionOptions,
-  ctx: CompileContext,
-): ConnectionConfig {
-  switch (c.type) {
-    case 'sqs':
-      return {
-        type: 'sqs',
-        name,
-        endpoint: c.endpoint,
-        region: c.region,
-        credentials: c.credentials,
-      };
-    case 'rabbitmq':
-      return { type: 'rabbitmq', name, url: c.url };
-    case 'kafka': {
-      const ssl = c.ssl;
-      const file = (path: string | undefined): string | undefined =>
-        path === undefined ? undefined : resolve(ctx.baseDir, path);
-      return {
-        type: 'kafka',
-        name,
-        bootstrapServers: bootstrapList(c.bootstrapServers) ?? [],
-        clientId: c.clientId ?? d.KAFKA_DEFAULT_CLIENT_ID,
-        sasl:
-          c.sasl === undefined
-            ? undefined
-            : {
-                mechanism: c.sasl.mechanism as (typeof d.SASL_MECHANISMS)[number],
-                username: c.sasl.username,
-                password: c.sasl.password,
-              },
-        ssl:
-          ssl === undefined || ssl === false
-            ? undefined
-            : ssl === true
-              ? {
-                  caFile: undefined,
-                  certFile: undefined,
-                  keyFile: undefined,
-                  rejectUnauthorized: true,
-                }
-              : {
-                  caFile: file(ssl.ca),
-                  certFile: file(ssl.cert),
-                  keyFile: file(ssl.key),
-                  rejectUnauthorized: ssl.rejectUnauthorized ?? true,
-                },
-      };
-    }
-  }
-}
-
 function compileFilters(m: MappingOptions): FilterConfig[] {
   return (m.filterCriteria?.filters ?? []).map(({ pattern }) => {
     const parsed = parsePattern(pattern);
@@ -174,20 +120,23 @@ function retries(value: number | undefined, hasDestination: boolean): number {
 /** Provisioned pollers: the minimum defaults to the source's lowest, the maximum to 200. */
 function compilePollers(
   p: MappingOptions['provisionedPollerConfig'],
-  rules: d.SourceRules,
+  rules: SourceRules,
 ): MappingConfig['pollers'] {
   if (p === undefined || rules.minMinimumPollers === undefined) return undefined;
   const minimum = p.minimumPollers ?? rules.minMinimumPollers;
   return { minimum, maximum: p.maximumPollers ?? Math.max(d.MAXIMUM_POLLERS.default, minimum) };
 }
 
+/** The common fields here; the source's own (its `source:`, retries, destination) by its plugin. */
 function compileMapping(
   m: MappingOptions,
   connections: Record<string, ConnectionConfig>,
+  plugins: SourcePlugins,
 ): MappingConfig {
   const connection = connections[m.source.connection] as ConnectionConfig;
   const type = connection.type;
-  const rules = d.SOURCE_RULES[type];
+  const plugin = plugins.get(type);
+  const rules = plugin.rules;
   const base = {
     name: m.name,
     functionName: m.function,
@@ -202,65 +151,14 @@ function compileMapping(
     pollers: compilePollers(m.provisionedPollerConfig, rules),
   };
   const scope = { sourceConnection: { name: connection.name, type } };
-  const onFailure = destination(m.destinationConfig?.onFailure, scope);
-  const s = m.source;
-  switch (type) {
-    case 'sqs': {
-      const queueUrl = s.queueUrl as string;
-      const fifo = isFifoQueueUrl(queueUrl);
-      const backoff = s.retryBackoff;
-      const retryBackoff = backoff
-        ? {
-            baseMs: secondsToMs(backoff.baseSeconds),
-            maximumMs: secondsToMs(
-              backoff.maximumSeconds ?? d.SQS_RETRY_BACKOFF_SECONDS.defaultMaximum,
-            ),
-          }
-        : undefined;
-      return {
-        ...base,
-        type,
-        source: { connection: connection.name, queueUrl, fifo, retryBackoff },
-      };
-    }
-    case 'kafka': {
-      const position = (s.startingPosition ?? d.DEFAULT_STARTING_POSITION) as
-        'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-      const stamp = s.startingPositionTimestamp;
-      const age = m.maximumRecordAgeInSeconds ?? d.RECORD_AGE_S.default;
-      return {
-        ...base,
-        type,
-        source: {
-          connection: connection.name,
-          topic: s.topic as string,
-          consumerGroupId: s.consumerGroupId ?? `sluice-${m.name}`,
-          startingPosition: position,
-          startingPositionTimestampMs:
-            position === 'AT_TIMESTAMP' && stamp !== undefined ? timestampMs(stamp) : undefined,
-          sessionTimeoutMs: s.sessionTimeoutMs,
-          heartbeatIntervalMs: s.heartbeatIntervalMs,
-          commitIntervalMs: s.commitIntervalMs,
-        },
-        maximumRetryAttempts: retries(m.maximumRetryAttempts, onFailure !== undefined),
-        maximumRecordAgeMs: age < 0 ? Infinity : secondsToMs(age),
-        bisectBatchOnFunctionError: m.bisectBatchOnFunctionError ?? false,
-        onFailure,
-      };
-    }
-    case 'rabbitmq':
-      return {
-        ...base,
-        type,
-        source: {
-          connection: connection.name,
-          queue: s.queue as string,
-          virtualHost: s.virtualHost ?? d.DEFAULT_VIRTUAL_HOST,
-        },
-        maximumRetryAttempts: retries(m.maximumRetryAttempts, onFailure !== undefined),
-        onFailure,
-      };
-  }
+  const onFailure = rules.retryControls
+    ? destination(m.destinationConfig?.onFailure, scope)
+    : undefined;
+  return plugin.compileMapping(base, m as unknown as Record<string, unknown>, {
+    connection,
+    onFailure,
+    retries: (value) => retries(value, onFailure !== undefined),
+  });
 }
 
 function compileTrigger(t: TriggerOptions): TriggerConfig {
@@ -289,7 +187,9 @@ export function compileConfig(options: SluiceConfigOptions, ctx: CompileContext)
   const connections: Record<string, ConnectionConfig> = Object.fromEntries(
     Object.entries(options.connections ?? {}).map(([name, c]) => [
       name,
-      compileConnection(name, c, ctx),
+      ctx.plugins
+        .get(c.type)
+        .compileConnection(name, c as unknown as Record<string, unknown>, ctx.baseDir),
     ]),
   );
   const storagePath = options.storage?.path ?? d.STORAGE_DEFAULT_PATH;
@@ -322,7 +222,7 @@ export function compileConfig(options: SluiceConfigOptions, ctx: CompileContext)
       format: (options.logging?.format ?? 'json') as 'json' | 'pretty',
     },
     connections,
-    mappings: (options.mappings ?? []).map((m) => compileMapping(m, connections)),
+    mappings: (options.mappings ?? []).map((m) => compileMapping(m, connections, ctx.plugins)),
     triggers: (options.triggers ?? []).map(compileTrigger),
   };
 }

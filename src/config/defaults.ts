@@ -88,74 +88,9 @@ export const STORAGE_DEFAULT_PATH = './.sluice/state.db';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 
-export const KAFKA_DEFAULT_CLIENT_ID = 'sluice';
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
-/** Kafka consumer group session: the brokers' default group.min/max.session.timeout.ms. */
-export const KAFKA_SESSION_TIMEOUT_MS = { min: 6000, max: 1_800_000, default: 30_000 } as const;
-/** Kafka heartbeat cadence; must also stay below the session timeout. */
-export const KAFKA_HEARTBEAT_INTERVAL_MS = { min: 100, max: 600_000, default: 3000 } as const;
 /** Poller ramp: × this per busy second (at least +5), ÷ this per idle one (1 = Lambda's +5/s). */
 export const POLLER_GROWTH_FACTOR = { min: 1, max: 10, default: 2 } as const;
-/** SQS `source.retryBackoff` seconds (SQS's own visibility limit); maximum defaults to 900. */
-export const SQS_RETRY_BACKOFF_SECONDS = { min: 0, max: 43_200, defaultMaximum: 900 } as const;
-/** Kafka offset commit coalescing, ms (0 = a commit per settled batch). */
-export const KAFKA_COMMIT_INTERVAL_MS = { min: 0, max: 60_000, default: 100 } as const;
-
-export type SourceType = 'sqs' | 'kafka' | 'rabbitmq';
-
-/** Per-source defaults and limits of a mapping (lambda-esm.md §1). */
-export interface SourceRules {
-  defaultBatchSize: number;
-  /** Seconds. */
-  defaultWindowS: number;
-  /** Lowest `scalingConfig.maximumConcurrency` accepted. */
-  minMaximumConcurrency: number;
-  /** `scalingConfig.maximumConcurrency` when unset (undefined = only the function/engine ceilings). */
-  defaultMaximumConcurrency: number | undefined;
-  /** Kafka and RabbitMQ: retry controls and an onFailure destination are accepted. */
-  retryControls: boolean;
-  /** Kafka only: `maximumRecordAgeInSeconds`, `bisectBatchOnFunctionError`. */
-  recordAgeAndBisect: boolean;
-  /** Lowest `provisionedPollerConfig.minimumPollers`; undefined = the source has no such mode. */
-  minMinimumPollers: number | undefined;
-}
-
-export const SOURCE_RULES: Record<SourceType, SourceRules> = {
-  sqs: {
-    defaultBatchSize: 10,
-    defaultWindowS: 0,
-    minMaximumConcurrency: 2,
-    defaultMaximumConcurrency: undefined,
-    retryControls: false,
-    recordAgeAndBisect: false,
-    minMinimumPollers: 2,
-  },
-  kafka: {
-    defaultBatchSize: 100,
-    defaultWindowS: 0.5,
-    minMaximumConcurrency: 1,
-    defaultMaximumConcurrency: undefined,
-    retryControls: true,
-    recordAgeAndBisect: true,
-    minMinimumPollers: 1,
-  },
-  rabbitmq: {
-    defaultBatchSize: 100,
-    defaultWindowS: 0.5,
-    minMaximumConcurrency: 1,
-    // AWS runs one invoke at a time per RabbitMQ mapping; 1 also keeps queue order.
-    defaultMaximumConcurrency: 1,
-    retryControls: true,
-    recordAgeAndBisect: false,
-    // One consumer per mapping: concurrency is the knob (scalingConfig.maximumConcurrency).
-    minMinimumPollers: undefined,
-  },
-};
-
 export const BATCH_SIZE = { min: 1, max: 10000 } as const;
-export const SQS_FIFO_MAX_BATCH = 10;
-/** SQS standard queues: a batch above this needs a batching window of at least 1 s. */
-export const SQS_BATCH_WITHOUT_WINDOW_MAX = 10;
 export const WINDOW_S = { min: 0, max: 300 } as const;
 export const MAX_CONCURRENCY = { max: 1000 } as const;
 /** `provisionedPollerConfig` (Lambda's provisioned mode): pollers are the receive loops. */
@@ -167,11 +102,6 @@ export const RETRIES_CAP_WITH_DESTINATION = 10;
 export const RECORD_AGE_S = { min: 60, max: 604800, default: -1 } as const;
 // Filter limits belong to the filter engine (batching/); the schema reads them from there.
 export { FILTER_PATTERN_MAX_CHARS, FILTERS_MAX } from '../batching/filter-types.ts';
-export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] as const;
-/** Kafka mappings without `startingPosition` read from the beginning (nothing is skipped). */
-export const DEFAULT_STARTING_POSITION = 'TRIM_HORIZON';
-export const CONSUMER_GROUP_MAX_CHARS = 200;
-export const DEFAULT_VIRTUAL_HOST = '/';
 export const FUNCTION_RESPONSE_TYPES = ['ReportBatchItemFailures'] as const;
 
 export const S3_DEFAULT_EVENTS: readonly string[] = ['s3:*'];

@@ -14,7 +14,6 @@
  */
 import type { PathSegment } from './config-error.ts';
 import { showValue } from './config-error.ts';
-import type { SourceType } from './defaults.ts';
 import { didYouMean } from './suggest.ts';
 import type { Problems, Refs } from './check-context.ts';
 import { isObj, str } from './check-context.ts';
@@ -79,13 +78,13 @@ export interface DestinationScope {
   /** The function the destination belongs to (async), to refuse self-loops. */
   ownerFunction?: string;
   /** The mapping's own connection (mappings), the default for Kafka and RabbitMQ targets. */
-  sourceConnection?: { name: string; type: SourceType };
+  sourceConnection?: { name: string; type: string };
 }
 
 /** The connection a broker destination uses: explicit, else the mapping's own if the type fits. */
 function connectionFor(
   value: Record<string, unknown>,
-  type: SourceType,
+  type: string,
   scope: DestinationScope,
 ): string | undefined {
   const explicit = str(value.connection);

@@ -5,6 +5,6 @@ export type { FilterPatternValidator } from './check-context.ts';
 export type { ConfigProblem } from './config-error.ts';
 export { formatProblem, redactUrlCredentials } from './config-error.ts';
 export { parseDestination } from './destinations.ts';
-export { sluiceSchema } from './schema.ts';
+export { buildSluiceSchema } from './schema.ts';
 export type * from './types.ts';
 export type * from './options.ts';

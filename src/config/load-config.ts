@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SluiceError } from '../errors.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
 import {
   collectRefs,
   Problems,
@@ -29,6 +30,8 @@ import { checkTriggers } from './validate-triggers.ts';
 import { locate, parseYaml, toPlainData } from './yaml-source.ts';
 
 export interface LoadConfigOptions {
+  /** The source types of this build (`src/app/plugins.ts` registers sluice's). */
+  plugins: SourcePlugins;
   /** Variables for `${VAR}`. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Deep check of filter patterns. Default: the filter engine's EventBridge grammar check. */
@@ -62,8 +65,8 @@ function statIs(kind: 'dir' | 'file'): (path: string) => boolean {
 /** Loads, checks and compiles a config file. Throws CONFIG_NOT_FOUND or CONFIG_INVALID. */
 export async function loadConfig(
   path: string,
-  env: Record<string, string | undefined> = process.env,
-  options: Omit<LoadConfigOptions, 'env'> = {},
+  env: Record<string, string | undefined>,
+  options: Omit<LoadConfigOptions, 'env'>,
 ): Promise<SluiceConfig> {
   const file = resolve(path);
   let text: string;
@@ -88,7 +91,7 @@ export async function loadConfig(
 /** The whole pipeline on text already read. Synchronous apart from the injected checks. */
 export function loadConfigFromString(
   text: string,
-  options: LoadConfigFromStringOptions = {},
+  options: LoadConfigFromStringOptions,
 ): SluiceConfig {
   const file = options.file ?? '<string>';
   const baseDir = resolve(
@@ -101,6 +104,7 @@ export function loadConfigFromString(
     dirExists: options.dirExists ?? statIs('dir'),
     fileExists: options.fileExists ?? statIs('file'),
     now: options.now ?? Date.now(),
+    plugins: options.plugins,
     validateFilterPattern:
       options.validateFilterPattern ??
       ((parsed) =>
@@ -115,9 +119,9 @@ export function loadConfigFromString(
   const plain = toPlainData(parsed, file);
   if (plain.problem) throw configInvalid(file, [plain.problem]);
   const value = plain.value;
-  const raw: RawProblem[] = [...substitution, ...schemaProblems(value)];
+  const raw: RawProblem[] = [...substitution, ...schemaProblems(value, options.plugins)];
   const problems = new Problems();
-  const refs = collectRefs(value);
+  const refs = collectRefs(value, options.plugins);
   checkFunctions(value, refs, inputs, problems);
   checkConnections(value, inputs, problems);
   checkMappings(value, refs, inputs, problems);
@@ -141,5 +145,6 @@ export function loadConfigFromString(
     baseDir,
     dirExists: inputs.dirExists,
     env,
+    plugins: options.plugins,
   });
 }

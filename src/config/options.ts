@@ -161,35 +161,13 @@ export interface LoggingOptions {
   format?: string;
 }
 
-export type ConnectionOptions =
-  SqsConnectionOptions | KafkaConnectionOptions | RabbitMqConnectionOptions;
-
-export interface SqsConnectionOptions {
-  type: 'sqs';
-  /** Endpoint URL (e.g. ElasticMQ `http://127.0.0.1:9324`). Default: AWS's endpoint for the region. */
-  endpoint?: string;
-  /** Region. Default: the AWS SDK's chain (`AWS_REGION`), else `us-east-1`. */
-  region?: string;
-  /** Static credentials. Default: the AWS SDK's default credential chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-}
-
-export interface KafkaConnectionOptions {
-  type: 'kafka';
-  /** 1–10 `host:port` brokers, as a list or a comma-separated string. Required. */
-  bootstrapServers: string[] | string;
-  /** Client id sent to the brokers. Default `sluice`. */
-  clientId?: string;
-  /** SASL authentication. Default none. */
-  sasl?: { mechanism: string; username: string; password: string };
-  /** TLS: `true` (system CAs), or PEM file paths relative to the config file. Default off. */
-  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
-}
-
-export interface RabbitMqConnectionOptions {
-  type: 'rabbitmq';
-  /** AMQP URL, `amqp(s)://user:password@host:port[/vhost]`. Required. */
-  url: string;
+/**
+ * A broker connection: `type` names the source plugin (`connectors/<type>/`), whose schema
+ * fragment describes the other keys.
+ */
+export interface ConnectionOptions {
+  type: string;
+  [key: string]: unknown;
 }
 
 export interface MappingOptions {
@@ -246,51 +224,11 @@ export interface MappingOptions {
   destinationConfig?: { onFailure?: DestinationOptions };
 }
 
-/** Union of the source keys of every type; the connection's type decides which apply. */
+/** Where records come from: the connection, then the keys of its type's plugin. */
 export interface SourceOptions {
   /** Connection name. Required. */
   connection: string;
-  /** SQS: the queue URL (a `.fifo` URL is a FIFO queue). */
-  queueUrl?: string;
-  /**
-   * SQS: how long a failed record stays invisible before its retry — `baseSeconds` after the first
-   * failed delivery, doubling with each further receive (the message's ApproximateReceiveCount, so
-   * it survives restarts), at most `maximumSeconds` (default 900); 0–43200 each. Default: none —
-   * as with Lambda, a failed record is left alone and comes back when the queue's
-   * VisibilityTimeout expires (so maxReceiveCount spans that many visibility timeouts).
-   */
-  retryBackoff?: { baseSeconds: number; maximumSeconds?: number };
-  /** Kafka: the topic. */
-  topic?: string;
-  /** Kafka: consumer group, 1–200 chars. Default `sluice-<mapping name>`. */
-  consumerGroupId?: string;
-  /** Kafka: `TRIM_HORIZON` | `LATEST` | `AT_TIMESTAMP`, used only when the group has no offsets. Default `TRIM_HORIZON`. */
-  startingPosition?: string;
-  /** Kafka with `AT_TIMESTAMP`: ISO 8601 time or epoch seconds, not in the future. */
-  startingPositionTimestamp?: string | number;
-  /**
-   * Kafka: the consumer group session timeout, 6000–1800000 ms. Default 30000. How long the group
-   * waits before a crashed sluice's partitions go to another member; sluice heartbeats while
-   * functions run, so it does not bound batch duration. Overrides `SLUICE_KAFKA_SESSION_TIMEOUT_MS`.
-   */
-  sessionTimeoutMs?: number;
-  /**
-   * Kafka: heartbeat cadence, 100–600000 ms and below `sessionTimeoutMs`. Default 3000 (at most a
-   * third of the session timeout). Overrides `SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS`.
-   */
-  heartbeatIntervalMs?: number;
-  /**
-   * Kafka: longest a settled batch's offset waits to be committed together with later ones,
-   * 0–60000 ms. Default 100 (about ten commits a second on a busy mapping instead of one per
-   * batch; a crash or a rebalance can redeliver up to that long's settled records beyond the
-   * batches in flight).
-   * 0 commits after every batch. Overrides `SLUICE_KAFKA_COMMIT_INTERVAL_MS`.
-   */
-  commitIntervalMs?: number;
-  /** RabbitMQ: the queue. */
-  queue?: string;
-  /** RabbitMQ: the virtual host. Default `/`. */
-  virtualHost?: string;
+  [key: string]: unknown;
 }
 
 export interface TriggerOptions {

@@ -5,18 +5,22 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { PathSegment, RawProblem } from './config-error.ts';
 import { showValue } from './config-error.ts';
-import { sluiceSchema } from './schema.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
+import { buildSluiceSchema } from './schema.ts';
 import { didYouMean } from './suggest.ts';
 
-let compiled: ValidateFunction | undefined;
+/** One compiled validator per plugin set (a build has one; compiling costs ~tens of ms). */
+const compiled = new WeakMap<SourcePlugins, ValidateFunction>();
 
-function validator(): ValidateFunction {
-  if (compiled === undefined) {
+function validator(plugins: SourcePlugins): ValidateFunction {
+  let validate = compiled.get(plugins);
+  if (validate === undefined) {
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-    compiled = ajv.compile(sluiceSchema);
+    validate = ajv.compile(buildSluiceSchema(plugins));
+    compiled.set(plugins, validate);
   }
-  return compiled;
+  return validate;
 }
 
 /** `/functions/resize/memorySize` → segments, array indices as numbers. */
@@ -121,8 +125,8 @@ function translate(error: ErrorObject, root: unknown): RawProblem | undefined {
  * Problems of one document against the schema: one per key path (the first that applies), and
  * `anyOf` branches folded into their parent's description.
  */
-export function schemaProblems(value: unknown): RawProblem[] {
-  const validate = validator();
+export function schemaProblems(value: unknown, plugins: SourcePlugins): RawProblem[] {
+  const validate = validator(plugins);
   if (validate(value)) return [];
   const errors = validate.errors ?? [];
   const folded = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);

@@ -7,67 +7,16 @@
  * `x-expected` is ours: the phrase error messages use for what is allowed at that node.
  */
 import * as d from './defaults.ts';
-
-type Schema = Record<string, unknown>;
-
-function int(min: number, max: number, unit: string, description: string, def?: number): Schema {
-  const s: Schema = {
-    type: 'integer',
-    minimum: min,
-    maximum: max,
-    description,
-    'x-expected': `an integer from ${min} to ${max}${unit === '' ? '' : ` (${unit})`}`,
-  };
-  if (def !== undefined) s.default = def;
-  return s;
-}
-
-function num(min: number, max: number, unit: string, description: string, def?: number): Schema {
-  const s: Schema = {
-    type: 'number',
-    minimum: min,
-    maximum: max,
-    description,
-    'x-expected': `a number from ${min} to ${max}${unit === '' ? '' : ` (${unit})`}`,
-  };
-  if (def !== undefined) s.default = def;
-  return s;
-}
-
-function str(description: string, extra: Schema = {}): Schema {
-  return { type: 'string', description, 'x-expected': 'a string', ...extra };
-}
-
-function oneOfStrings(values: readonly string[], description: string, def?: string): Schema {
-  const s: Schema = {
-    type: 'string',
-    enum: [...values],
-    description,
-    'x-expected': `one of ${values.join(', ')}`,
-  };
-  if (def !== undefined) s.default = def;
-  return s;
-}
-
-function bool(description: string, def: boolean): Schema {
-  return { type: 'boolean', description, default: def, 'x-expected': 'true or false' };
-}
-
-function obj(
-  description: string,
-  properties: Record<string, Schema>,
-  required: string[] = [],
-): Schema {
-  const s: Schema = {
-    type: 'object',
-    description,
-    additionalProperties: false,
-    properties,
-    'x-expected': 'a map of keys to values',
-  };
-  if (required.length > 0) s.required = required;
-  return s;
-}
+import {
+  bool,
+  int,
+  num,
+  obj,
+  oneOfStrings,
+  str,
+  type JsonSchema as Schema,
+} from '../connectors/schema-kit.ts';
+import { listWithOr, type SourcePlugins } from '../connectors/plugin.ts';
 
 const NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 const NAME_EXPECTED = '1–64 letters, digits, ".", "-" or "_"';
@@ -236,257 +185,152 @@ function connection(
   };
 }
 
-const connectionSchema: Schema = {
-  type: 'object',
-  description: 'A broker connection (sqs, kafka or rabbitmq).',
-  required: ['type'],
-  properties: {
-    type: oneOfStrings(['sqs', 'kafka', 'rabbitmq'], 'Broker type.'),
-  },
-  'x-expected': 'a map with a type (sqs, kafka or rabbitmq)',
-  allOf: [
-    connection('sqs', 'An SQS (or ElasticMQ) connection.', {
-      endpoint: str('Endpoint URL, e.g. http://127.0.0.1:9324. Default: AWS for the region.'),
-      region: str('Region. Default: the AWS SDK chain, else us-east-1.'),
-      credentials: obj(
-        'Static credentials. Default: the AWS SDK default chain.',
-        {
-          accessKeyId: str('Access key id.'),
-          secretAccessKey: str('Secret access key.'),
-          sessionToken: str('Session token.'),
-        },
-        ['accessKeyId', 'secretAccessKey'],
+/** `connections.<name>`: a type, then the keys of that type's plugin. */
+function connectionSchema(plugins: SourcePlugins): Schema {
+  const types = listWithOr(plugins.types);
+  return {
+    type: 'object',
+    description: `A broker connection (${types}).`,
+    required: ['type'],
+    properties: {
+      type: oneOfStrings(plugins.types, 'Broker type.'),
+    },
+    'x-expected': `a map with a type (${types})`,
+    allOf: plugins.all.map((p) =>
+      connection(
+        p.type,
+        p.connectionSchema.description,
+        p.connectionSchema.properties,
+        p.connectionSchema.required,
       ),
-    }),
-    connection(
-      'kafka',
-      'A Kafka connection.',
-      {
-        bootstrapServers: {
-          type: ['array', 'string'],
-          description: '1–10 host:port brokers (a list or a comma-separated string).',
-          items: { type: 'string', 'x-expected': 'a host:port string' },
-          minItems: 1,
-          maxItems: 10,
-          'x-expected': 'a list of 1–10 host:port strings',
-        },
-        clientId: str('Client id. Default sluice.', { minLength: 1 }),
-        sasl: obj(
-          'SASL authentication.',
-          {
-            mechanism: oneOfStrings(d.SASL_MECHANISMS, 'SASL mechanism.'),
-            username: str('User name.'),
-            password: str('Password (use ${VAR}).'),
-          },
-          ['mechanism', 'username', 'password'],
-        ),
-        ssl: {
-          type: ['boolean', 'object'],
-          description: 'TLS: true, or PEM file paths relative to this file.',
-          additionalProperties: false,
-          properties: {
-            ca: str('CA bundle (PEM) path.'),
-            cert: str('Client certificate (PEM) path, for mTLS.'),
-            key: str('Client key (PEM) path, for mTLS.'),
-            rejectUnauthorized: bool('Verify the broker certificate. Default true.', true),
-          },
-          'x-expected': 'true, false, or a map with ca, cert, key, rejectUnauthorized',
-        },
-      },
-      ['bootstrapServers'],
     ),
-    connection(
-      'rabbitmq',
-      'A RabbitMQ connection.',
-      {
-        url: str('AMQP URL, amqp://user:password@host:5672', {
-          pattern: '^amqps?://',
-          'x-expected': 'an amqp:// or amqps:// URL',
-        }),
-      },
-      ['url'],
-    ),
-  ],
+  };
+}
+
+/** `source:`: the connection, then every plugin's keys (the connection's type decides which apply). */
+function sourceSchema(plugins: SourcePlugins): Schema {
+  return obj(
+    `Where records come from. ${plugins.all.map((p) => p.sourceSchema.summary).join(' ')}`,
+    {
+      connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
+      ...Object.assign({}, ...plugins.all.map((p) => p.sourceSchema.properties)),
+    },
+    ['connection'],
+  );
+}
+
+/** The keys every mapping has before `source:`. */
+const mappingHead: Record<string, Schema> = {
+  name: str('Unique mapping name.', { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED }),
+  function: str('Function to invoke.', { minLength: 1 }),
+  enabled: bool('Poll when true. Default true.', true),
 };
 
-const sourceSchema = obj(
-  'Where records come from. SQS: queueUrl, retryBackoff. Kafka: topic, consumerGroupId, startingPosition(+Timestamp), sessionTimeoutMs, heartbeatIntervalMs, commitIntervalMs. RabbitMQ: queue, virtualHost.',
-  {
-    connection: str('Connection name (its type decides the source type).', { minLength: 1 }),
-    queueUrl: str('SQS: queue URL (.fifo = FIFO queue).', {
-      pattern: '^https?://',
-      'x-expected': 'an http:// or https:// queue URL',
-    }),
-    retryBackoff: obj(
-      "SQS: a failed record stays invisible base × 2^(receives − 1) seconds, capped, before its retry. Default: it comes back when the queue's visibility timeout expires, as with Lambda.",
-      {
-        baseSeconds: int(
-          d.SQS_RETRY_BACKOFF_SECONDS.min,
-          d.SQS_RETRY_BACKOFF_SECONDS.max,
-          's',
-          'Delay after the first failed delivery.',
-        ),
-        maximumSeconds: int(
-          d.SQS_RETRY_BACKOFF_SECONDS.min,
-          d.SQS_RETRY_BACKOFF_SECONDS.max,
-          's',
-          'Longest delay, at least baseSeconds. Default 900.',
-          d.SQS_RETRY_BACKOFF_SECONDS.defaultMaximum,
-        ),
-      },
-      ['baseSeconds'],
-    ),
-    topic: str('Kafka: topic.', {
-      pattern: '^[A-Za-z0-9._-]{1,249}$',
-      'x-expected': '1–249 letters, digits, ".", "-" or "_"',
-    }),
-    consumerGroupId: str('Kafka: consumer group id. Default sluice-<mapping name>.', {
-      minLength: 1,
-      maxLength: d.CONSUMER_GROUP_MAX_CHARS,
-      'x-expected': `a string of 1–${d.CONSUMER_GROUP_MAX_CHARS} characters`,
-    }),
-    startingPosition: oneOfStrings(
-      d.STARTING_POSITIONS,
-      'Kafka: where a new consumer group starts. Default TRIM_HORIZON.',
-      d.DEFAULT_STARTING_POSITION,
-    ),
-    startingPositionTimestamp: {
-      type: ['string', 'number'],
-      description: 'Kafka AT_TIMESTAMP: ISO 8601 time or epoch seconds.',
-      'x-expected': 'an ISO 8601 time or epoch seconds',
-    },
-    sessionTimeoutMs: int(
-      d.KAFKA_SESSION_TIMEOUT_MS.min,
-      d.KAFKA_SESSION_TIMEOUT_MS.max,
-      'ms',
-      'Kafka: consumer group session timeout — how long a crashed sluice keeps its partitions. Default 30000.',
-      d.KAFKA_SESSION_TIMEOUT_MS.default,
-    ),
-    heartbeatIntervalMs: int(
-      d.KAFKA_HEARTBEAT_INTERVAL_MS.min,
-      d.KAFKA_HEARTBEAT_INTERVAL_MS.max,
-      'ms',
-      'Kafka: consumer heartbeat cadence, below the session timeout. Default 3000.',
-      d.KAFKA_HEARTBEAT_INTERVAL_MS.default,
-    ),
-    commitIntervalMs: int(
-      d.KAFKA_COMMIT_INTERVAL_MS.min,
-      d.KAFKA_COMMIT_INTERVAL_MS.max,
-      'ms',
-      'Kafka: longest a settled offset waits to be committed with later ones; 0 = a commit per batch. Default 100.',
-      d.KAFKA_COMMIT_INTERVAL_MS.default,
-    ),
-    queue: str('RabbitMQ: queue name.', { minLength: 1, maxLength: 255 }),
-    virtualHost: str('RabbitMQ: virtual host. Default /.', { default: d.DEFAULT_VIRTUAL_HOST }),
-  },
-  ['connection'],
-);
-
-const mappingSchema = obj(
-  'An event source mapping: polls a source and invokes a function with batches.',
-  {
-    name: str('Unique mapping name.', { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED }),
-    function: str('Function to invoke.', { minLength: 1 }),
-    enabled: bool('Poll when true. Default true.', true),
-    source: sourceSchema,
-    batchSize: int(
-      d.BATCH_SIZE.min,
-      d.BATCH_SIZE.max,
-      'records',
-      'Records per batch. Default SQS 10, Kafka 100, RabbitMQ 100; SQS FIFO ≤ 10.',
-    ),
-    maximumBatchingWindowInSeconds: num(
-      d.WINDOW_S.min,
-      d.WINDOW_S.max,
-      'seconds',
-      'Seconds to gather a batch. Default SQS 0, Kafka 0.5, RabbitMQ 0.5; not for SQS FIFO.',
-    ),
-    filterCriteria: obj('Record filters.', {
-      filters: {
-        type: 'array',
-        description: `Up to ${d.FILTERS_MAX} EventBridge patterns, ORed.`,
-        maxItems: d.FILTERS_MAX,
-        items: obj(
-          'One filter.',
-          {
-            pattern: str('EventBridge pattern as a JSON string.', {
-              minLength: 1,
-              maxLength: d.FILTER_PATTERN_MAX_CHARS,
-              'x-expected': `a JSON object as a string of at most ${d.FILTER_PATTERN_MAX_CHARS} characters`,
-            }),
-          },
-          ['pattern'],
-        ),
-        'x-expected': `a list of at most ${d.FILTERS_MAX} filters`,
-      },
-    }),
-    functionResponseTypes: {
+/** The keys every mapping has after `source:` (Lambda's common event-source-mapping fields). */
+const mappingTail: Record<string, Schema> = {
+  batchSize: int(
+    d.BATCH_SIZE.min,
+    d.BATCH_SIZE.max,
+    'records',
+    'Records per batch. Default SQS 10, Kafka 100, RabbitMQ 100; SQS FIFO ≤ 10.',
+  ),
+  maximumBatchingWindowInSeconds: num(
+    d.WINDOW_S.min,
+    d.WINDOW_S.max,
+    'seconds',
+    'Seconds to gather a batch. Default SQS 0, Kafka 0.5, RabbitMQ 0.5; not for SQS FIFO.',
+  ),
+  filterCriteria: obj('Record filters.', {
+    filters: {
       type: 'array',
-      description: '[ReportBatchItemFailures] to accept partial batch responses.',
-      uniqueItems: true,
-      items: oneOfStrings(d.FUNCTION_RESPONSE_TYPES, 'Response type.'),
-      'x-expected': 'a list with ReportBatchItemFailures',
+      description: `Up to ${d.FILTERS_MAX} EventBridge patterns, ORed.`,
+      maxItems: d.FILTERS_MAX,
+      items: obj(
+        'One filter.',
+        {
+          pattern: str('EventBridge pattern as a JSON string.', {
+            minLength: 1,
+            maxLength: d.FILTER_PATTERN_MAX_CHARS,
+            'x-expected': `a JSON object as a string of at most ${d.FILTER_PATTERN_MAX_CHARS} characters`,
+          }),
+        },
+        ['pattern'],
+      ),
+      'x-expected': `a list of at most ${d.FILTERS_MAX} filters`,
     },
-    scalingConfig: obj('Mapping concurrency.', {
-      maximumConcurrency: int(
-        1,
-        d.MAX_CONCURRENCY.max,
-        '',
-        'Concurrent batches: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset.',
-      ),
-      adaptiveConcurrency: bool(
-        'Invoke only as many batches at once as raise throughput (up to maximumConcurrency). Default true.',
-        true,
-      ),
-      pollerGrowthFactor: num(
-        d.POLLER_GROWTH_FACTOR.min,
-        d.POLLER_GROWTH_FACTOR.max,
-        '',
-        "Pollers are multiplied by this each busy second (at least +5), divided by it each idle one. Default 2; 1 = Lambda's +5 a second.",
-        d.POLLER_GROWTH_FACTOR.default,
-      ),
-    }),
-    provisionedPollerConfig: obj(
-      "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",
-      {
-        minimumPollers: int(
-          d.MINIMUM_POLLERS.min,
-          d.MINIMUM_POLLERS.max,
-          '',
-          'Pollers always running: SQS 2–200, Kafka 1–200.',
-        ),
-        maximumPollers: int(
-          d.MAXIMUM_POLLERS.min,
-          d.MAXIMUM_POLLERS.max,
-          '',
-          'Most pollers. Default 200 when minimumPollers is set.',
-        ),
-      },
-    ),
-    maximumRetryAttempts: int(
-      d.MAPPING_RETRIES.min,
-      d.MAPPING_RETRIES.max,
-      '-1 = until the records expire',
-      'Kafka/RabbitMQ: retries of a failed batch. Default -1.',
-      d.MAPPING_RETRIES.default,
-    ),
-    maximumRecordAgeInSeconds: {
-      type: 'integer',
-      description: 'Kafka: seconds before a record is given up; -1 = never. Default -1.',
-      default: d.RECORD_AGE_S.default,
-      anyOf: [{ const: -1 }, { minimum: d.RECORD_AGE_S.min, maximum: d.RECORD_AGE_S.max }],
-      'x-expected': `-1 (never) or an integer from ${d.RECORD_AGE_S.min} to ${d.RECORD_AGE_S.max} (seconds)`,
-    },
-    bisectBatchOnFunctionError: bool(
-      'Kafka: split a failing batch and retry each half. Default false.',
-      false,
-    ),
-    destinationConfig: obj('Kafka/RabbitMQ: where exhausted records go.', {
-      onFailure: destination,
-    }),
+  }),
+  functionResponseTypes: {
+    type: 'array',
+    description: '[ReportBatchItemFailures] to accept partial batch responses.',
+    uniqueItems: true,
+    items: oneOfStrings(d.FUNCTION_RESPONSE_TYPES, 'Response type.'),
+    'x-expected': 'a list with ReportBatchItemFailures',
   },
-  ['name', 'function', 'source'],
-);
+  scalingConfig: obj('Mapping concurrency.', {
+    maximumConcurrency: int(
+      1,
+      d.MAX_CONCURRENCY.max,
+      '',
+      'Concurrent batches: SQS 2–1000, Kafka/RabbitMQ 1–1000. Default RabbitMQ 1, else unset.',
+    ),
+    adaptiveConcurrency: bool(
+      'Invoke only as many batches at once as raise throughput (up to maximumConcurrency). Default true.',
+      true,
+    ),
+    pollerGrowthFactor: num(
+      d.POLLER_GROWTH_FACTOR.min,
+      d.POLLER_GROWTH_FACTOR.max,
+      '',
+      "Pollers are multiplied by this each busy second (at least +5), divided by it each idle one. Default 2; 1 = Lambda's +5 a second.",
+      d.POLLER_GROWTH_FACTOR.default,
+    ),
+  }),
+  provisionedPollerConfig: obj(
+    "SQS/Kafka: receive loops (Lambda's provisioned mode). Default: scaled 2–1250.",
+    {
+      minimumPollers: int(
+        d.MINIMUM_POLLERS.min,
+        d.MINIMUM_POLLERS.max,
+        '',
+        'Pollers always running: SQS 2–200, Kafka 1–200.',
+      ),
+      maximumPollers: int(
+        d.MAXIMUM_POLLERS.min,
+        d.MAXIMUM_POLLERS.max,
+        '',
+        'Most pollers. Default 200 when minimumPollers is set.',
+      ),
+    },
+  ),
+  maximumRetryAttempts: int(
+    d.MAPPING_RETRIES.min,
+    d.MAPPING_RETRIES.max,
+    '-1 = until the records expire',
+    'Kafka/RabbitMQ: retries of a failed batch. Default -1.',
+    d.MAPPING_RETRIES.default,
+  ),
+  maximumRecordAgeInSeconds: {
+    type: 'integer',
+    description: 'Kafka: seconds before a record is given up; -1 = never. Default -1.',
+    default: d.RECORD_AGE_S.default,
+    anyOf: [{ const: -1 }, { minimum: d.RECORD_AGE_S.min, maximum: d.RECORD_AGE_S.max }],
+    'x-expected': `-1 (never) or an integer from ${d.RECORD_AGE_S.min} to ${d.RECORD_AGE_S.max} (seconds)`,
+  },
+  bisectBatchOnFunctionError: bool(
+    'Kafka: split a failing batch and retry each half. Default false.',
+    false,
+  ),
+  destinationConfig: obj('Kafka/RabbitMQ: where exhausted records go.', {
+    onFailure: destination,
+  }),
+};
+
+const mappingSchema = (plugins: SourcePlugins): Schema =>
+  obj(
+    'An event source mapping: polls a source and invokes a function with batches.',
+    { ...mappingHead, source: sourceSchema(plugins), ...mappingTail },
+    ['name', 'function', 'source'],
+  );
 
 const triggerSchema = obj(
   'A push trigger: S3-style notifications over HTTP become asynchronous invokes.',
@@ -524,120 +368,128 @@ const triggerSchema = obj(
   ['name', 'type', 'function'],
 );
 
-export const sluiceSchema: Schema = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://github.com/sluice/sluice/config/sluice.schema.json',
-  title: 'sluice config',
-  ...obj('Functions, connections, event source mappings and triggers of a sluice engine.', {
-    region: str('Region reported to functions and used in ARNs. Default us-east-1.', {
+/** The schema of a build with these source plugins (`config/sluice.schema.json` for sluice's). */
+/** The top-level keys before `connections` (none depends on the source types). */
+const topHead: Record<string, Schema> = {
+  region: str('Region reported to functions and used in ARNs. Default us-east-1.', {
+    minLength: 1,
+  }),
+  accountId: {
+    type: ['string', 'integer'],
+    description: '12-digit account id used in ARNs. Default 000000000000.',
+    pattern: '^[0-9]{12}$',
+    minimum: 0,
+    maximum: 999_999_999_999,
+    'x-expected': 'a 12-digit account id',
+  },
+  concurrency: obj('Engine-wide concurrency.', {
+    limit: int(
+      1,
+      1_000_000,
+      '',
+      'Most invokes at once across all functions. Default 1000.',
+      d.DEFAULT_CONCURRENCY_LIMIT,
+    ),
+    minimumUnreserved: int(
+      0,
+      1_000_000,
+      '',
+      'Part of limit that reservations must leave free. Default min(100, ceil(limit / 10)).',
+    ),
+  }),
+  functions: {
+    type: 'object',
+    description: 'Functions by name.',
+    propertyNames: {
+      pattern: d.FUNCTION_NAME_PATTERN,
+      'x-expected': '1–64 letters, digits, "-" or "_"',
+    },
+    additionalProperties: functionSchema,
+    'x-expected': 'a map of function names to functions',
+  },
+  api: obj('The HTTP API.', {
+    host: str('Interface to listen on. Default 127.0.0.1.', {
       minLength: 1,
+      default: d.API_DEFAULTS.host,
     }),
-    accountId: {
-      type: ['string', 'integer'],
-      description: '12-digit account id used in ARNs. Default 000000000000.',
-      pattern: '^[0-9]{12}$',
-      minimum: 0,
-      maximum: 999_999_999_999,
-      'x-expected': 'a 12-digit account id',
-    },
-    concurrency: obj('Engine-wide concurrency.', {
-      limit: int(
-        1,
-        1_000_000,
-        '',
-        'Most invokes at once across all functions. Default 1000.',
-        d.DEFAULT_CONCURRENCY_LIMIT,
-      ),
-      minimumUnreserved: int(
-        0,
-        1_000_000,
-        '',
-        'Part of limit that reservations must leave free. Default min(100, ceil(limit / 10)).',
-      ),
+    port: int(0, 65535, '', 'TCP port; 0 = any free port. Default 3001.', d.API_DEFAULTS.port),
+    authToken: str('Bearer token for every route but health; empty = none.'),
+    readiness: oneOfStrings(
+      d.READINESS_MODES,
+      '/readyz: lenient = a source outage marks its mapping degraded, the worker stays ready; strict = any degraded mapping makes it unready. Default lenient.',
+      'lenient',
+    ),
+    allowUnauthenticated: bool(
+      'Serve a non-loopback host without api.authToken (and push triggers without their own authToken). Default false: that is a config error.',
+      false,
+    ),
+    maxConnections: int(
+      d.API_MAX_CONNECTIONS.min,
+      d.API_MAX_CONNECTIONS.max,
+      '',
+      'Most open connections; more are closed on accept. Default 1024.',
+      d.API_MAX_CONNECTIONS.default,
+    ),
+    headersTimeoutMs: int(
+      d.API_HEADERS_TIMEOUT_MS.min,
+      d.API_HEADERS_TIMEOUT_MS.max,
+      'ms',
+      'A client must send the request head within this. Default 10000.',
+      d.API_HEADERS_TIMEOUT_MS.default,
+    ),
+    requestTimeoutMs: int(
+      d.API_REQUEST_TIMEOUT_MS.min,
+      d.API_REQUEST_TIMEOUT_MS.max,
+      'ms',
+      'A client must send the whole request (head and body) within this; the response (a function running) is not limited. Default 60000.',
+      d.API_REQUEST_TIMEOUT_MS.default,
+    ),
+    keepAliveTimeoutMs: int(
+      d.API_KEEP_ALIVE_TIMEOUT_MS.min,
+      d.API_KEEP_ALIVE_TIMEOUT_MS.max,
+      'ms',
+      'An idle keep-alive connection is closed after this. Default 5000.',
+      d.API_KEEP_ALIVE_TIMEOUT_MS.default,
+    ),
+  }),
+  storage: obj('The embedded store.', {
+    path: str('SQLite file relative to this file, or :memory:. Default ./.sluice/state.db.', {
+      minLength: 1,
+      default: d.STORAGE_DEFAULT_PATH,
     }),
-    functions: {
-      type: 'object',
-      description: 'Functions by name.',
-      propertyNames: {
-        pattern: d.FUNCTION_NAME_PATTERN,
-        'x-expected': '1–64 letters, digits, "-" or "_"',
-      },
-      additionalProperties: functionSchema,
-      'x-expected': 'a map of function names to functions',
-    },
-    api: obj('The HTTP API.', {
-      host: str('Interface to listen on. Default 127.0.0.1.', {
-        minLength: 1,
-        default: d.API_DEFAULTS.host,
-      }),
-      port: int(0, 65535, '', 'TCP port; 0 = any free port. Default 3001.', d.API_DEFAULTS.port),
-      authToken: str('Bearer token for every route but health; empty = none.'),
-      readiness: oneOfStrings(
-        d.READINESS_MODES,
-        '/readyz: lenient = a source outage marks its mapping degraded, the worker stays ready; strict = any degraded mapping makes it unready. Default lenient.',
-        'lenient',
-      ),
-      allowUnauthenticated: bool(
-        'Serve a non-loopback host without api.authToken (and push triggers without their own authToken). Default false: that is a config error.',
-        false,
-      ),
-      maxConnections: int(
-        d.API_MAX_CONNECTIONS.min,
-        d.API_MAX_CONNECTIONS.max,
-        '',
-        'Most open connections; more are closed on accept. Default 1024.',
-        d.API_MAX_CONNECTIONS.default,
-      ),
-      headersTimeoutMs: int(
-        d.API_HEADERS_TIMEOUT_MS.min,
-        d.API_HEADERS_TIMEOUT_MS.max,
-        'ms',
-        'A client must send the request head within this. Default 10000.',
-        d.API_HEADERS_TIMEOUT_MS.default,
-      ),
-      requestTimeoutMs: int(
-        d.API_REQUEST_TIMEOUT_MS.min,
-        d.API_REQUEST_TIMEOUT_MS.max,
-        'ms',
-        'A client must send the whole request (head and body) within this; the response (a function running) is not limited. Default 60000.',
-        d.API_REQUEST_TIMEOUT_MS.default,
-      ),
-      keepAliveTimeoutMs: int(
-        d.API_KEEP_ALIVE_TIMEOUT_MS.min,
-        d.API_KEEP_ALIVE_TIMEOUT_MS.max,
-        'ms',
-        'An idle keep-alive connection is closed after this. Default 5000.',
-        d.API_KEEP_ALIVE_TIMEOUT_MS.default,
-      ),
-    }),
-    storage: obj('The embedded store.', {
-      path: str('SQLite file relative to this file, or :memory:. Default ./.sluice/state.db.', {
-        minLength: 1,
-        default: d.STORAGE_DEFAULT_PATH,
-      }),
-    }),
-    logging: obj('Engine logs.', {
-      level: oneOfStrings(d.LOG_LEVELS, 'Log level. Default info.', 'info'),
-      format: oneOfStrings(d.LOG_FORMATS, 'json or pretty. Default json.', 'json'),
-    }),
-    connections: {
-      type: 'object',
-      description: 'Broker connections by name.',
-      propertyNames: { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED },
-      additionalProperties: connectionSchema,
-      'x-expected': 'a map of connection names to connections',
-    },
-    mappings: {
-      type: 'array',
-      description: 'Event source mappings.',
-      items: mappingSchema,
-      'x-expected': 'a list of mappings',
-    },
-    triggers: {
-      type: 'array',
-      description: 'Push triggers.',
-      items: triggerSchema,
-      'x-expected': 'a list of triggers',
-    },
+  }),
+  logging: obj('Engine logs.', {
+    level: oneOfStrings(d.LOG_LEVELS, 'Log level. Default info.', 'info'),
+    format: oneOfStrings(d.LOG_FORMATS, 'json or pretty. Default json.', 'json'),
   }),
 };
+
+export function buildSluiceSchema(plugins: SourcePlugins): Schema {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://github.com/sluice/sluice/config/sluice.schema.json',
+    title: 'sluice config',
+    ...obj('Functions, connections, event source mappings and triggers of a sluice engine.', {
+      ...topHead,
+      connections: {
+        type: 'object',
+        description: 'Broker connections by name.',
+        propertyNames: { pattern: NAME_PATTERN, 'x-expected': NAME_EXPECTED },
+        additionalProperties: connectionSchema(plugins),
+        'x-expected': 'a map of connection names to connections',
+      },
+      mappings: {
+        type: 'array',
+        description: 'Event source mappings.',
+        items: mappingSchema(plugins),
+        'x-expected': 'a list of mappings',
+      },
+      triggers: {
+        type: 'array',
+        description: 'Push triggers.',
+        items: triggerSchema,
+        'x-expected': 'a list of triggers',
+      },
+    }),
+  };
+}

@@ -3,7 +3,8 @@
  * This is what the engine consumes; the raw YAML shape is in `options.ts`.
  */
 import type { FunctionSpec } from '../invoker/types.ts';
-export type { SourceType } from './defaults.ts';
+import type { ConnectionBase, SourceMapping } from '../connectors/plugin.ts';
+export type { MappingConfigBase } from '../connectors/plugin.ts';
 
 export interface SluiceConfig {
   /** Absolute path of the config file (or the name given to `loadConfigFromString`). */
@@ -103,52 +104,8 @@ export interface LoggingConfig {
   format: 'json' | 'pretty';
 }
 
-export type ConnectionConfig =
-  SqsConnectionConfig | KafkaConnectionConfig | RabbitMqConnectionConfig;
-
-export interface SqsConnectionConfig {
-  type: 'sqs';
-  name: string;
-  /** Undefined = AWS's endpoint for the region. */
-  endpoint: string | undefined;
-  /** Undefined = the AWS SDK's region chain. */
-  region: string | undefined;
-  /** Undefined = the AWS SDK's default credential chain. Secret: never log. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
-}
-
-export interface KafkaConnectionConfig {
-  type: 'kafka';
-  name: string;
-  /** `host:port` list, 1–10 entries. */
-  bootstrapServers: string[];
-  /** Default `sluice`. */
-  clientId: string;
-  /** Undefined = no SASL. The password is secret: never log. */
-  sasl:
-    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
-    | undefined;
-  /** Undefined = plaintext. File paths are absolute (read by the connector). */
-  ssl: KafkaTlsConfig | undefined;
-}
-
-export interface KafkaTlsConfig {
-  /** PEM CA bundle; undefined = the system CAs. */
-  caFile: string | undefined;
-  /** PEM client certificate (mTLS). */
-  certFile: string | undefined;
-  /** PEM client key (mTLS). */
-  keyFile: string | undefined;
-  /** Default true. */
-  rejectUnauthorized: boolean;
-}
-
-export interface RabbitMqConnectionConfig {
-  type: 'rabbitmq';
-  name: string;
-  /** AMQP URL; may hold credentials: never log it unredacted. */
-  url: string;
-}
+/** A compiled connection; its plugin (`connectors/<type>/`) knows the rest of its shape. */
+export type ConnectionConfig = ConnectionBase;
 
 /** One compiled filter: the pattern text as written and its parsed JSON. */
 export interface FilterConfig {
@@ -156,85 +113,11 @@ export interface FilterConfig {
   parsed: Record<string, unknown>;
 }
 
-interface MappingConfigBase {
-  name: string;
-  functionName: string;
-  /** Default true. */
-  enabled: boolean;
-  /** Default per source: SQS 10, Kafka 100, RabbitMQ 100. */
-  batchSize: number;
-  /** Default per source: SQS 0, Kafka 500, RabbitMQ 500. */
-  maximumBatchingWindowMs: number;
-  /** Empty = every record matches. */
-  filters: FilterConfig[];
-  /** `functionResponseTypes` includes `ReportBatchItemFailures`. Default false. */
-  reportBatchItemFailures: boolean;
-  /** Undefined = only the function and engine ceilings apply. RabbitMQ default 1. */
-  maximumConcurrency: number | undefined;
-  /** `scalingConfig.adaptiveConcurrency`: the throughput tuner picks invokes in flight. Default true. */
-  adaptiveConcurrency: boolean;
-  /** `scalingConfig.pollerGrowthFactor`: pollers × this per busy second, ÷ per idle one. Default 2. */
-  pollerGrowthFactor: number;
-  /** `provisionedPollerConfig`: receive loops kept between these; undefined = scaled 2–1250. */
-  pollers: { minimum: number; maximum: number } | undefined;
-}
-
-export interface SqsMappingConfig extends MappingConfigBase {
-  type: 'sqs';
-  source: {
-    connection: string;
-    queueUrl: string;
-    /** URL ends with `.fifo`. */
-    fifo: boolean;
-    /** `source.retryBackoff` in ms; undefined = failed records back after the visibility timeout. */
-    retryBackoff: { baseMs: number; maximumMs: number } | undefined;
-  };
-}
-
-export interface KafkaMappingConfig extends MappingConfigBase {
-  type: 'kafka';
-  source: {
-    connection: string;
-    topic: string;
-    /** Default `sluice-<mapping name>`. */
-    consumerGroupId: string;
-    /** Default `TRIM_HORIZON`. */
-    startingPosition: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
-    /** Epoch ms, set for `AT_TIMESTAMP` only. */
-    startingPositionTimestampMs: number | undefined;
-    /** Group session timeout; undefined = the environment's or 30 000 ms. */
-    sessionTimeoutMs: number | undefined;
-    /** Heartbeat cadence; undefined = the environment's or 3000 ms. */
-    heartbeatIntervalMs: number | undefined;
-    /** Commit coalescing; undefined = the environment's or 100 ms. */
-    commitIntervalMs: number | undefined;
-  };
-  /**
-   * Retries of a failed batch; `Infinity` = until it succeeds or the records expire (Lambda's −1).
-   * Lambda caps infinite retries at 10 when an onFailure destination is set; so does the compiler.
-   */
-  maximumRetryAttempts: number;
-  /** Records older than this are given up; `Infinity` = never (Lambda's −1). */
-  maximumRecordAgeMs: number;
-  /** Default false. */
-  bisectBatchOnFunctionError: boolean;
-  onFailure: DestinationConfig | undefined;
-}
-
-export interface RabbitMqMappingConfig extends MappingConfigBase {
-  type: 'rabbitmq';
-  source: {
-    connection: string;
-    queue: string;
-    /** Default `/`. */
-    virtualHost: string;
-  };
-  /** Redeliveries before the message is dead-lettered; `Infinity` = until it expires (Lambda). */
-  maximumRetryAttempts: number;
-  onFailure: DestinationConfig | undefined;
-}
-
-export type MappingConfig = SqsMappingConfig | KafkaMappingConfig | RabbitMqMappingConfig;
+/**
+ * A compiled mapping: the common fields, `type`, `source.connection`; its plugin
+ * (`connectors/<type>/`) narrows the rest (its `source:` keys, retry and destination settings).
+ */
+export type MappingConfig = SourceMapping;
 
 export interface TriggerConfig {
   name: string;

@@ -7,162 +7,54 @@ import * as d from './defaults.ts';
 import { checkDestination, parseDestination } from './destinations.ts';
 import { parsePattern } from './filter-patterns.ts';
 import { didYouMean } from './suggest.ts';
+import type { AnySourcePlugin, SourceRules } from '../connectors/plugin.ts';
 import type { CheckInputs, Obj, Problems, Refs } from './check-context.ts';
 import { isObj, num, objAt, str } from './check-context.ts';
 
-const SOURCE_KEYS: Record<d.SourceType, { required: string; keys: string[] }> = {
-  sqs: { required: 'queueUrl', keys: ['connection', 'queueUrl', 'retryBackoff'] },
-  kafka: {
-    required: 'topic',
-    keys: [
-      'connection',
-      'topic',
-      'consumerGroupId',
-      'startingPosition',
-      'startingPositionTimestamp',
-      'sessionTimeoutMs',
-      'heartbeatIntervalMs',
-      'commitIntervalMs',
-    ],
-  },
-  rabbitmq: { required: 'queue', keys: ['connection', 'queue', 'virtualHost'] },
-};
-
-const article = (type: d.SourceType): string => (type === 'sqs' ? `an ${type}` : `a ${type}`);
-
-/** A `.fifo` queue URL is a FIFO queue. */
-export function isFifoQueueUrl(queueUrl: string): boolean {
-  return queueUrl.replace(/\/+$/, '').endsWith('.fifo');
-}
-
-/** Epoch ms of `startingPositionTimestamp` (ISO 8601 text or epoch seconds), or NaN. */
-export function timestampMs(value: string | number): number {
-  if (typeof value === 'number') return value * 1000;
-  return /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+/** Every key a `source:` of this type takes: `connection` and its plugin's schema keys. */
+function sourceKeys(plugin: AnySourcePlugin): string[] {
+  return ['connection', ...Object.keys(plugin.sourceSchema.properties)];
 }
 
 function checkSource(
   base: PathSegment[],
   source: Obj,
-  type: d.SourceType,
+  m: Obj,
+  type: string,
   inputs: CheckInputs,
   problems: Problems,
 ): void {
-  const { required, keys } = SOURCE_KEYS[type];
+  const plugins = inputs.plugins;
+  const plugin = plugins.get(type);
+  const keys = sourceKeys(plugin);
+  const required = plugin.sourceSchema.required;
   const connection = String(source.connection);
   for (const key of Object.keys(source)) {
     if (keys.includes(key)) continue;
-    const owner = (Object.keys(SOURCE_KEYS) as d.SourceType[]).find((t) =>
-      SOURCE_KEYS[t].keys.includes(key),
-    );
+    const owner = plugins.all.find((p) => sourceKeys(p).includes(key));
     if (owner === undefined) continue; // unknown keys are the schema's to report
     problems.add(
       [...base, 'source', key],
-      `is ${article(owner)} source key, but connection ${connection} is ${type}; ${type} sources take ${keys.join(', ')}`,
+      `is ${owner.withArticle} source key, but connection ${connection} is ${type}; ${type} sources take ${keys.join(', ')}`,
       { target: 'key' },
     );
   }
   if (source[required] === undefined) {
     problems.add(
       [...base, 'source', required],
-      `is required for ${article(type)} source (connection ${connection})`,
+      `is required for ${plugin.withArticle} source (connection ${connection})`,
       {
         target: 'key',
       },
     );
   }
-  if (type === 'sqs') {
-    const backoff = objAt(source, 'retryBackoff');
-    const first = num(backoff?.baseSeconds);
-    const longest = num(backoff?.maximumSeconds);
-    if (first !== undefined && longest !== undefined && longest < first) {
-      problems.add(
-        [...base, 'source', 'retryBackoff', 'maximumSeconds'],
-        `must be at least baseSeconds (${first}), got ${longest}`,
-      );
-    }
-  }
-  if (type !== 'kafka') return;
-  const session = num(source.sessionTimeoutMs);
-  const heartbeat = num(source.heartbeatIntervalMs);
-  if (heartbeat !== undefined && heartbeat >= (session ?? d.KAFKA_SESSION_TIMEOUT_MS.default)) {
-    problems.add(
-      [...base, 'source', 'heartbeatIntervalMs'],
-      `must be below the session timeout (${session ?? d.KAFKA_SESSION_TIMEOUT_MS.default} ms${session === undefined ? ', the default' : ''}), got ${heartbeat}`,
-    );
-  }
-  const position = source.startingPosition;
-  const stamp = source.startingPositionTimestamp;
-  if (position === 'AT_TIMESTAMP' && stamp === undefined) {
-    problems.add(
-      [...base, 'source', 'startingPositionTimestamp'],
-      'is required with startingPosition AT_TIMESTAMP',
-      {
-        target: 'key',
-      },
-    );
-  }
-  if (stamp !== undefined && position !== 'AT_TIMESTAMP') {
-    problems.add(
-      [...base, 'source', 'startingPositionTimestamp'],
-      'applies only with startingPosition: AT_TIMESTAMP',
-      { target: 'key' },
-    );
-  }
-  if (typeof stamp === 'string' || typeof stamp === 'number') {
-    const ms = timestampMs(stamp);
-    const path = [...base, 'source', 'startingPositionTimestamp'];
-    if (Number.isNaN(ms)) {
-      problems.add(
-        path,
-        `must be an ISO 8601 time (2024-05-01T00:00:00Z) or epoch seconds, got ${showValue(stamp, path)}`,
-      );
-    } else if (ms > inputs.now) {
-      problems.add(
-        path,
-        `must not be in the future, got ${showValue(stamp, path)} (${new Date(ms).toISOString()})`,
-      );
-    }
-  }
-}
-
-function checkBatching(
-  base: PathSegment[],
-  m: Obj,
-  type: d.SourceType,
-  fifo: boolean,
-  problems: Problems,
-): void {
-  const batch = num(m.batchSize);
-  const window = num(m.maximumBatchingWindowInSeconds);
-  if (type !== 'sqs') return;
-  if (fifo) {
-    if (batch !== undefined && batch > d.SQS_FIFO_MAX_BATCH) {
-      problems.add(
-        [...base, 'batchSize'],
-        `must be an integer from 1 to ${d.SQS_FIFO_MAX_BATCH} for an SQS FIFO queue (as Lambda), got ${batch}`,
-      );
-    }
-    if (window !== undefined && window > 0) {
-      problems.add(
-        [...base, 'maximumBatchingWindowInSeconds'],
-        `is not supported for an SQS FIFO queue (as Lambda): remove it, got ${window}`,
-      );
-    }
-    return;
-  }
-  if (batch !== undefined && batch > d.SQS_BATCH_WITHOUT_WINDOW_MAX && (window ?? 0) < 1) {
-    problems.add(
-      [...base, window === undefined ? 'batchSize' : 'maximumBatchingWindowInSeconds'],
-      `must be at least 1 second when batchSize is above ${d.SQS_BATCH_WITHOUT_WINDOW_MAX} for an SQS queue (as Lambda); got batchSize ${batch} and ${window === undefined ? 'no maximumBatchingWindowInSeconds' : `maximumBatchingWindowInSeconds ${window}`}`,
-    );
-  }
+  plugin.checkMapping?.(base, m, source, { ...inputs, problems, show: showValue });
 }
 
 function checkFilters(
   base: PathSegment[],
   m: Obj,
-  type: d.SourceType,
+  type: string,
   inputs: CheckInputs,
   problems: Problems,
 ): void {
@@ -187,44 +79,46 @@ function checkFilters(
 function checkSourceOnly(
   base: PathSegment[],
   m: Obj,
-  type: d.SourceType,
+  plugin: AnySourcePlugin,
   problems: Problems,
 ): void {
-  const rules = d.SOURCE_RULES[type];
+  const rules: SourceRules = plugin.rules;
   const concurrency = num(objAt(m, 'scalingConfig')?.maximumConcurrency);
   if (concurrency !== undefined && concurrency < rules.minMaximumConcurrency) {
     problems.add(
       [...base, 'scalingConfig', 'maximumConcurrency'],
-      `must be an integer from ${rules.minMaximumConcurrency} to ${d.MAX_CONCURRENCY.max} for ${article(type)} source, got ${concurrency}`,
+      `must be an integer from ${rules.minMaximumConcurrency} to ${d.MAX_CONCURRENCY.max} for ${plugin.withArticle} source, got ${concurrency}`,
     );
   }
-  checkPollers(base, m, type, problems);
+  checkPollers(base, m, plugin, problems);
   const kafkaOnly = ['maximumRecordAgeInSeconds', 'bisectBatchOnFunctionError'];
   const retryKeys = ['maximumRetryAttempts', 'destinationConfig'];
   for (const key of [...retryKeys, ...kafkaOnly]) {
     if (m[key] === undefined) continue;
     const allowed = kafkaOnly.includes(key) ? rules.recordAgeAndBisect : rules.retryControls;
     if (allowed) continue;
-    const why =
-      type === 'sqs'
-        ? 'SQS retries come from the queue: use its redrive policy (maxReceiveCount) and dead-letter queue'
-        : 'it applies to Kafka sources only';
-    problems.add([...base, key], `is not supported for ${article(type)} source: ${why}`, {
+    const why = rules.unsupportedKeyReason;
+    problems.add([...base, key], `is not supported for ${plugin.withArticle} source: ${why}`, {
       target: 'key',
     });
   }
 }
 
-/** `provisionedPollerConfig`: SQS and Kafka only, source minimum, minimum ≤ maximum. */
-function checkPollers(base: PathSegment[], m: Obj, type: d.SourceType, problems: Problems): void {
+/** `provisionedPollerConfig`: sources with a provisioned mode only, their minimum, minimum ≤ maximum. */
+function checkPollers(
+  base: PathSegment[],
+  m: Obj,
+  plugin: AnySourcePlugin,
+  problems: Problems,
+): void {
   const config = objAt(m, 'provisionedPollerConfig');
   if (config === undefined) return;
   const path = [...base, 'provisionedPollerConfig'];
-  const lowest = d.SOURCE_RULES[type].minMinimumPollers;
+  const lowest = plugin.rules.minMinimumPollers;
   if (lowest === undefined) {
     problems.add(
       path,
-      `is not supported for ${article(type)} source: it has one consumer per mapping; use scalingConfig.maximumConcurrency for parallel batches`,
+      `is not supported for ${plugin.withArticle} source: it has one consumer per mapping; use scalingConfig.maximumConcurrency for parallel batches`,
       { target: 'key' },
     );
     return;
@@ -234,7 +128,7 @@ function checkPollers(base: PathSegment[], m: Obj, type: d.SourceType, problems:
   if (minimum !== undefined && minimum < lowest) {
     problems.add(
       [...path, 'minimumPollers'],
-      `must be an integer from ${lowest} to ${d.MINIMUM_POLLERS.max} for ${article(type)} source, got ${minimum}`,
+      `must be an integer from ${lowest} to ${d.MINIMUM_POLLERS.max} for ${plugin.withArticle} source, got ${minimum}`,
     );
   }
   const effectiveMinimum = minimum ?? lowest;
@@ -250,11 +144,12 @@ function checkOnFailure(
   base: PathSegment[],
   m: Obj,
   source: Obj,
-  type: d.SourceType,
+  plugin: AnySourcePlugin,
   refs: Refs,
   problems: Problems,
 ): void {
-  if (!d.SOURCE_RULES[type].retryControls) return;
+  if (!plugin.rules.retryControls) return;
+  const type = plugin.type;
   const onFailure = objAt(m, 'destinationConfig')?.onFailure;
   const path = [...base, 'destinationConfig', 'onFailure'];
   const connection = String(source.connection);
@@ -264,17 +159,10 @@ function checkOnFailure(
   if (problems.list.length > before || !isObj(onFailure)) return;
   const parsed = parseDestination(String(onFailure.destination));
   const target = str(onFailure.connection) ?? connection;
-  if (
-    type === 'kafka' &&
-    parsed?.type === 'kafka' &&
-    parsed.topic === source.topic &&
-    target === connection
-  ) {
-    problems.add(
-      [...path, 'destination'],
-      `must not be the source topic ${JSON.stringify(parsed.topic)}: failed records would be consumed again in a loop`,
-    );
-  }
+  if (parsed === undefined) return;
+  const destination = { ...parsed, uri: String(onFailure.destination) };
+  const problem = plugin.onFailureProblem?.(destination, source, target === connection);
+  if (problem !== undefined) problems.add([...path, 'destination'], problem);
 }
 
 export function checkMappings(
@@ -319,17 +207,10 @@ export function checkMappings(
       }
       return;
     }
-    checkSource(base, source, type, inputs, problems);
-    const queueUrl = str(source.queueUrl);
-    checkBatching(
-      base,
-      m,
-      type,
-      type === 'sqs' && queueUrl !== undefined && isFifoQueueUrl(queueUrl),
-      problems,
-    );
+    const plugin = inputs.plugins.get(type);
+    checkSource(base, source, m, type, inputs, problems);
     checkFilters(base, m, type, inputs, problems);
-    checkSourceOnly(base, m, type, problems);
-    checkOnFailure(base, m, source, type, refs, problems);
+    checkSourceOnly(base, m, plugin, problems);
+    checkOnFailure(base, m, source, plugin, refs, problems);
   });
 }

@@ -3,7 +3,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { connect, type ChannelModel } from 'amqplib';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { ConnectionConfig, KafkaConnectionConfig } from '../config/types.ts';
+import type { ConnectionBase } from '../connectors/plugin.ts';
+import type {
+  BrokerConnectionConfig as ConnectionConfig,
+  KafkaConnectionConfig,
+} from './connection-configs.ts';
 import { SluiceError } from '../errors.ts';
 import { kafkajsLogLevel } from './kafkajs-log.ts';
 
@@ -13,14 +17,14 @@ import { kafkajsLogLevel } from './kafkajs-log.ts';
  * never logged: log lines name only the connection.
  */
 export class ConnectionRegistry {
-  readonly #configs: Record<string, ConnectionConfig>;
+  readonly #configs: Readonly<Record<string, ConnectionBase>>;
   readonly #logger: Logger;
   readonly #sqs = new Map<string, SQSClient>();
   readonly #kafka = new Map<string, Kafka>();
   readonly #amqp = new Map<string, Promise<ChannelModel>>();
   #stopping: Promise<void> | undefined;
 
-  constructor(connections: Record<string, ConnectionConfig>, logger: Logger) {
+  constructor(connections: Readonly<Record<string, ConnectionBase>>, logger: Logger) {
     this.#configs = connections;
     this.#logger = logger.child({ component: 'connections' });
   }
@@ -29,7 +33,7 @@ export class ConnectionRegistry {
     return Object.keys(this.#configs);
   }
 
-  config(name: string): ConnectionConfig | undefined {
+  config(name: string): ConnectionBase | undefined {
     return this.#configs[name];
   }
 

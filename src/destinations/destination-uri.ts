@@ -1,10 +1,12 @@
 import { parseDestination } from '../config/destinations.ts';
-import type { ConnectionConfig, DestinationConfig } from '../config/types.ts';
+import type { DestinationConfig } from '../config/types.ts';
+import type { BrokerConnectionConfig as ConnectionConfig } from '../connections/connection-configs.ts';
+import type { ConnectionBase } from '../connectors/plugin.ts';
 import { SluiceError } from '../errors.ts';
 import { parseSqsQueueArn } from '../lambda/arn.ts';
 
 export interface DestinationUriContext {
-  connections: Record<string, ConnectionConfig>;
+  connections: Readonly<Record<string, ConnectionBase>>;
   hasFunction: (name: string) => boolean;
 }
 
@@ -79,7 +81,7 @@ function pick<T extends ConnectionConfig['type']>(
   named: string | undefined,
   prefer?: (c: Extract<ConnectionConfig, { type: T }>) => boolean,
 ): Extract<ConnectionConfig, { type: T }> {
-  const all = Object.values(ctx.connections).filter(
+  const all = (Object.values(ctx.connections) as ConnectionConfig[]).filter(
     (c): c is Extract<ConnectionConfig, { type: T }> => c.type === type,
   );
   if (named !== undefined) {

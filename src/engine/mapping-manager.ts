@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { compileFilterCriteria } from '../batching/filter-pattern.ts';
 import { applyFilters } from '../batching/record-filter.ts';
 import type { MappingConfig, SluiceConfig } from '../config/types.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
 import type { ConnectorBundle } from '../connectors/types.ts';
 import { compileMapping } from '../config/compile-mapping.ts';
 import { SluiceError } from '../errors.ts';
@@ -54,6 +55,8 @@ export interface MappingManagerOptions {
   config: SluiceConfig;
   invoker: Invoker;
   connectorFactory: ConnectorFactory;
+  /** The source types of this build: runner defaults, filter data keys, rebuild rules. */
+  plugins: SourcePlugins;
   repository?: MappingRepository;
   logger: Logger;
   metrics: MappingMetrics;
@@ -76,8 +79,8 @@ export function configMappingUuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Runner settings for a compiled mapping: ordering and window semantics per source. */
-export function runnerSettings(m: MappingConfig): RunnerSettings {
+/** Runner settings for a compiled mapping: ordering and window semantics from its source's plugin. */
+export function runnerSettings(m: MappingConfig, plugins: SourcePlugins): RunnerSettings {
   return {
     name: m.name,
     functionName: m.functionName,
@@ -89,15 +92,7 @@ export function runnerSettings(m: MappingConfig): RunnerSettings {
     adaptiveConcurrency: m.adaptiveConcurrency,
     pollerGrowthFactor: m.pollerGrowthFactor,
     pollers: m.pollers,
-    ordered:
-      m.type === 'sqs'
-        ? m.source.fifo
-        : m.type === 'kafka'
-          ? true
-          : (m.maximumConcurrency ?? 1) === 1,
-    windowMode: m.type === 'sqs' ? 'caller' : 'first-record',
-    // The throughput tuner starts where Lambda runs the source, then measures its way.
-    initialInvokeConcurrency: { sqs: 5, rabbitmq: 1, kafka: Number.POSITIVE_INFINITY }[m.type],
+    ...plugins.get(m.type).runnerDefaults(m),
   };
 }
 
@@ -124,6 +119,7 @@ export class MappingManager {
           this.#o.config,
           record.options,
           `event-source-mapping ${record.uuid}`,
+          this.#o.plugins,
         );
         this.#add(record.uuid, 'api', m, record.options, record.lastModifiedMs);
       } catch (err) {
@@ -162,7 +158,7 @@ export class MappingManager {
   async create(optionsFor: (uuid: string) => Record<string, unknown>): Promise<MappingView> {
     const uuid = randomUUID();
     const options = optionsFor(uuid);
-    const mapping = compileMapping(this.#o.config, options, 'CreateEventSourceMapping request');
+    const mapping = this.#compile(options, 'CreateEventSourceMapping request');
     if (!this.#o.invoker.functionSpec(mapping.functionName)) {
       throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${mapping.functionName}`, {
         context: { functionName: mapping.functionName },
@@ -182,12 +178,12 @@ export class MappingManager {
     if (e.origin === 'config') {
       // YAML mappings: run-time changes of enablement and batching, not persisted (the file wins
       // at the next start).
-      const patched = patch(mappingToOptions(e.mapping));
-      const next = compileMapping(this.#o.config, patched, 'UpdateEventSourceMapping request');
+      const patched = patch(mappingToOptions(e.mapping, this.#o.plugins));
+      const next = this.#compile(patched, 'UpdateEventSourceMapping request');
       return this.#applyRunnerUpdate(e, next, undefined);
     }
     const options = patch(e.options ?? {});
-    const next = compileMapping(this.#o.config, options, 'UpdateEventSourceMapping request');
+    const next = this.#compile(options, 'UpdateEventSourceMapping request');
     if (
       next.functionName !== e.mapping.functionName &&
       !this.#o.invoker.functionSpec(next.functionName)
@@ -224,6 +220,10 @@ export class MappingManager {
     return this.#stopping;
   }
 
+  #compile(options: Record<string, unknown>, what: string): MappingConfig {
+    return compileMapping(this.#o.config, options, what, this.#o.plugins);
+  }
+
   async #applyRunnerUpdate(
     e: Entry,
     next: MappingConfig,
@@ -237,7 +237,7 @@ export class MappingManager {
       // batches finish and settle; unsettled records return to the source).
       // Same source and failure handling: the connector (an SQS poller's open long polls, a Kafka
       // consumer's group membership) carries over; otherwise a new one is built.
-      const keep = !needsNewConnector(e.mapping, next);
+      const keep = !needsNewConnector(e.mapping, next, this.#o.plugins);
       await e.runner.stop(REBUILD_DRAIN_MS, 'Disabled', { keepConnector: keep });
       const bundle = keep ? e.bundle : undefined;
       const fresh = this.#add(e.uuid, e.origin, next, options ?? e.options, now, bundle);
@@ -247,7 +247,7 @@ export class MappingManager {
     e.mapping = next;
     e.options = options ?? e.options;
     e.lastModifiedMs = now;
-    const s = runnerSettings(next);
+    const s = runnerSettings(next, this.#o.plugins);
     const response = this.#describe(e, 'Updating');
     await e.runner.update({
       enabled: s.enabled,
@@ -270,16 +270,16 @@ export class MappingManager {
   ): Entry {
     const bundle = reuse ?? this.#o.connectorFactory(mapping);
     const compiled = compileFilterCriteria(mapping.filters.map((f) => f.pattern));
-    const source = mapping.type;
+    const data = this.#o.plugins.get(mapping.type).filterData;
     const runner = new MappingRunner({
       settings: {
-        ...runnerSettings(mapping),
+        ...runnerSettings(mapping, this.#o.plugins),
         ...(bundle.idleWaitMs === undefined ? {} : { idleWaitMs: bundle.idleWaitMs }),
       },
       connector: bundle.connector,
       invoker: this.#o.invoker,
       ...(mapping.filters.length > 0
-        ? { filter: (r) => applyFilters(compiled, r.event, source) }
+        ? { filter: (r) => applyFilters(compiled, r.event, data) }
         : {}),
       ...(bundle.failurePolicy ? { failurePolicy: bundle.failurePolicy } : {}),
       ...(bundle.identify ? { identify: bundle.identify } : {}),
@@ -340,23 +340,16 @@ export function needsNewRunner(current: MappingConfig, next: MappingConfig): boo
   return !isDeepStrictEqual(fixed(current), fixed(next));
 }
 
-/** Whether the connector must be rebuilt: its source or its failure handling changed. */
-export function needsNewConnector(current: MappingConfig, next: MappingConfig): boolean {
+/** Whether the connector must be rebuilt: its source, or what its plugin builds it from, changed. */
+export function needsNewConnector(
+  current: MappingConfig,
+  next: MappingConfig,
+  plugins: SourcePlugins,
+): boolean {
   const inputs = (m: MappingConfig) => ({
     type: m.type,
     source: m.source,
-    ...('onFailure' in m
-      ? { onFailure: m.onFailure, maximumRetryAttempts: m.maximumRetryAttempts }
-      : {}),
-    ...(m.type === 'kafka'
-      ? {
-          maximumRecordAgeMs: m.maximumRecordAgeMs,
-          bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
-          batchSize: m.batchSize,
-          functionName: m.functionName,
-        }
-      : {}),
-    ...(m.type === 'rabbitmq' ? { functionName: m.functionName, batchSize: m.batchSize } : {}),
+    ...plugins.get(m.type).connectorInputs(m),
   });
   return !isDeepStrictEqual(inputs(current), inputs(next));
 }
@@ -365,9 +358,13 @@ export function needsNewConnector(current: MappingConfig, next: MappingConfig): 
  * A compiled mapping back in the YAML mapping's shape, so a YAML mapping can take an API update
  * (the update is applied to this, then compiled again). Every key must survive the round trip:
  * one left out would silently fall back to its default on the first UpdateEventSourceMapping.
+ * The common keys are here; the source's own (its `source:`, retries, destination) its plugin's.
  */
-export function mappingToOptions(m: MappingConfig): Record<string, unknown> {
-  const base: Record<string, unknown> = {
+export function mappingToOptions(
+  m: MappingConfig,
+  plugins: SourcePlugins,
+): Record<string, unknown> {
+  return {
     name: m.name,
     function: m.functionName,
     enabled: m.enabled,
@@ -390,76 +387,6 @@ export function mappingToOptions(m: MappingConfig): Record<string, unknown> {
           },
         }
       : {}),
+    ...plugins.get(m.type).toOptions(m),
   };
-  switch (m.type) {
-    case 'sqs': {
-      const backoff = m.source.retryBackoff;
-      return {
-        ...base,
-        source: {
-          connection: m.source.connection,
-          queueUrl: m.source.queueUrl,
-          ...(backoff
-            ? {
-                retryBackoff: {
-                  baseSeconds: backoff.baseMs / 1000,
-                  maximumSeconds: backoff.maximumMs / 1000,
-                },
-              }
-            : {}),
-        },
-      };
-    }
-    case 'kafka':
-      return {
-        ...base,
-        source: {
-          connection: m.source.connection,
-          topic: m.source.topic,
-          consumerGroupId: m.source.consumerGroupId,
-          startingPosition: m.source.startingPosition,
-          ...(m.source.startingPositionTimestampMs !== undefined
-            ? { startingPositionTimestamp: m.source.startingPositionTimestampMs / 1000 }
-            : {}),
-          ...defined({
-            sessionTimeoutMs: m.source.sessionTimeoutMs,
-            heartbeatIntervalMs: m.source.heartbeatIntervalMs,
-            commitIntervalMs: m.source.commitIntervalMs,
-          }),
-        },
-        maximumRetryAttempts: Number.isFinite(m.maximumRetryAttempts) ? m.maximumRetryAttempts : -1,
-        maximumRecordAgeInSeconds: Number.isFinite(m.maximumRecordAgeMs)
-          ? m.maximumRecordAgeMs / 1000
-          : -1,
-        bisectBatchOnFunctionError: m.bisectBatchOnFunctionError,
-        ...onFailureOptions(m),
-      };
-    case 'rabbitmq':
-      return {
-        ...base,
-        source: {
-          connection: m.source.connection,
-          queue: m.source.queue,
-          virtualHost: m.source.virtualHost,
-        },
-        ...(Number.isFinite(m.maximumRetryAttempts)
-          ? { maximumRetryAttempts: m.maximumRetryAttempts }
-          : {}),
-        ...onFailureOptions(m),
-      };
-  }
-}
-
-/** The destination with its connection (broker targets name theirs; `function:` has none). */
-function onFailureOptions(m: Exclude<MappingConfig, { type: 'sqs' }>): Record<string, unknown> {
-  const d = m.onFailure;
-  if (!d) return {};
-  const connection = 'connection' in d ? { connection: d.connection } : {};
-  return { destinationConfig: { onFailure: { destination: d.uri, ...connection } } };
-}
-
-function defined(values: Record<string, number | undefined>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(values).filter((entry): entry is [string, number] => entry[1] !== undefined),
-  );
 }

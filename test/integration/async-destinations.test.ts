@@ -9,12 +9,8 @@ import { connect } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AsyncRuntime } from '../../src/app/async-runtime.ts';
-import type {
-  AsyncConfig,
-  ConnectionConfig,
-  DestinationConfig,
-  FunctionConfig,
-} from '../../src/config/types.ts';
+import type { AsyncConfig, DestinationConfig, FunctionConfig } from '../../src/config/types.ts';
+import type { BrokerConnectionConfig as ConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { ConcurrencyController } from '../../src/invoker/concurrency.ts';
 import { EnvironmentPool } from '../../src/invoker/environment-pool.ts';
 import { Invoker } from '../../src/invoker/invoker.ts';

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 import type { Engine } from '../../src/app/sluice-app.ts';
 import { ThrottleError } from '../../src/invoker/concurrency.ts';
 import { listenOnFreePort } from '../support/ports.ts';

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { loadConfig, loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfig, loadConfigFromString } from '../../src/app/config.ts';
 import type { SluiceConfig } from '../../src/config/types.ts';
+import type { KafkaConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { kafkaConfig } from '../../src/connections/connections.ts';
 import {
   KafkaConnector,
@@ -87,8 +88,9 @@ async function collect(
 function openFromConfig(f: KafkaFixture, config: SluiceConfig, name: string) {
   const c = config.connections[name];
   if (c?.type !== 'kafka') throw new Error(`no kafka connection ${name}`);
+  const kc = c as KafkaConnectionConfig;
   const client = new Kafka({
-    ...kafkaConfig(c, silentLogger()),
+    ...kafkaConfig(kc, silentLogger()),
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
     connectionTimeout: 3000,
@@ -96,7 +98,7 @@ function openFromConfig(f: KafkaFixture, config: SluiceConfig, name: string) {
   return f.open({
     client: new KafkajsSourceClient(client),
     consumerGroupId: uniqueName(name),
-    bootstrapServers: c.bootstrapServers,
+    bootstrapServers: (c as KafkaConnectionConfig).bootstrapServers,
   });
 }
 
@@ -301,13 +303,16 @@ describe('kafka connector', () => {
       const c = loadConfigFromString(yaml(password)).connections.scram;
       if (c?.type !== 'kafka') throw new Error('no kafka connection');
       // kafkajs at debug, bridged into the engine's logger, as a curious operator would set it.
-      const client = new Kafka({ ...kafkaConfig(c, logger), logLevel: logLevel.DEBUG });
+      const client = new Kafka({
+        ...kafkaConfig(c as KafkaConnectionConfig, logger),
+        logLevel: logLevel.DEBUG,
+      });
       // The engine's own lines carry the connection config too, where a mistake would show it.
       logger.info({ connection: c }, 'opening a Kafka connection');
       return f.open({
         client: new KafkajsSourceClient(client),
         consumerGroupId: uniqueName('quiet'),
-        bootstrapServers: c.bootstrapServers,
+        bootstrapServers: (c as KafkaConnectionConfig).bootstrapServers,
         logger,
       });
     };

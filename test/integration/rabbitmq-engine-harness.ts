@@ -9,7 +9,10 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { rabbitMqBundle } from '../../connectors/rabbitmq/index.ts';
-import type { RabbitMqMappingConfig, SluiceConfig } from '../../src/config/types.ts';
+import type { RabbitMqMappingConfig } from '../../connectors/rabbitmq/rabbitmq-config.ts';
+import type { SluiceConfig } from '../../src/config/types.ts';
+import { SOURCE_PLUGINS } from '../../src/app/plugins.ts';
+import type { ConnectionBase } from '../../src/connectors/plugin.ts';
 import { ConnectionRegistry } from '../../src/connections/connections.ts';
 import { runnerSettings } from '../../src/engine/mapping-manager.ts';
 import { MappingRunner } from '../../src/engine/mapping-runner.ts';
@@ -139,7 +142,7 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
     onFailure: undefined,
   };
   const connections = new ConnectionRegistry(
-    { rmq: { type: 'rabbitmq', name: 'rmq', url: rabbit().amqpUrl } },
+    { rmq: { type: 'rabbitmq', name: 'rmq', url: rabbit().amqpUrl } as ConnectionBase },
     logger,
   );
   const config = {
@@ -153,7 +156,7 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
   });
   const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const runner = new MappingRunner({
-    settings: { ...runnerSettings(mapping), idleWaitMs: bundle.idleWaitMs ?? 2000 },
+    settings: { ...runnerSettings(mapping, SOURCE_PLUGINS), idleWaitMs: bundle.idleWaitMs ?? 2000 },
     connector: bundle.connector,
     invoker,
     ...(bundle.failurePolicy ? { failurePolicy: bundle.failurePolicy } : {}),

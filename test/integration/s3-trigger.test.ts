@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 import type { Engine } from '../../src/app/sluice-app.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { encodeS3Key } from '../../src/triggers/s3-key.ts';

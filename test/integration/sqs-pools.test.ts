@@ -16,7 +16,7 @@ import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { tempStorePath } from '../support/temp.ts';
 import type { SqsConnector } from '../../connectors/sqs/index.ts';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 import { connectorFactory } from '../../src/app/connector-registry.ts';
 import type { Connector } from '../../src/connectors/types.ts';
 import { ConnectionRegistry } from '../../src/connections/connections.ts';

@@ -2,17 +2,15 @@
  * The one way a test starts an engine. A thin wrapper over `Engine` today; when the application
  * gets its programmatic entry point, only this file changes.
  */
-import {
-  loadConfigFromString,
-  type LoadConfigFromStringOptions,
-} from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
+import type { LoadConfigFromStringOptions } from '../../src/config/load-config.ts';
 import type { SluiceConfig } from '../../src/config/types.ts';
 import { Engine, type EngineOptions } from '../../src/app/sluice-app.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
 export interface StartTestEngineOptions extends EngineOptions {
   /** How YAML text is loaded (`file` names it and anchors relative paths). */
-  load?: LoadConfigFromStringOptions;
+  load?: Omit<LoadConfigFromStringOptions, 'plugins'>;
 }
 
 /**

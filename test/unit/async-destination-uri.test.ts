@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConnectionConfig } from '../../src/config/types.ts';
+import type { BrokerConnectionConfig as ConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';
 
 const sqs = (name: string, endpoint: string, region = 'us-east-1'): ConnectionConfig => ({

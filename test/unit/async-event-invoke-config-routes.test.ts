@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiServer } from '../../src/api/api-server.ts';
 import { registerEventInvokeConfigRoutes } from '../../src/api/event-invoke-config-routes.ts';
 import { EventInvokeConfigs } from '../../src/async/event-invoke-configs.ts';
-import type { ConnectionConfig } from '../../src/config/types.ts';
+import type { BrokerConnectionConfig as ConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';

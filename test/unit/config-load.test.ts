@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.ts';
-import { sluiceSchema } from '../../src/config/schema.ts';
+import { loadConfig, sluiceSchema } from '../../src/app/config.ts';
+
 import { isSluiceError, type SluiceError } from '../../src/errors.ts';
 import { FIXTURES, NOW, load, problemAt, problemsOf, yaml } from '../fixtures/config/problems.ts';
 

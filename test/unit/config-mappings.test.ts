@@ -9,6 +9,7 @@ import {
   RESIZE,
   yaml,
 } from '../fixtures/config/problems.ts';
+import { SOURCE_PLUGINS } from '../support/plugins.ts';
 
 // Lines 1–10: a function, three connections and `mappings:`; `mapping()` puts its `name` on
 // line 11, `function` on 12 and its own lines from 13.
@@ -341,9 +342,9 @@ describe('config: throughput-tuned invoke concurrency', () => {
     const sqs = `    source: { connection: sqs, queueUrl: ${QUEUE} }`;
     expect(first(sqs).pollerGrowthFactor).toBe(2);
     const lambda = first(sqs, '    scalingConfig: { pollerGrowthFactor: 1 }');
-    expect(runnerSettings(lambda).pollerGrowthFactor).toBe(1);
+    expect(runnerSettings(lambda, SOURCE_PLUGINS).pollerGrowthFactor).toBe(1);
     expect(
-      runnerSettings(first(sqs, '    scalingConfig: { pollerGrowthFactor: 1.5 }')),
+      runnerSettings(first(sqs, '    scalingConfig: { pollerGrowthFactor: 1.5 }'), SOURCE_PLUGINS),
     ).toMatchObject({ pollerGrowthFactor: 1.5 });
     const p = problemAt(
       problemsOf(mapping(sqs, '    scalingConfig: { pollerGrowthFactor: 0.5 }')),
@@ -360,7 +361,7 @@ describe('config: throughput-tuned invoke concurrency', () => {
       '    scalingConfig: { maximumConcurrency: 20, adaptiveConcurrency: false }',
     );
     expect(off).toMatchObject({ adaptiveConcurrency: false, maximumConcurrency: 20 });
-    expect(runnerSettings(off).adaptiveConcurrency).toBe(false);
+    expect(runnerSettings(off, SOURCE_PLUGINS).adaptiveConcurrency).toBe(false);
   });
 
   it('a value that is not a boolean is refused where it is written', () => {
@@ -377,7 +378,8 @@ describe('config: throughput-tuned invoke concurrency', () => {
   });
 
   it('starts where Lambda runs each source: SQS 5, RabbitMQ 1, Kafka every partition', () => {
-    const start = (source: string) => runnerSettings(first(source)).initialInvokeConcurrency;
+    const start = (source: string) =>
+      runnerSettings(first(source), SOURCE_PLUGINS).initialInvokeConcurrency;
     expect(start(`    source: { connection: sqs, queueUrl: ${QUEUE} }`)).toBe(5);
     expect(start('    source: { connection: rabbit, queue: q }')).toBe(1);
     expect(start('    source: { connection: kafka, topic: t }')).toBe(Number.POSITIVE_INFINITY);

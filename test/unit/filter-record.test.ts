@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { compileFilterCriteria } from '../../src/batching/filter-pattern.ts';
 import {
-  type FilterSource,
   applyFilters,
   decodeRecordData,
   partitionByFilters,
 } from '../../src/batching/record-filter.ts';
+import { filterDataOf } from '../support/plugins.ts';
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
-function passes(source: FilterSource, patterns: unknown[], record: Record<string, unknown>) {
+function passes(type: string, patterns: unknown[], record: Record<string, unknown>) {
   const compiled = compileFilterCriteria(patterns.map((p) => JSON.stringify(p)));
-  return applyFilters(compiled, record, source);
+  return applyFilters(compiled, record, filterDataOf(type));
 }
 
 const sqs = (body: string, extra: Record<string, unknown> = {}) => ({
@@ -42,8 +42,8 @@ const rabbit = (data: string) => ({
 describe('no filters', () => {
   it('passes everything, without decoding', () => {
     const compiled = compileFilterCriteria([]);
-    expect(applyFilters(compiled, sqs('not json'), 'sqs')).toBe(true);
-    expect(applyFilters(compiled, kafka('!!!'), 'kafka')).toBe(true);
+    expect(applyFilters(compiled, sqs('not json'), filterDataOf('sqs'))).toBe(true);
+    expect(applyFilters(compiled, kafka('!!!'), filterDataOf('kafka'))).toBe(true);
   });
 });
 
@@ -118,8 +118,8 @@ describe('Kafka value (base64)', () => {
   });
 
   it('accepts raw bytes as well as base64', () => {
-    expect(decodeRecordData('kafka', Buffer.from('{"a": 1}'))).toEqual({ a: 1 });
-    expect(decodeRecordData('kafka', new TextEncoder().encode('[1]'))).toEqual([1]);
+    expect(decodeRecordData(filterDataOf('kafka'), Buffer.from('{"a": 1}'))).toEqual({ a: 1 });
+    expect(decodeRecordData(filterDataOf('kafka'), new TextEncoder().encode('[1]'))).toEqual([1]);
   });
 });
 
@@ -175,7 +175,7 @@ describe('partitionByFilters', () => {
       sqs('{"keep": false}'),
       sqs('{"keep": true}'),
     ];
-    const { passed, filteredOut } = partitionByFilters(compiled, records, 'sqs');
+    const { passed, filteredOut } = partitionByFilters(compiled, records, filterDataOf('sqs'));
     expect(passed).toEqual([records[0], records[3]]);
     expect(filteredOut).toEqual([records[1], records[2]]);
   });

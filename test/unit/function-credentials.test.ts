@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 import { buildLambdaEnv } from '../../src/invoker/lambda-env-vars.ts';
 import type { FunctionSpec } from '../../src/invoker/types.ts';
 

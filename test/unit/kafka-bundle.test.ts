@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildKafkaBundle } from '../../connectors/kafka/kafka-bundle.ts';
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { tuningFromEnv } from '../../connectors/kafka/kafka-tuning.ts';
-import type { KafkaMappingConfig } from '../../src/config/types.ts';
+import type { KafkaMappingConfig } from '../../connectors/kafka/kafka-config.ts';
 import { ConnectionRegistry } from '../../src/connections/connections.ts';
 import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import { silentLogger } from '../../src/observability/logger.ts';

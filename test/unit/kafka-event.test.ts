@@ -8,6 +8,7 @@ import {
 } from '../../connectors/kafka/kafka-event.ts';
 import { applyFilters } from '../../src/batching/record-filter.ts';
 import { compileFilterCriteria } from '../../src/batching/filter-pattern.ts';
+import { filterDataOf } from '../support/plugins.ts';
 
 const message = (offset: number, value: string | null, extra: Partial<KafkaMessageLike> = {}) => ({
   offset: String(offset),
@@ -80,9 +81,9 @@ describe('kafka event', () => {
     const click = toSourceRecord('t', 0, message(0, '{"type":"click"}'), 1);
     const view = toSourceRecord('t', 0, message(1, '{"type":"view"}'), 1);
     const text = toSourceRecord('t', 0, message(2, 'not json'), 1);
-    expect(applyFilters(compiled, click.event, 'kafka')).toBe(true);
-    expect(applyFilters(compiled, view.event, 'kafka')).toBe(false);
-    expect(applyFilters(compiled, text.event, 'kafka')).toBe(false);
+    expect(applyFilters(compiled, click.event, filterDataOf('kafka'))).toBe(true);
+    expect(applyFilters(compiled, view.event, filterDataOf('kafka'))).toBe(false);
+    expect(applyFilters(compiled, text.event, filterDataOf('kafka'))).toBe(false);
   });
 
   it('parses itemIdentifier {partition, offset}; anything malformed is undefined', () => {

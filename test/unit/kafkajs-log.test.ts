@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { KafkaConnectionConfig } from '../../src/config/types.ts';
+import type { KafkaConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { kafkaConfig } from '../../src/connections/connections.ts';
 import { ROUTINE_GROUP_ERRORS } from '../../src/connections/kafkajs-log.ts';
 

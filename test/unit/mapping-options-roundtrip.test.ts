@@ -11,6 +11,7 @@ import {
   needsNewRunner,
 } from '../../src/engine/mapping-manager.ts';
 import { CONNECTIONS, load, RESIZE, yaml } from '../fixtures/config/problems.ts';
+import { SOURCE_PLUGINS } from '../support/plugins.ts';
 
 const QUEUE = 'http://127.0.0.1:9324/000000000000/orders';
 
@@ -48,7 +49,12 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
     );
     expect(config.mappings).toHaveLength(3);
     for (const mapping of config.mappings) {
-      const again = compileMappingOptions(config, mappingToOptions(mapping), 'round trip');
+      const again = compileMappingOptions(
+        config,
+        mappingToOptions(mapping, SOURCE_PLUGINS),
+        'round trip',
+        SOURCE_PLUGINS,
+      );
       expect(again).toEqual(mapping);
       // …so an update that changes nothing else keeps the running runner.
       expect(needsNewRunner(mapping, again)).toBe(false);
@@ -58,12 +64,13 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
       expect(needsNewRunner(mapping, { ...again, functionName: 'other' })).toBe(true);
       // A new runner keeps the connector unless the source or the failure handling changed.
       const filtered = { ...again, filters: [{ pattern: '{"a":[1]}', parsed: { a: [1] } }] };
-      expect(needsNewConnector(mapping, filtered)).toBe(false);
+      expect(needsNewConnector(mapping, filtered, SOURCE_PLUGINS)).toBe(false);
       expect(
-        needsNewConnector(mapping, {
-          ...again,
-          source: { ...again.source, connection: 'elsewhere' },
-        } as typeof again),
+        needsNewConnector(
+          mapping,
+          { ...again, source: { ...again.source, connection: 'elsewhere' } } as typeof again,
+          SOURCE_PLUGINS,
+        ),
       ).toBe(true);
       expect(
         needsNewRunner(mapping, {
@@ -91,6 +98,7 @@ describe('mapping options round trip (YAML mapping → API update)', () => {
           batchSize: 20_000,
         },
         'CreateEventSourceMapping request',
+        SOURCE_PLUGINS,
       ),
     ).toThrow(/^BatchSize: must be an integer from 1 to 10000/);
   });

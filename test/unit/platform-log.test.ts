@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaLoggingConfig } from '../../src/api/logging-config.ts';
 import { invokeStatus, platformLog } from '../../src/invoker/platform-log.ts';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 
 const NOW = () => new Date('2024-05-01T10:00:00.000Z');
 const REPORT = {

@@ -13,6 +13,7 @@ import {
 } from '../../connectors/rabbitmq/index.ts';
 import { applyFilters } from '../../src/batching/record-filter.ts';
 import { compileFilterCriteria } from '../../src/batching/filter-pattern.ts';
+import { filterDataOf } from '../support/plugins.ts';
 
 function delivery(
   body: string,
@@ -155,8 +156,8 @@ describe('aws:rmq event shape', () => {
     });
     const onData = compileFilterCriteria(['{"data": {"type": ["order"]}}']);
     const onMeta = compileFilterCriteria(['{"basicProperties": {"contentType": ["text/plain"]}}']);
-    expect(applyFilters(onData, json.event, 'rabbitmq')).toBe(true);
-    expect(applyFilters(onData, text.event, 'rabbitmq')).toBe(false);
-    expect(applyFilters(onMeta, text.event, 'rabbitmq')).toBe(true);
+    expect(applyFilters(onData, json.event, filterDataOf('rabbitmq'))).toBe(true);
+    expect(applyFilters(onData, text.event, filterDataOf('rabbitmq'))).toBe(false);
+    expect(applyFilters(onMeta, text.event, filterDataOf('rabbitmq'))).toBe(true);
   });
 });

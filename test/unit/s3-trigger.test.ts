@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfigFromString } from '../../src/config/load-config.ts';
+import { loadConfigFromString } from '../../src/app/config.ts';
 import type { Engine } from '../../src/app/sluice-app.ts';
 import type { InvokeRequest } from '../../src/invoker/types.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';

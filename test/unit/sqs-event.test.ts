@@ -22,6 +22,7 @@ import {
   waitTimeSeconds,
 } from '../../connectors/sqs/sqs-visibility.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
+import { filterDataOf } from '../support/plugins.ts';
 
 const standard: SqsQueueIdentity = {
   eventSourceArn: 'arn:aws:sqs:us-east-2:123456789012:my-queue',
@@ -199,10 +200,10 @@ describe('toSourceRecord', () => {
     const onText = compileFilterCriteria(['{"body": ["not json {"]}']);
     const json = toSourceRecord({ ...fifoMessage, Body: '{"type":"order","n":1}' }, fifo, 0);
     expect(json.event.body).toBe('{"type":"order","n":1}');
-    expect(applyFilters(onType, json.event, 'sqs')).toBe(true);
+    expect(applyFilters(onType, json.event, filterDataOf('sqs'))).toBe(true);
     const plain = toSourceRecord({ ...fifoMessage, Body: 'not json {' }, fifo, 0);
-    expect(applyFilters(onType, plain.event, 'sqs')).toBe(false);
-    expect(applyFilters(onText, plain.event, 'sqs')).toBe(true);
+    expect(applyFilters(onType, plain.event, filterDataOf('sqs'))).toBe(false);
+    expect(applyFilters(onText, plain.event, filterDataOf('sqs'))).toBe(true);
   });
 
   it('falls back to now when SentTimestamp is missing', () => {
