@@ -97,20 +97,8 @@ const EXCEPTIONS = [];
 /** Broker SDKs: only the shared clients (connections/) and the plugins talk to brokers. */
 // (node_modules may be a symlink to another checkout: match the folder anywhere in the path)
 const BROKER_SDKS = '(^|/)node_modules/(kafkajs|amqplib|@aws-sdk/client-sqs)/';
-const SDK_EXCEPTIONS = [
-  {
-    from: 'src/destinations/kafka-destination.ts',
-    why: 'step 2: a broker destination moves into its plugin folder',
-  },
-  {
-    from: 'src/destinations/rabbitmq-destination.ts',
-    why: 'step 2: a broker destination moves into its plugin folder',
-  },
-  {
-    from: 'src/destinations/sqs-destination.ts',
-    why: 'step 2: a broker destination moves into its plugin folder',
-  },
-];
+/** @type {{ from: string; why: string }[]} */
+const SDK_EXCEPTIONS = [];
 
 /** A path as a regex body (no anchors). */
 const literal = (/** @type {string} */ path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -122,9 +122,13 @@ async function engineRound(
     connections: { rmq: connection },
   } as unknown as SluiceConfig;
   // Function destinations need the engine's async queue; these mappings use broker ones only.
-  const destinations = new DestinationFactory(connections, {
-    enqueue: () => Promise.reject(new Error('no async queue here')),
-  });
+  const destinations = new DestinationFactory(
+    connections,
+    {
+      enqueue: () => Promise.reject(new Error('no async queue here')),
+    },
+    SOURCE_PLUGINS,
+  );
   const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const metrics = new MappingMetrics(new Registry());
   const runner = new MappingRunner({

@@ -4,6 +4,7 @@
  */
 import type { KafkaConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { lambdaLimit, onFailureOptions, type SourcePlugin } from '../../src/connectors/plugin.ts';
+import { kafkaDestinationPart } from './kafka-destination.ts';
 import { buildKafkaBundle, type KafkaBundleDeps } from './kafka-bundle.ts';
 import {
   checkKafkaConnection,
@@ -145,4 +146,7 @@ export const kafkaPlugin: SourcePlugin<KafkaMappingConfig, KafkaConnectionConfig
           : {}),
       };
     },
+
+    // — destination —
+    destination: kafkaDestinationPart,
   };

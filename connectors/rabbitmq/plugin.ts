@@ -5,6 +5,7 @@
  */
 import type { RabbitMqConnectionConfig } from '../../src/connections/connection-configs.ts';
 import { lambdaLimit, onFailureOptions, type SourcePlugin } from '../../src/connectors/plugin.ts';
+import { rabbitMqDestinationPart } from './rabbitmq-destination.ts';
 import { brokerArn } from '../../src/lambda/arn.ts';
 import { rabbitMqBundle, type RabbitMqBundleDeps } from './rabbitmq-bundle.ts';
 import {
@@ -89,4 +90,7 @@ export const rabbitMqPlugin: SourcePlugin<
       ...(vhost ? { virtualHost: vhost } : {}),
     };
   },
+
+  // — destination —
+  destination: rabbitMqDestinationPart,
 };

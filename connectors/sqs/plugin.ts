@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { SqsConnectionConfig } from '../../src/connections/connection-configs.ts';
 import type { PluginContext, SourcePlugin } from '../../src/connectors/plugin.ts';
+import { sqsDestinationPart } from './sqs-destination.ts';
 import { SluiceError } from '../../src/errors.ts';
 import { parseSqsQueueArn, queueArnFromUrl } from '../../src/lambda/arn.ts';
 import {
@@ -101,4 +102,7 @@ export const sqsPlugin: SourcePlugin<SqsMappingConfig, SqsConnectionConfig, SqsP
     const conn = pick('sqs') as SqsConnectionConfig;
     return { connection: conn.name, queueUrl: sqsQueueUrl(arn, conn.endpoint) };
   },
+
+  // — destination —
+  destination: sqsDestinationPart,
 };

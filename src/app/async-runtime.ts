@@ -3,6 +3,7 @@ import type { AsyncConfig, DestinationConfig, SluiceConfig } from '../config/typ
 import { ConnectionRegistry } from '../connections/connections.ts';
 import { DestinationFactory } from '../destinations/destination-factory.ts';
 import { parseDestinationUri } from '../destinations/destination-uri.ts';
+import { SOURCE_PLUGINS } from './plugins.ts';
 import type { Invoker } from '../invoker/invoker.ts';
 import type { EngineMetrics } from '../observability/metrics.ts';
 import type { StateStore } from '../store/state-store.ts';
@@ -58,7 +59,7 @@ export class AsyncRuntime {
       ...(options.worker?.now ? { now: options.worker.now } : {}),
       ...(options.maxQueueDepth === undefined ? {} : { maxDepth: options.maxQueueDepth }),
     });
-    this.destinations = new DestinationFactory(this.connections, this.queue);
+    this.destinations = new DestinationFactory(this.connections, this.queue, SOURCE_PLUGINS);
     const fileConfigs: Record<string, AsyncConfig> = {};
     for (const [name, fn] of Object.entries(config.functions)) fileConfigs[name] = fn.async;
     this.configs = new EventInvokeConfigs({
@@ -95,6 +96,7 @@ export class AsyncRuntime {
     return parseDestinationUri(uri, {
       connections: this.#options.config.connections,
       hasFunction: (name) => this.#options.invoker.functionSpec(name) !== undefined,
+      plugins: SOURCE_PLUGINS,
     });
   }
 

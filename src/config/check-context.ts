@@ -31,6 +31,8 @@ export interface Refs {
   functions: Set<string>;
   /** Connection name → type (only connections with a valid type). */
   connections: Map<string, string>;
+  /** The source types of this build (what a destination string may name besides a function). */
+  plugins: SourcePlugins;
 }
 
 export { isObj, objAt, strValue as str, numValue as num } from '../connectors/schema-kit.ts';
@@ -52,5 +54,5 @@ export function collectRefs(doc: unknown, plugins: SourcePlugins): Refs {
     const type = isObj(connection) ? connection.type : undefined;
     if (plugins.has(type)) connections.set(name, type);
   }
-  return { functions, connections };
+  return { functions, connections, plugins };
 }

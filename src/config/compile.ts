@@ -46,8 +46,12 @@ export interface CompileContext {
 
 const secondsToMs = (s: number): number => Math.round(s * 1000);
 
-function destination(value: unknown, scope: DestinationScope): DestinationConfig | undefined {
-  return value === undefined ? undefined : compileDestination(value, scope);
+function destination(
+  value: unknown,
+  scope: DestinationScope,
+  plugins: SourcePlugins,
+): DestinationConfig | undefined {
+  return value === undefined ? undefined : compileDestination(value, scope, plugins);
 }
 
 function compileFunction(
@@ -86,9 +90,9 @@ function compileFunction(
       maximumRetryAttempts: a.maximumRetryAttempts ?? d.ASYNC_RETRIES.default,
       maximumEventAgeMs: secondsToMs(a.maximumEventAgeInSeconds ?? d.ASYNC_EVENT_AGE_S.default),
       retryDelaysMs: (a.retryDelays ?? d.ASYNC_RETRY_DELAYS_S).map(secondsToMs),
-      onSuccess: destination(a.onSuccess, scope),
-      onFailure: destination(a.onFailure, scope),
-      deadLetter: destination(a.deadLetter, scope),
+      onSuccess: destination(a.onSuccess, scope, ctx.plugins),
+      onFailure: destination(a.onFailure, scope, ctx.plugins),
+      deadLetter: destination(a.deadLetter, scope, ctx.plugins),
     },
   };
 }
@@ -152,7 +156,7 @@ function compileMapping(
   };
   const scope = { sourceConnection: { name: connection.name, type } };
   const onFailure = rules.retryControls
-    ? destination(m.destinationConfig?.onFailure, scope)
+    ? destination(m.destinationConfig?.onFailure, scope, plugins)
     : undefined;
   return plugin.compileMapping(base, m as unknown as Record<string, unknown>, {
     connection,

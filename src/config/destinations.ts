@@ -1,16 +1,10 @@
 /**
  * Destination strings. One `destination` key covers every target, as Lambda's `Destination` does:
- *
- * | `destination`                          | target                      | `connection`              |
- * |----------------------------------------|-----------------------------|---------------------------|
- * | `http(s)://host/000000000000/queue`    | SQS queue URL               | an `sqs` connection       |
- * | `kafka://<topic>`                      | Kafka topic                 | a `kafka` connection *    |
- * | `rabbitmq://<exchange>/<routingKey>`   | RabbitMQ exchange + key     | a `rabbitmq` connection * |
- * | `function:<name>` or a Lambda ARN      | another function of the file| none                      |
- *
- * `*` in a mapping, defaults to the mapping's own connection when that has the right type. An empty
- * exchange (`rabbitmq:///<queue>`) is RabbitMQ's default exchange, which routes to the queue named
- * by the routing key. Both parts are percent-decoded.
+ * `function:<name>` or a Lambda ARN names another function of the file (no `connection`); every
+ * other form is a broker's, parsed by its plugin's destination part (`connectors/<type>/`: an SQS
+ * queue URL, `kafka://<topic>`, `rabbitmq://<exchange>/<routingKey>` …) and sent through a
+ * connection of that type, which in a mapping defaults to the mapping's own connection when that
+ * has the right type.
  */
 import type { PathSegment } from './config-error.ts';
 import { showValue } from './config-error.ts';
@@ -18,58 +12,49 @@ import { didYouMean } from './suggest.ts';
 import type { Problems, Refs } from './check-context.ts';
 import { isObj, str } from './check-context.ts';
 import { functionNameOfArn } from '../lambda/arn.ts';
-import type { DestinationConfig } from './types.ts';
+import { listWithOr, type SourcePlugins } from '../connectors/plugin.ts';
+import type { DestinationConfig, FunctionDestinationConfig } from './types.ts';
 
+/** A function target, or a broker target: its plugin's `type` and the fields its part parsed. */
 export type ParsedDestination =
-  | { type: 'sqs'; queueUrl: string }
-  | { type: 'kafka'; topic: string }
-  | { type: 'rabbitmq'; exchange: string; routingKey: string }
-  | { type: 'function'; functionName: string };
+  | { type: 'function'; functionName: string }
+  | ({ type: string } & Readonly<Record<string, unknown>>);
 
-const FORMS =
-  'an SQS queue URL (http(s)://…), kafka://<topic>, rabbitmq://<exchange>/<routingKey> or function:<name>';
+const isFunctionTarget = (
+  parsed: ParsedDestination,
+): parsed is { type: 'function'; functionName: string } => parsed.type === 'function';
 
-function decode(part: string): string | undefined {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return undefined;
+export const isFunctionDestination = (d: DestinationConfig): d is FunctionDestinationConfig =>
+  d.type === 'function';
+
+const FUNCTION_FORM = 'function:<name>';
+
+function formsOf(plugins: SourcePlugins): string {
+  const forms = plugins.all.flatMap((p) => (p.destination ? [p.destination.form] : []));
+  return listWithOr([...forms, FUNCTION_FORM]);
+}
+
+/** The function a `function:<name>` or Lambda ARN destination names; undefined for other forms. */
+export function functionOfDestination(uri: string): string | undefined {
+  if (uri.startsWith('function:')) {
+    const name = uri.slice('function:'.length);
+    return /^[A-Za-z0-9_-]{1,64}$/.test(name) ? name : undefined;
   }
+  return functionNameOfArn(uri);
 }
 
 /** Parses a destination string; `undefined` when it has none of the accepted forms. */
-export function parseDestination(uri: string): ParsedDestination | undefined {
-  if (uri.startsWith('function:')) {
-    const name = uri.slice('function:'.length);
-    return /^[A-Za-z0-9_-]{1,64}$/.test(name)
-      ? { type: 'function', functionName: name }
-      : undefined;
+export function parseDestination(
+  uri: string,
+  plugins: SourcePlugins,
+): ParsedDestination | undefined {
+  if (uri.startsWith('function:') || functionNameOfArn(uri) !== undefined) {
+    const functionName = functionOfDestination(uri);
+    return functionName === undefined ? undefined : { type: 'function', functionName };
   }
-  const arnFunction = functionNameOfArn(uri);
-  if (arnFunction !== undefined) return { type: 'function', functionName: arnFunction };
-  if (uri.startsWith('kafka://')) {
-    const topic = decode(uri.slice('kafka://'.length));
-    return topic !== undefined && /^[A-Za-z0-9._-]{1,249}$/.test(topic)
-      ? { type: 'kafka', topic }
-      : undefined;
-  }
-  if (uri.startsWith('rabbitmq://')) {
-    const rest = uri.slice('rabbitmq://'.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) return undefined;
-    const exchange = decode(rest.slice(0, slash));
-    const routingKey = decode(rest.slice(slash + 1));
-    if (exchange === undefined || routingKey === undefined) return undefined;
-    if (exchange === '' && routingKey === '') return undefined;
-    return { type: 'rabbitmq', exchange, routingKey };
-  }
-  if (/^https?:\/\//.test(uri)) {
-    try {
-      const url = new URL(uri);
-      return url.pathname.length > 1 ? { type: 'sqs', queueUrl: uri } : undefined;
-    } catch {
-      return undefined;
-    }
+  for (const plugin of plugins.all) {
+    const target = plugin.destination?.parse(uri);
+    if (target !== undefined) return { ...target, type: plugin.type };
   }
   return undefined;
 }
@@ -77,7 +62,7 @@ export function parseDestination(uri: string): ParsedDestination | undefined {
 export interface DestinationScope {
   /** The function the destination belongs to (async), to refuse self-loops. */
   ownerFunction?: string;
-  /** The mapping's own connection (mappings), the default for Kafka and RabbitMQ targets. */
+  /** The mapping's own connection (mappings), the default for a target of its type. */
   sourceConnection?: { name: string; type: string };
 }
 
@@ -89,8 +74,35 @@ function connectionFor(
 ): string | undefined {
   const explicit = str(value.connection);
   if (explicit !== undefined) return explicit;
-  if (type !== 'sqs' && scope.sourceConnection?.type === type) return scope.sourceConnection.name;
+  // (Only sources with retry controls take an onFailure destination, so only their types default.)
+  if (scope.sourceConnection?.type === type) return scope.sourceConnection.name;
   return undefined;
+}
+
+function checkFunctionTarget(
+  value: Record<string, unknown>,
+  functionName: string,
+  path: PathSegment[],
+  refs: Refs,
+  scope: DestinationScope,
+  problems: Problems,
+): void {
+  if (value.connection !== undefined) {
+    problems.add([...path, 'connection'], 'is not used by a function destination; remove it', {
+      target: 'key',
+    });
+  }
+  if (!refs.functions.has(functionName)) {
+    problems.add(
+      [...path, 'destination'],
+      `names function ${JSON.stringify(functionName)}, which is not declared under functions${didYouMean(functionName, refs.functions)}`,
+    );
+  } else if (functionName === scope.ownerFunction) {
+    problems.add(
+      [...path, 'destination'],
+      `names the function itself (${functionName}), which would invoke itself in a loop`,
+    );
+  }
 }
 
 /** Checks one `{ destination, connection }` map; problems are added to `problems`. */
@@ -104,28 +116,16 @@ export function checkDestination(
   if (!isObj(value)) return;
   const uri = str(value.destination);
   if (uri === undefined) return;
-  const parsed = parseDestination(uri);
+  const parsed = parseDestination(uri, refs.plugins);
   if (parsed === undefined) {
-    problems.add([...path, 'destination'], `must be ${FORMS}, got ${showValue(uri, path)}`);
+    problems.add(
+      [...path, 'destination'],
+      `must be ${formsOf(refs.plugins)}, got ${showValue(uri, path)}`,
+    );
     return;
   }
-  if (parsed.type === 'function') {
-    if (value.connection !== undefined) {
-      problems.add([...path, 'connection'], 'is not used by a function destination; remove it', {
-        target: 'key',
-      });
-    }
-    if (!refs.functions.has(parsed.functionName)) {
-      problems.add(
-        [...path, 'destination'],
-        `names function ${JSON.stringify(parsed.functionName)}, which is not declared under functions${didYouMean(parsed.functionName, refs.functions)}`,
-      );
-    } else if (parsed.functionName === scope.ownerFunction) {
-      problems.add(
-        [...path, 'destination'],
-        `names the function itself (${parsed.functionName}), which would invoke itself in a loop`,
-      );
-    }
+  if (isFunctionTarget(parsed)) {
+    checkFunctionTarget(value, parsed.functionName, path, refs, scope, problems);
     return;
   }
   const connection = connectionFor(value, parsed.type, scope);
@@ -156,11 +156,12 @@ export function checkDestination(
 export function compileDestination(
   value: unknown,
   scope: DestinationScope,
+  plugins: SourcePlugins,
 ): DestinationConfig | undefined {
   if (!isObj(value)) return undefined;
   const uri = str(value.destination) as string;
-  const parsed = parseDestination(uri) as ParsedDestination;
-  if (parsed.type === 'function') return { uri, ...parsed };
+  const parsed = parseDestination(uri, plugins) as ParsedDestination;
+  if (isFunctionTarget(parsed)) return { uri, ...parsed };
   const connection = connectionFor(value, parsed.type, scope) as string;
   return { uri, connection, ...parsed };
 }

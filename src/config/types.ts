@@ -4,6 +4,7 @@
  */
 import type { FunctionSpec } from '../invoker/types.ts';
 import type { ConnectionBase, SourceMapping } from '../connectors/plugin.ts';
+import type { BrokerDestination } from '../connectors/destination-plugin.ts';
 export type { MappingConfigBase } from '../connectors/plugin.ts';
 
 export interface SluiceConfig {
@@ -59,12 +60,18 @@ export interface AsyncConfig {
   deadLetter: DestinationConfig | undefined;
 }
 
-/** A resolved destination; `uri` is the string from the file (Lambda's `Destination`). */
-export type DestinationConfig =
-  | { type: 'sqs'; uri: string; connection: string; queueUrl: string }
-  | { type: 'kafka'; uri: string; connection: string; topic: string }
-  | { type: 'rabbitmq'; uri: string; connection: string; exchange: string; routingKey: string }
-  | { type: 'function'; uri: string; functionName: string };
+/**
+ * A resolved destination; `uri` is the string from the file (Lambda's `Destination`). A broker
+ * target carries its `connection`; its plugin (`connectors/<type>/`) narrows the target's fields.
+ */
+export type DestinationConfig = FunctionDestinationConfig | BrokerDestination;
+
+/** Another function of the file (`function:<name>` or a Lambda ARN): not a broker, the core's own. */
+export interface FunctionDestinationConfig {
+  type: 'function';
+  uri: string;
+  functionName: string;
+}
 
 export interface ApiConfig {
   /** Default `127.0.0.1`. */

@@ -157,7 +157,7 @@ function checkOnFailure(
   const before = problems.list.length;
   checkDestination(onFailure, path, refs, scope, problems);
   if (problems.list.length > before || !isObj(onFailure)) return;
-  const parsed = parseDestination(String(onFailure.destination));
+  const parsed = parseDestination(String(onFailure.destination), refs.plugins);
   const target = str(onFailure.connection) ?? connection;
   if (parsed === undefined) return;
   const destination = { ...parsed, uri: String(onFailure.destination) };

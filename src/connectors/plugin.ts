@@ -12,6 +12,8 @@
 import { SluiceError } from '../errors.ts';
 import type { ConnectorBundle } from './types.ts';
 import type { JsonSchema } from './schema-kit.ts';
+import type { DestinationBase, DestinationPart } from './destination-plugin.ts';
+export type { DestinationBase } from './destination-plugin.ts';
 
 /** A key path into the config document (`['mappings', 0, 'source', 'topic']`). */
 export type PathSegment = string | number;
@@ -59,12 +61,6 @@ export interface SourceMapping extends MappingConfigBase {
 export interface ConnectionBase {
   type: string;
   name: string;
-}
-
-/** A compiled destination as the core sees it (`uri` is the string from the file). */
-export interface DestinationBase {
-  type: string;
-  uri: string;
 }
 
 /** The running config, as much of it as plugins read (region and account for ARNs). */
@@ -220,6 +216,10 @@ export interface SourcePlugin<
     request: MappingRequest,
     pick: ConnectionPicker,
   ): Record<string, unknown> | undefined;
+
+  // — destination —
+  /** The broker as a destination (its string forms and sender), if it is one. */
+  readonly destination?: DestinationPart;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds plugins of every mapping type

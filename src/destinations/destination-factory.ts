@@ -1,22 +1,32 @@
+import { isFunctionDestination } from '../config/destinations.ts';
 import type { DestinationConfig } from '../config/types.ts';
 import type { ConnectionRegistry } from '../connections/connections.ts';
+import type { SourcePlugins } from '../connectors/plugin.ts';
+import { SluiceError } from '../errors.ts';
 import type { Destination } from './destination.ts';
 import type { AsyncInvokeSink } from '../lambda/async-invocation.ts';
 import { FunctionDestination } from './function-destination.ts';
-import { KafkaDestination } from './kafka-destination.ts';
-import { RabbitMqDestination } from './rabbitmq-destination.ts';
-import { SqsDestination } from './sqs-destination.ts';
 
-/** Builds destinations from their config and shares one instance per target. */
+/**
+ * Builds destinations from their config and shares one instance per target. A broker target is
+ * built by its plugin's destination part over the shared connections; a function target is the
+ * core's own (an async invoke through the queue).
+ */
 export class DestinationFactory {
   readonly #connections: ConnectionRegistry;
   readonly #sink: AsyncInvokeSink;
+  readonly #plugins: SourcePlugins;
   readonly #cache = new Map<string, Destination>();
   #stopping: Promise<void> | undefined;
 
-  constructor(connections: ConnectionRegistry, functionSink: AsyncInvokeSink) {
+  constructor(
+    connections: ConnectionRegistry,
+    functionSink: AsyncInvokeSink,
+    plugins: SourcePlugins,
+  ) {
     this.#connections = connections;
     this.#sink = functionSink;
+    this.#plugins = plugins;
   }
 
   get(config: DestinationConfig): Destination {
@@ -38,33 +48,23 @@ export class DestinationFactory {
   }
 
   #create(config: DestinationConfig): Destination {
-    const c = this.#connections;
-    switch (config.type) {
-      case 'sqs':
-        return new SqsDestination(() => c.sqsClient(config.connection), config.queueUrl);
-      case 'kafka':
-        return new KafkaDestination(() => c.kafka(config.connection), config.topic);
-      case 'rabbitmq':
-        return new RabbitMqDestination(
-          () => c.amqpConnection(config.connection),
-          config.exchange,
-          config.routingKey,
-        );
-      case 'function':
-        return new FunctionDestination(this.#sink, config.functionName);
+    if (isFunctionDestination(config))
+      return new FunctionDestination(this.#sink, config.functionName);
+    const part = this.#plugins.has(config.type)
+      ? this.#plugins.get(config.type).destination
+      : undefined;
+    if (!part) {
+      throw new SluiceError(
+        'CONFIG_INVALID',
+        `no destination for ${config.type} targets in this build`,
+      );
     }
+    return part.build(config, this.#connections);
   }
 }
 
+/** The target without the string it was written as: equal targets share one destination. */
 function cacheKey(config: DestinationConfig): string {
-  switch (config.type) {
-    case 'sqs':
-      return `sqs|${config.connection}|${config.queueUrl}`;
-    case 'kafka':
-      return `kafka|${config.connection}|${config.topic}`;
-    case 'rabbitmq':
-      return `rabbitmq|${config.connection}|${config.exchange}|${config.routingKey}`;
-    case 'function':
-      return `function|${config.functionName}`;
-  }
+  const { uri: _uri, ...target } = config;
+  return JSON.stringify(Object.entries(target).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -13,9 +13,9 @@ import { connect } from 'amqplib';
 import { Kafka, logLevel } from 'kafkajs';
 import { AsyncQueue } from '../../src/async/async-queue.ts';
 import { FunctionDestination } from '../../src/destinations/function-destination.ts';
-import { KafkaDestination } from '../../src/destinations/kafka-destination.ts';
-import { RabbitMqDestination } from '../../src/destinations/rabbitmq-destination.ts';
-import { SqsDestination } from '../../src/destinations/sqs-destination.ts';
+import { KafkaDestination } from '../../connectors/kafka/kafka-destination.ts';
+import { RabbitMqDestination } from '../../connectors/rabbitmq/rabbitmq-destination.ts';
+import { SqsDestination } from '../../connectors/sqs/sqs-destination.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 import {

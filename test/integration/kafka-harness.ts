@@ -12,7 +12,7 @@ import {
   type KafkaConnectorOptions,
   type KafkaRetrySettings,
 } from '../../connectors/kafka/index.ts';
-import { KafkaDestination } from '../../src/destinations/kafka-destination.ts';
+import { KafkaDestination } from '../../connectors/kafka/kafka-destination.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { broker, uniqueName } from '../brokers/endpoints.ts';
 

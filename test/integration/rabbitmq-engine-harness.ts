@@ -151,9 +151,13 @@ export async function startEngineRun(o: EngineRunOptions): Promise<EngineRun> {
     connections: { rmq: { type: 'rabbitmq', name: 'rmq', url: rabbit().amqpUrl } },
   } as unknown as SluiceConfig;
   // Function destinations need the engine's async queue; these mappings use broker ones only.
-  const destinations = new DestinationFactory(connections, {
-    enqueue: () => Promise.reject(new Error('no async queue here')),
-  });
+  const destinations = new DestinationFactory(
+    connections,
+    {
+      enqueue: () => Promise.reject(new Error('no async queue here')),
+    },
+    SOURCE_PLUGINS,
+  );
   const bundle = rabbitMqBundle(mapping, { config, logger, destinations });
   const runner = new MappingRunner({
     settings: { ...runnerSettings(mapping, SOURCE_PLUGINS), idleWaitMs: bundle.idleWaitMs ?? 2000 },

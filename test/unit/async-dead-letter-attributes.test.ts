@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AsyncConfig } from '../../src/config/types.ts';
 import { DeliverySender, planDeliveries } from '../../src/async/deliveries.ts';
 import type { Destination, DestinationMessage } from '../../src/destinations/destination.ts';
-import { SqsDestination } from '../../src/destinations/sqs-destination.ts';
+import { SqsDestination } from '../../connectors/sqs/sqs-destination.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
 const dlq = { uri: 'sqs://dlq', kind: 'sqs' } as unknown as AsyncConfig['deadLetter'];

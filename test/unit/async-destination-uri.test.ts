@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokerConnectionConfig as ConnectionConfig } from '../../src/connections/connection-configs.ts';
+import { SOURCE_PLUGINS } from '../../src/app/plugins.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';
 
 const sqs = (name: string, endpoint: string, region = 'us-east-1'): ConnectionConfig => ({
@@ -12,6 +13,7 @@ const sqs = (name: string, endpoint: string, region = 'us-east-1'): ConnectionCo
 const ctx = (connections: ConnectionConfig[]) => ({
   connections: Object.fromEntries(connections.map((c) => [c.name, c])),
   hasFunction: (n: string) => n === 'other',
+  plugins: SOURCE_PLUGINS,
 });
 const rabbit: ConnectionConfig = { type: 'rabbitmq', name: 'mq', url: 'amqp://x' };
 

@@ -11,6 +11,7 @@ import { ApiServer } from '../../src/api/api-server.ts';
 import { registerEventInvokeConfigRoutes } from '../../src/api/event-invoke-config-routes.ts';
 import { EventInvokeConfigs } from '../../src/async/event-invoke-configs.ts';
 import type { BrokerConnectionConfig as ConnectionConfig } from '../../src/connections/connection-configs.ts';
+import { SOURCE_PLUGINS } from '../../src/app/plugins.ts';
 import { parseDestinationUri } from '../../src/destinations/destination-uri.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { SqliteStore } from '../../src/store/sqlite-store.ts';
@@ -72,6 +73,7 @@ describe('event-invoke-config API (real SDK against the routes)', () => {
         parseDestinationUri(uri, {
           connections,
           hasFunction: (n) => h.invoker.functionSpec(n) !== undefined,
+          plugins: SOURCE_PLUGINS,
         }),
     });
     const { port } = await server.start();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatPath, redactUrlCredentials, showValue } from '../../src/config/config-error.ts';
+import { SOURCE_PLUGINS } from '../../src/app/plugins.ts';
 import { parseDestination } from '../../src/config/destinations.ts';
 import { problemAt, problemsOf, RESIZE, yaml } from '../fixtures/config/problems.ts';
 
@@ -74,26 +75,36 @@ describe('config errors: secrets are never echoed', () => {
 
 describe('destinations', () => {
   it('parses every accepted form', () => {
-    expect(parseDestination('function:f')).toEqual({ type: 'function', functionName: 'f' });
-    expect(parseDestination('arn:aws:lambda:us-east-1:000000000000:function:f')).toEqual({
+    expect(parseDestination('function:f', SOURCE_PLUGINS)).toEqual({
       type: 'function',
       functionName: 'f',
     });
-    expect(parseDestination('kafka://t.failed')).toEqual({ type: 'kafka', topic: 't.failed' });
-    expect(parseDestination('rabbitmq://ex/a.b')).toEqual({
+    expect(
+      parseDestination('arn:aws:lambda:us-east-1:000000000000:function:f', SOURCE_PLUGINS),
+    ).toEqual({
+      type: 'function',
+      functionName: 'f',
+    });
+    expect(parseDestination('kafka://t.failed', SOURCE_PLUGINS)).toEqual({
+      type: 'kafka',
+      topic: 't.failed',
+    });
+    expect(parseDestination('rabbitmq://ex/a.b', SOURCE_PLUGINS)).toEqual({
       type: 'rabbitmq',
       exchange: 'ex',
       routingKey: 'a.b',
     });
-    expect(parseDestination('rabbitmq:///q')).toEqual({
+    expect(parseDestination('rabbitmq:///q', SOURCE_PLUGINS)).toEqual({
       type: 'rabbitmq',
       exchange: '',
       routingKey: 'q',
     });
-    expect(parseDestination('https://sqs.us-east-1.amazonaws.com/1/q')).toMatchObject({
+    expect(
+      parseDestination('https://sqs.us-east-1.amazonaws.com/1/q', SOURCE_PLUGINS),
+    ).toMatchObject({
       type: 'sqs',
     });
-    expect(parseDestination('sns://x')).toBeUndefined();
-    expect(parseDestination('http://host')).toBeUndefined();
+    expect(parseDestination('sns://x', SOURCE_PLUGINS)).toBeUndefined();
+    expect(parseDestination('http://host', SOURCE_PLUGINS)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@ import { buildKafkaBundle } from '../../connectors/kafka/kafka-bundle.ts';
 import { KafkaConnector } from '../../connectors/kafka/kafka-connector.ts';
 import { tuningFromEnv } from '../../connectors/kafka/kafka-tuning.ts';
 import type { KafkaMappingConfig } from '../../connectors/kafka/kafka-config.ts';
+import { SOURCE_PLUGINS } from '../../src/app/plugins.ts';
 import { ConnectionRegistry } from '../../src/connections/connections.ts';
 import { DestinationFactory } from '../../src/destinations/destination-factory.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
@@ -40,9 +41,13 @@ describe('kafka bundle', () => {
       connections,
       logger,
       metricsRegistry: new Registry(),
-      destinations: new DestinationFactory(connections, {
-        enqueue: () => Promise.reject(new Error('unused')),
-      }),
+      destinations: new DestinationFactory(
+        connections,
+        {
+          enqueue: () => Promise.reject(new Error('unused')),
+        },
+        SOURCE_PLUGINS,
+      ),
     };
     const tuningOf = (index: number) => {
       const bundle = buildKafkaBundle(config.mappings[index] as KafkaMappingConfig, deps);

@@ -1,6 +1,8 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { SluiceError } from '../errors.ts';
-import type { Destination, DestinationMessage } from './destination.ts';
+import { SluiceError } from '../../src/errors.ts';
+import type { Destination, DestinationMessage } from '../../src/connectors/destination.ts';
+import type { ConnectionRegistry } from '../../src/connections/connections.ts';
+import { decodeUriPart, type DestinationPart } from '../../src/connectors/destination-plugin.ts';
 
 /**
  * Produces each message to a topic with acks from all in-sync replicas. The idempotent producer
@@ -66,3 +68,20 @@ export class KafkaDestination implements Destination {
     return this.#producer;
   }
 }
+
+/** A Kafka destination's target: `kafka://<topic>` (percent-decoded). */
+export type KafkaDestinationTarget = { topic: string };
+
+/** Kafka as a destination: `kafka://<topic>`, produced through the connection's shared client. */
+export const kafkaDestinationPart: DestinationPart<
+  KafkaDestinationTarget,
+  Pick<ConnectionRegistry, 'kafka'>
+> = {
+  form: 'kafka://<topic>',
+  parse(uri) {
+    if (!uri.startsWith('kafka://')) return undefined;
+    const topic = decodeUriPart(uri.slice('kafka://'.length));
+    return topic !== undefined && /^[A-Za-z0-9._-]{1,249}$/.test(topic) ? { topic } : undefined;
+  },
+  build: (d, clients) => new KafkaDestination(() => clients.kafka(d.connection), d.topic),
+};

@@ -1,6 +1,8 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { SluiceError } from '../errors.ts';
-import type { Destination, DestinationMessage } from './destination.ts';
+import { SluiceError } from '../../src/errors.ts';
+import type { ConnectionRegistry } from '../../src/connections/connections.ts';
+import { decodeUriPart, type DestinationPart } from '../../src/connectors/destination-plugin.ts';
+import type { Destination, DestinationMessage } from '../../src/connectors/destination.ts';
 
 /**
  * Publishes each message to an exchange with a routing key on a confirm channel, and resolves
@@ -75,3 +77,31 @@ export class RabbitMqDestination implements Destination {
     return this.#channel;
   }
 }
+
+/**
+ * A RabbitMQ destination's target: `rabbitmq://<exchange>/<routingKey>`, both percent-decoded; an
+ * empty exchange (`rabbitmq:///<queue>`) is the default exchange, which routes to the queue named
+ * by the routing key.
+ */
+export type RabbitMqDestinationTarget = { exchange: string; routingKey: string };
+
+/** RabbitMQ as a destination: published with confirms on the connection's shared client. */
+export const rabbitMqDestinationPart: DestinationPart<
+  RabbitMqDestinationTarget,
+  Pick<ConnectionRegistry, 'amqpConnection'>
+> = {
+  form: 'rabbitmq://<exchange>/<routingKey>',
+  parse(uri) {
+    if (!uri.startsWith('rabbitmq://')) return undefined;
+    const rest = uri.slice('rabbitmq://'.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) return undefined;
+    const exchange = decodeUriPart(rest.slice(0, slash));
+    const routingKey = decodeUriPart(rest.slice(slash + 1));
+    if (exchange === undefined || routingKey === undefined) return undefined;
+    if (exchange === '' && routingKey === '') return undefined;
+    return { exchange, routingKey };
+  },
+  build: (d, clients) =>
+    new RabbitMqDestination(() => clients.amqpConnection(d.connection), d.exchange, d.routingKey),
+};
