@@ -126,10 +126,13 @@ export class MappingManager {
           `event-source-mapping ${record.uuid}`,
           this.#o.plugins,
         );
+        // A YAML mapping (or an earlier stored one) added since may read the same source.
+        this.#refuseDuplicate(m, undefined);
         this.#add(record.uuid, 'api', m, record.options, record.lastModifiedMs);
       } catch (err) {
         // A stored mapping the current config no longer supports (its function or connection is
-        // gone): keep it in the store, say why, and do not start it.
+        // gone, or a YAML mapping now reads its source): keep it in the store, say why, and do
+        // not start it.
         this.#o.logger.error(
           { uuid: record.uuid, err: (err as Error).message },
           'stored mapping is not valid with this config; not started',

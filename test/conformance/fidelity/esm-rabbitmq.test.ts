@@ -90,6 +90,24 @@ describe('RabbitMQ mappings through the Lambda API keep what the caller sent (SD
     expect(listed.EventSourceMappings?.[0]?.SourceAccessConfigurations).toEqual(access(SECRET_B));
   });
 
+  it('refuses a second mapping of the same function, broker, virtual host and queue (409)', async () => {
+    const request = {
+      FunctionName: 'echo',
+      EventSourceArn: BROKER,
+      Queues: [`${queue.queue}-twice`],
+      SourceAccessConfigurations: access(SECRET_A),
+      Enabled: false,
+    };
+    const first = await client.send(new CreateEventSourceMappingCommand(request));
+    const err = await client.send(new CreateEventSourceMappingCommand(request)).then(
+      () => undefined,
+      (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
+    );
+    expect(err?.name).toBe('ResourceConflictException');
+    expect(err?.$metadata?.httpStatusCode).toBe(409);
+    expect(err?.message).toContain(`existing mapping with UUID ${first.UUID}`);
+  });
+
   it('answers a secret ARN no connection declares with InvalidParameterValueException naming it', async () => {
     const unknown = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:nobody';
     const err = await client

@@ -5,6 +5,7 @@
 import {
   CreateEventSourceMappingCommand,
   GetEventSourceMappingCommand,
+  ListEventSourceMappingsCommand,
   UpdateEventSourceMappingCommand,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
@@ -16,6 +17,7 @@ import {
   deleteQueue,
   engineYaml,
   lambdaClientFor,
+  mappingYaml,
   sendMessages,
   sqsClient,
   startCollector,
@@ -80,6 +82,36 @@ describe('SQS event source mappings answer as Lambda (SDK)', () => {
       status: 409,
       message: `An event source mapping with SQS arn (" ${q.arn} ") and function (" recorder ") already exists. Please update or delete the existing mapping with UUID ${first.UUID}`,
     });
+  });
+
+  it('does not start a stored API mapping that a YAML mapping now duplicates', async () => {
+    const q = await queue();
+    const store = tempStorePath();
+    const first = await startTestEngine(
+      engineYaml({ collectorUrl: collector.url, storagePath: store.path }),
+    );
+    const stored = await lambdaClientFor(first).send(
+      new CreateEventSourceMappingCommand({
+        FunctionName: 'recorder',
+        EventSourceArn: q.arn,
+        Enabled: false,
+      }),
+    );
+    await first.stop(10_000);
+    const second = await startTestEngine(
+      engineYaml({
+        collectorUrl: collector.url,
+        storagePath: store.path,
+        mappings: mappingYaml('declared', q.url, ['enabled: false']),
+      }),
+    );
+    onTestFinished(() => second.stop(10_000).then(() => undefined));
+    const listed = await lambdaClientFor(second).send(
+      new ListEventSourceMappingsCommand({ EventSourceArn: q.arn }),
+    );
+    const uuids = (listed.EventSourceMappings ?? []).map((m) => m.UUID);
+    expect(uuids).toHaveLength(1);
+    expect(uuids).not.toContain(stored.UUID);
   });
 
   it('clears the filters on an update with FilterCriteria {}', async () => {
