@@ -24,8 +24,9 @@ import {
   type Collector,
   type TestQueue,
 } from '../../integration/sqs-mapping-harness.ts';
+import { awsLambda } from '../../support/aws-cli.ts';
 import { eventually } from '../../support/eventually.ts';
-import { startTestEngine } from '../../support/start-test-engine.ts';
+import { apiEndpoint, startTestEngine } from '../../support/start-test-engine.ts';
 import { tempStorePath } from '../../support/temp.ts';
 
 let sqs: SQSClient;
@@ -82,6 +83,39 @@ describe('SQS event source mappings answer as Lambda (SDK)', () => {
       status: 409,
       message: `An event source mapping with SQS arn (" ${q.arn} ") and function (" recorder ") already exists. Please update or delete the existing mapping with UUID ${first.UUID}`,
     });
+  });
+
+  it('AWS CLI v2: a duplicate create exits 254 with ResourceConflictException; --filter-criteria {} clears', async () => {
+    const q = await queue();
+    const cli = (...args: string[]) => awsLambda(apiEndpoint(engine), args);
+    const base = ['--function-name', 'recorder', '--event-source-arn', q.arn];
+    const created = await cli(
+      'create-event-source-mapping',
+      ...base,
+      '--no-enabled',
+      '--filter-criteria',
+      '{"Filters":[{"Pattern":"{\\"body\\":{\\"a\\":[1]}}"}]}',
+    );
+    expect({ exitCode: created.exitCode, stderr: created.stderr }).toEqual({
+      exitCode: 0,
+      stderr: '',
+    });
+    const uuid = (created.json as { UUID: string }).UUID;
+    const again = await cli('create-event-source-mapping', ...base);
+    expect(again.exitCode).toBe(254);
+    expect(again.stderr).toContain('(ResourceConflictException)');
+    expect(again.stderr).toContain(`existing mapping with UUID ${uuid}`);
+    const cleared = await cli(
+      'update-event-source-mapping',
+      '--uuid',
+      uuid,
+      '--filter-criteria',
+      '{}',
+    );
+    expect(cleared.exitCode).toBe(0);
+    expect(
+      (cleared.json as { FilterCriteria?: { Filters?: unknown[] } }).FilterCriteria?.Filters ?? [],
+    ).toEqual([]);
   });
 
   it('does not start a stored API mapping that a YAML mapping now duplicates', async () => {
