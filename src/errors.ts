@@ -13,6 +13,7 @@ export type SluiceErrorCode =
   | 'THROTTLED'
   | 'FUNCTION_NOT_FOUND'
   | 'MAPPING_NOT_FOUND'
+  | 'MAPPING_CONFLICT'
   | 'INVALID_REQUEST'
   | 'STORE'
   | 'CONNECTOR'

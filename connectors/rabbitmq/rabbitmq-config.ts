@@ -19,6 +19,10 @@ export interface RabbitMqMappingConfig extends MappingConfigBase {
     queue: string;
     /** Default `/`. */
     virtualHost: string;
+    /** The broker ARN reported as `EventSourceArn` (an API caller's, kept as sent). */
+    brokerArn?: string;
+    /** The `BASIC_AUTH` secret ARN reported in `SourceAccessConfigurations` (as sent). */
+    secretArn?: string;
   };
   /** Redeliveries before the message is dead-lettered; `Infinity` = until it expires (Lambda). */
   maximumRetryAttempts: number;
@@ -26,6 +30,9 @@ export interface RabbitMqMappingConfig extends MappingConfigBase {
 }
 
 export const DEFAULT_VIRTUAL_HOST = '/';
+
+const SECRET_ARN_PATTERN = '^arn:aws[a-z-]*:secretsmanager:';
+const BROKER_ARN_PATTERN = '^arn:aws[a-z-]*:mq:';
 
 export const RABBITMQ_RULES: SourceRules = {
   defaultBatchSize: 100,
@@ -48,6 +55,10 @@ export const RABBITMQ_CONNECTION_SCHEMA = {
       pattern: '^amqps?://',
       'x-expected': 'an amqp:// or amqps:// URL',
     }),
+    secretArn: str(
+      "Secrets Manager ARN that API callers name as SourceAccessConfigurations BASIC_AUTH to select this connection (a label; the credentials are the URL's).",
+      { pattern: SECRET_ARN_PATTERN, 'x-expected': 'an arn:aws:secretsmanager: ARN' },
+    ),
   },
 };
 
@@ -57,6 +68,17 @@ export const RABBITMQ_SOURCE_SCHEMA = {
   properties: {
     queue: str('RabbitMQ: queue name.', { minLength: 1, maxLength: 255 }),
     virtualHost: str('RabbitMQ: virtual host. Default /.', { default: DEFAULT_VIRTUAL_HOST }),
+    brokerArn: str(
+      'RabbitMQ: the broker ARN reported as EventSourceArn (default: one named after the connection).',
+      {
+        pattern: BROKER_ARN_PATTERN,
+        'x-expected': 'an arn:aws:mq: broker ARN',
+      },
+    ),
+    secretArn: str('RabbitMQ: the BASIC_AUTH secret ARN reported in SourceAccessConfigurations.', {
+      pattern: SECRET_ARN_PATTERN,
+      'x-expected': 'an arn:aws:secretsmanager: ARN',
+    }),
   },
 };
 
@@ -75,7 +97,12 @@ export function compileRabbitMqConnection(
   name: string,
   c: Record<string, unknown>,
 ): RabbitMqConnectionConfig {
-  return { type: 'rabbitmq', name, url: c.url as string };
+  return {
+    type: 'rabbitmq',
+    name,
+    url: c.url as string,
+    ...(typeof c.secretArn === 'string' ? { secretArn: c.secretArn } : {}),
+  };
 }
 
 export function compileRabbitMqMapping(
@@ -83,7 +110,12 @@ export function compileRabbitMqMapping(
   m: Record<string, unknown>,
   ctx: SourceCompileContext,
 ): RabbitMqMappingConfig {
-  const s = m.source as { queue: string; virtualHost?: string };
+  const s = m.source as {
+    queue: string;
+    virtualHost?: string;
+    brokerArn?: string;
+    secretArn?: string;
+  };
   return {
     ...base,
     type: 'rabbitmq',
@@ -91,6 +123,8 @@ export function compileRabbitMqMapping(
       connection: ctx.connection.name,
       queue: s.queue,
       virtualHost: s.virtualHost ?? DEFAULT_VIRTUAL_HOST,
+      ...(s.brokerArn === undefined ? {} : { brokerArn: s.brokerArn }),
+      ...(s.secretArn === undefined ? {} : { secretArn: s.secretArn }),
     },
     maximumRetryAttempts: ctx.retries(m.maximumRetryAttempts as number | undefined),
     onFailure: ctx.onFailure,

@@ -2,6 +2,7 @@
  * The SQS source as a plugin (#16): config fragment and checks, compile step, runner defaults,
  * filter data key, EventSourceArn, API ⇄ options translation, rebuild inputs and the builder.
  */
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import type { ConnectionRegistry } from '../../src/connections/connections.ts';
 import type { SqsConnectionConfig } from '../../src/connections/connection-configs.ts';
@@ -50,6 +51,29 @@ export function sqsQueueUrl(arn: string, endpoint: string | undefined): string {
   return `${base}/${accountId}/${queueName}`;
 }
 
+/** The SQS errors that mean "no such queue" (JSON and query protocol names). */
+const NO_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+
+/**
+ * Lambda's create-time answer for a queue that does not exist (it tries the queue first). Other
+ * failures (an unreachable endpoint) do not refuse the mapping: it retries in the background.
+ */
+export async function missingQueueProblem(
+  client: SQSClient,
+  queueUrl: string,
+): Promise<string | undefined> {
+  try {
+    await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    );
+    return undefined;
+  } catch (err) {
+    const e = err as { name?: string; Code?: string };
+    if (!NO_QUEUE.has(e.name ?? '') && !NO_QUEUE.has(e.Code ?? '')) return undefined;
+    return 'Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist or you do not have access to it.';
+  }
+}
+
 export const sqsPlugin: SourcePlugin<SqsMappingConfig, SqsConnectionConfig, SqsPluginDeps> = {
   type: 'sqs',
   withArticle: 'an sqs',
@@ -72,7 +96,12 @@ export const sqsPlugin: SourcePlugin<SqsMappingConfig, SqsConnectionConfig, SqsP
   }),
   filterData: { key: 'body', encoding: 'json-text' },
   connectorInputs: () => ({}),
+  // Lambda: one mapping per function and queue.
   identity: (m) => JSON.stringify(['sqs', m.functionName, m.source.queueUrl]),
+  duplicateSource: (m, ctx) =>
+    `SQS arn (" ${queueArnFromUrl(m.source.queueUrl, regionOf(m, ctx))} ")`,
+  checkSource: (m, { connections }) =>
+    missingQueueProblem(connections.sqsClient(m.source.connection), m.source.queueUrl),
   build: (mapping, { config, connections, logger }) => ({
     connector: new SqsConnector({
       mapping,

@@ -4,6 +4,7 @@ import { isSluiceError, SluiceError } from '../errors.ts';
 import {
   listWithOr,
   type ConnectionBase,
+  type ConnectionPicker,
   type MappingRequest,
   type SourcePlugins,
 } from '../connectors/plugin.ts';
@@ -74,9 +75,16 @@ function pickConnection(
   type: string,
   req: EsmRequest,
   hint?: (c: ConnectionBase) => boolean,
+  required?: { what: string; field: string },
 ): ConnectionConfig {
   const wanted = req.Tags?.['sluice:connection'];
   const all = Object.values(config.connections).filter((c) => c.type === type);
+  if (required && hint && !all.some(hint)) {
+    throw invalid(
+      `${required.what} is declared by no ${type} connection of this engine (connections.<name>: declare it there)`,
+      required.field,
+    );
+  }
   if (wanted) {
     const c = config.connections[wanted];
     if (!c || c.type !== type)
@@ -109,10 +117,11 @@ function commonOptions(name: string, req: EsmRequest): Record<string, unknown> {
     ...(req.MaximumBatchingWindowInSeconds === undefined
       ? {}
       : { maximumBatchingWindowInSeconds: req.MaximumBatchingWindowInSeconds }),
-    ...(req.FilterCriteria?.Filters
+    // `FilterCriteria: {}` clears the filters, as `{Filters: []}` does (Lambda documents both).
+    ...(req.FilterCriteria
       ? {
           filterCriteria: {
-            filters: req.FilterCriteria.Filters.map((f) => ({ pattern: f.Pattern ?? '' })),
+            filters: (req.FilterCriteria.Filters ?? []).map((f) => ({ pattern: f.Pattern ?? '' })),
           },
         }
       : {}),
@@ -159,8 +168,8 @@ export function createRequestToOptions(
   plugins: SourcePlugins,
 ): Record<string, unknown> {
   const common = commonOptions(name, req);
-  const pick = (type: string, hint?: (c: ConnectionBase) => boolean) =>
-    pickConnection(config, type, req, hint);
+  const pick: ConnectionPicker = (type, hint, required) =>
+    pickConnection(config, type, req, hint, required);
   for (const plugin of plugins.all) {
     const source = plugin.requestToSource(req as MappingRequest, pick);
     if (source !== undefined) return { ...common, source };
@@ -212,11 +221,21 @@ export function inApiTerms(err: unknown): unknown {
   if (!isSluiceError(err, 'CONFIG_INVALID')) return err;
   const problems = (err.context.problems as { path: string; message: string }[] | undefined) ?? [];
   const mine = problems.filter((p) => String(p.path).startsWith('mappings'));
-  const text = (mine.length ? mine : problems)
-    .map((p) => `${apiFieldOf(String(p.path))}: ${p.message}`)
-    .join('; ');
-  return invalid(text || err.message);
+  const shown = mine.length ? mine : problems;
+  const text = shown.map((p) => `${apiFieldOf(String(p.path))}: ${p.message}`).join('; ');
+  // Lambda's own text first where it has one (tools and tests match on it), sluice's detail after.
+  const aws = AWS_TEXTS.find((t) => shown.some((p) => t.problem.test(p.message)))?.text;
+  return invalid(aws ? `${aws} ${text}` : text || err.message);
 }
+
+/** Config problems Lambda answers with a fixed text of its own. */
+const AWS_TEXTS: { problem: RegExp; text: string }[] = [
+  {
+    problem: /when batchSize is above 10\b/,
+    text: 'Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10.',
+  },
+  { problem: /^is not a valid filter pattern/, text: 'Invalid filter pattern definition.' },
+];
 
 /**
  * A problem's config path as the API request's field: `mappings[0].scalingConfig.maximumConcurrency`

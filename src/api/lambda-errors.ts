@@ -67,6 +67,8 @@ export function toLambdaApiError(err: unknown, functionArn?: string): LambdaApiE
         );
       case 'MAPPING_NOT_FOUND':
         return new LambdaApiError('ResourceNotFoundException', err.message);
+      case 'MAPPING_CONFLICT':
+        return new LambdaApiError('ResourceConflictException', err.message);
       case 'INVALID_REQUEST':
         return new LambdaApiError('InvalidParameterValueException', err.message);
       case 'SHUTDOWN':

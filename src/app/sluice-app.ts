@@ -6,7 +6,7 @@ import { registerTagRoutes } from '../api/tag-routes.ts';
 import { registerTriggers } from '../api/trigger-routes.ts';
 import { AsyncRuntime } from './async-runtime.ts';
 import type { SluiceConfig } from '../config/types.ts';
-import { connectorFactory } from './connector-registry.ts';
+import { connectorFactory, sourceChecker } from './connector-registry.ts';
 import { ConnectionRegistry } from '../connections/connections.ts';
 import { ConcurrencyController } from '../invoker/concurrency.ts';
 import { createEnvironment } from '../invoker/environment.ts';
@@ -180,18 +180,19 @@ export class Engine {
       connections,
     });
     this.#async = asyncRuntime;
+    const connectorDeps = {
+      config: this.config,
+      connections,
+      logger: logger.child({ component: 'connector' }),
+      destinations: asyncRuntime.destinations,
+      metricsRegistry: this.metrics.registry,
+    };
     const mappings = new MappingManager({
       config: this.config,
       invoker: this.invoker,
-      connectorFactory:
-        this.#options.connectorFactory ??
-        connectorFactory({
-          config: this.config,
-          connections,
-          logger: logger.child({ component: 'connector' }),
-          destinations: asyncRuntime.destinations,
-          metricsRegistry: this.metrics.registry,
-        }),
+      connectorFactory: this.#options.connectorFactory ?? connectorFactory(connectorDeps),
+      // A test's own connector factory has no real sources to check.
+      ...(this.#options.connectorFactory ? {} : { checkSource: sourceChecker(connectorDeps) }),
       plugins: SOURCE_PLUGINS,
       repository: storeMappingRepository(store),
       logger: logger.child({ component: 'mapping' }),

@@ -16,7 +16,12 @@ import {
   type FilterPatternValidator,
 } from './check-context.ts';
 import { compileConfig } from './compile.ts';
-import { configInvalid, configNotFound, type RawProblem } from './config-error.ts';
+import {
+  configInvalid,
+  configNotFound,
+  type ConfigProblem,
+  type RawProblem,
+} from './config-error.ts';
 import { maskExpressions, substituteScalars } from './interpolate.ts';
 import type { SluiceConfigOptions } from './options.ts';
 import { validateFilterPattern as validateEventPattern } from '../batching/filter-pattern.ts';
@@ -25,7 +30,7 @@ import type { SluiceConfig } from './types.ts';
 import { checkApi } from './validate-api.ts';
 import { checkConnections } from './validate-connections.ts';
 import { checkFunctions } from './validate-functions.ts';
-import { checkMappings } from './validate-mappings.ts';
+import { checkMappings, duplicateMappingProblems } from './validate-mappings.ts';
 import { checkTriggers } from './validate-triggers.ts';
 import { locate, parseYaml, toPlainData } from './yaml-source.ts';
 
@@ -113,6 +118,7 @@ export function loadConfigFromString(
 
   const { masked, expressions } = maskExpressions(text);
   const parsed = parseYaml(masked, file);
+  const place = (problem: RawProblem) => locate(parsed, text, file, problem);
   if (parsed.syntaxProblems.length > 0) throw configInvalid(file, parsed.syntaxProblems);
 
   const substitution = substituteScalars(parsed.doc, expressions, env);
@@ -135,16 +141,30 @@ export function loadConfigFromString(
     const kept = raw.filter(
       (p) => p.sourceOffset !== undefined || !failed.has(JSON.stringify(p.path)),
     );
-    throw configInvalid(
-      file,
-      kept.map((problem) => locate(parsed, text, file, problem)),
-    );
+    throw configInvalid(file, kept.map(place));
   }
-  return compileConfig(value as SluiceConfigOptions, {
+  const config = compileConfig(value as SluiceConfigOptions, {
     file,
     baseDir,
     dirExists: inputs.dirExists,
     env,
     plugins: options.plugins,
   });
+  refuseDuplicateMappings(config, place, options.plugins);
+  return config;
+}
+
+/**
+ * Two mappings with the same function and source are a problem at the later one (Lambda refuses
+ * the second). Found on compiled mappings: the identity is the plugin's, on its compiled form
+ * (defaults filled in), so `topic: a` and `topic: a, consumerGroupId: <the default>` match.
+ */
+function refuseDuplicateMappings(
+  config: SluiceConfig,
+  place: (problem: RawProblem) => ConfigProblem,
+  plugins: SourcePlugins,
+): void {
+  const lineOf = (index: number) => place({ path: ['mappings', index], message: '' }).line;
+  const duplicates = duplicateMappingProblems(config.mappings, plugins, lineOf);
+  if (duplicates.length > 0) throw configInvalid(config.file, duplicates.map(place));
 }

@@ -2,12 +2,17 @@
  * Cross-field checks of `mappings`: references, which source keys fit the connection's type, and
  * Lambda's per-source ranges (lambda-esm.md §1). The source type is the referenced connection's.
  */
-import { showValue, type PathSegment } from './config-error.ts';
+import { showValue, type PathSegment, type RawProblem } from './config-error.ts';
 import * as d from './defaults.ts';
 import { checkDestination, parseDestination } from './destinations.ts';
 import { parsePattern } from './filter-patterns.ts';
 import { didYouMean } from './suggest.ts';
-import type { AnySourcePlugin, SourceRules } from '../connectors/plugin.ts';
+import type {
+  AnySourcePlugin,
+  SourceMapping,
+  SourcePlugins,
+  SourceRules,
+} from '../connectors/plugin.ts';
 import type { CheckInputs, Obj, Problems, Refs } from './check-context.ts';
 import { isObj, num, objAt, str } from './check-context.ts';
 
@@ -213,4 +218,33 @@ export function checkMappings(
     checkSourceOnly(base, m, plugin, problems);
     checkOnFailure(base, m, source, plugin, refs, problems);
   });
+}
+
+/**
+ * Mappings that read the same source with the same function (their plugin's `identity`): Lambda
+ * refuses the second (ResourceConflictException); in the file it is a problem at the later one,
+ * naming the first and its line.
+ */
+export function duplicateMappingProblems(
+  mappings: readonly SourceMapping[],
+  plugins: SourcePlugins,
+  lineOf: (index: number) => number,
+): RawProblem[] {
+  const seen = new Map<string, number>();
+  const problems: RawProblem[] = [];
+  mappings.forEach((m, index) => {
+    const key = `${m.type}\u0000${plugins.get(m.type).identity(m)}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, index);
+      return;
+    }
+    const other = mappings[first] as SourceMapping;
+    problems.push({
+      path: ['mappings', index],
+      message: `mapping "${m.name}" reads the same source with the same function as mapping "${other.name}" (line ${lineOf(first)}): Lambda allows one event source mapping per function and source; remove one or merge them`,
+      target: 'key',
+    });
+  });
+  return problems;
 }

@@ -45,6 +45,11 @@ export interface RabbitMqConnectionConfig {
   name: string;
   /** AMQP URL; may hold credentials: never log it unredacted. */
   url: string;
+  /**
+   * The Secrets Manager ARN API callers name in `SourceAccessConfigurations` `BASIC_AUTH` to select
+   * this connection (a label: the credentials are the URL's).
+   */
+  secretArn?: string;
 }
 
 export type BrokerConnectionConfig =

@@ -112,10 +112,15 @@ export interface FilterData {
 /** A Lambda CreateEventSourceMapping request, read field by field by the plugins. */
 export type MappingRequest = Readonly<Record<string, unknown>>;
 
-/** Picks the connection of a type that serves a request (the API's rules: Tags, hints, the only one). */
+/**
+ * Picks the connection of a type that serves a request (the API's rules: Tags, hints, the only
+ * one). With `required`, the hint must match: else `INVALID_REQUEST` saying `<what> is declared by
+ * no <type> connection` (a credential the request names selects its connection, never another).
+ */
 export type ConnectionPicker = (
   type: string,
   hint?: (c: ConnectionBase) => boolean,
+  required?: { what: string; field: string },
 ) => ConnectionBase;
 
 /** What the config core hands a plugin's compile step. */
@@ -201,6 +206,16 @@ export interface SourcePlugin<
   connectorInputs(mapping: M): Record<string, unknown>;
   /** The source a mapping reads, as a key: two mappings with equal keys duplicate each other. */
   identity(mapping: M): string;
+  /**
+   * How Lambda's duplicate-mapping message names the source (`SQS arn (" <arn> ")`); undefined =
+   * the core's `event source (" <EventSourceArn> ")`.
+   */
+  duplicateSource?(mapping: M, ctx: PluginContext): string;
+  /**
+   * A reason to refuse an API-created mapping before it is accepted (its source does not exist),
+   * or undefined. Unreachable sources are not refused: they retry in the background.
+   */
+  checkSource?(mapping: M, deps: D): Promise<string | undefined>;
   /** The connector bundle of a mapping (its builder). */
   build(mapping: M, deps: D): ConnectorBundle;
 

@@ -134,7 +134,7 @@ export class BatchPipeline {
     this.#o.invokeLimit.completed(matched.length, !verdict.functionError);
     this.#o.onJudged(verdict.functionError);
     if (verdict.failed.length > 0) m.failedInvoke.inc({ mapping }, verdict.failed.length);
-    this.#o.report(verdict.failed.length === 0 ? 'OK' : (verdict.reason ?? 'FAILED'));
+    this.#o.report(verdict.failed.length === 0 ? 'OK' : (verdict.reason ?? 'Function call failed'));
     return verdict;
   }
 

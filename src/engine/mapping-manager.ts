@@ -60,6 +60,11 @@ export interface MappingManagerOptions {
   repository?: MappingRepository;
   logger: Logger;
   metrics: MappingMetrics;
+  /**
+   * Checks an API-created mapping's source before it is accepted (an SQS queue that does not
+   * exist); throws `INVALID_REQUEST`. YAML mappings are not checked: they retry in the background.
+   */
+  checkSource?: (mapping: MappingConfig) => Promise<void>;
 }
 
 interface Entry {
@@ -121,10 +126,13 @@ export class MappingManager {
           `event-source-mapping ${record.uuid}`,
           this.#o.plugins,
         );
+        // A YAML mapping (or an earlier stored one) added since may read the same source.
+        this.#refuseDuplicate(m, undefined);
         this.#add(record.uuid, 'api', m, record.options, record.lastModifiedMs);
       } catch (err) {
         // A stored mapping the current config no longer supports (its function or connection is
-        // gone): keep it in the store, say why, and do not start it.
+        // gone, or a YAML mapping now reads its source): keep it in the store, say why, and do
+        // not start it.
         this.#o.logger.error(
           { uuid: record.uuid, err: (err as Error).message },
           'stored mapping is not valid with this config; not started',
@@ -158,16 +166,16 @@ export class MappingManager {
   async create(optionsFor: (uuid: string) => Record<string, unknown>): Promise<MappingView> {
     const uuid = randomUUID();
     const options = optionsFor(uuid);
+    // An unknown function is a missing resource (404), as Lambda answers, not a bad parameter.
+    this.#requireFunction(String(options.function));
     const mapping = this.#compile(options, 'CreateEventSourceMapping request');
-    if (!this.#o.invoker.functionSpec(mapping.functionName)) {
-      throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${mapping.functionName}`, {
-        context: { functionName: mapping.functionName },
-      });
-    }
+    this.#refuseDuplicate(mapping, undefined);
+    await this.#o.checkSource?.(mapping);
     const now = Date.now();
     await this.#o.repository?.put({ uuid, options, lastModifiedMs: now });
     const entry = this.#add(uuid, 'api', mapping, options, now);
-    const response = this.#describe(entry); // State: Creating, as Lambda answers
+    // Lambda answers Creating, or Disabled for a mapping created disabled.
+    const response = this.#describe(entry, mapping.enabled ? 'Creating' : 'Disabled');
     void entry.runner.start();
     return response;
   }
@@ -183,13 +191,9 @@ export class MappingManager {
       return this.#applyRunnerUpdate(e, next, undefined);
     }
     const options = patch(e.options ?? {});
+    this.#requireFunction(String(options.function));
     const next = this.#compile(options, 'UpdateEventSourceMapping request');
-    if (
-      next.functionName !== e.mapping.functionName &&
-      !this.#o.invoker.functionSpec(next.functionName)
-    ) {
-      throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${next.functionName}`);
-    }
+    this.#refuseDuplicate(next, e.uuid);
     return this.#applyRunnerUpdate(e, next, options);
   }
 
@@ -220,6 +224,27 @@ export class MappingManager {
     return this.#stopping;
   }
 
+  #requireFunction(functionName: string): void {
+    if (!this.#o.invoker.functionSpec(functionName)) {
+      throw new SluiceError('FUNCTION_NOT_FOUND', `Function not found: ${functionName}`, {
+        context: { functionName },
+      });
+    }
+  }
+
+  /** One mapping per source identity (its plugin's `identity`), as Lambda: 409 naming the other. */
+  #refuseDuplicate(mapping: MappingConfig, self: string | undefined): void {
+    const plugin = this.#o.plugins.get(mapping.type);
+    const key = plugin.identity(mapping);
+    for (const other of this.#entries.values()) {
+      if (other.uuid === self || other.mapping.type !== mapping.type) continue;
+      if (plugin.identity(other.mapping) !== key) continue;
+      throw new SluiceError('MAPPING_CONFLICT', duplicateMessage(mapping, other.uuid, this.#o), {
+        context: { uuid: other.uuid },
+      });
+    }
+  }
+
   #compile(options: Record<string, unknown>, what: string): MappingConfig {
     return compileMapping(this.#o.config, options, what, this.#o.plugins);
   }
@@ -248,8 +273,9 @@ export class MappingManager {
     e.options = options ?? e.options;
     e.lastModifiedMs = now;
     const s = runnerSettings(next, this.#o.plugins);
-    const response = this.#describe(e, 'Updating');
-    await e.runner.update({
+    // Not awaited: a disable answers Disabling at once and Get shows it while the pollers drain
+    // (Lambda's order); an enable answers Enabling. The runner's state moves synchronously.
+    const updating = e.runner.update({
       enabled: s.enabled,
       batchSize: s.batchSize,
       maximumBatchingWindowMs: s.maximumBatchingWindowMs,
@@ -257,6 +283,14 @@ export class MappingManager {
       maximumConcurrency: s.maximumConcurrency,
       pollers: s.pollers,
     });
+    const moving = e.runner.status().state;
+    const response = this.#describe(
+      e,
+      moving === 'Disabling' || moving === 'Enabling' ? moving : 'Updating',
+    );
+    updating.catch((err: unknown) =>
+      this.#o.logger.error({ uuid: e.uuid, err: (err as Error).message }, 'mapping update failed'),
+    );
     return response;
   }
 
@@ -389,4 +423,17 @@ export function mappingToOptions(
       : {}),
     ...plugins.get(m.type).toOptions(m),
   };
+}
+
+/** Lambda's ResourceConflictException text, worded by the source's plugin where it has one. */
+function duplicateMessage(
+  mapping: MappingConfig,
+  existingUuid: string,
+  o: Pick<MappingManagerOptions, 'config' | 'plugins'>,
+): string {
+  const plugin = o.plugins.get(mapping.type);
+  const source =
+    plugin.duplicateSource?.(mapping, o.config) ??
+    `event source (" ${plugin.eventSourceArn(mapping, o.config) ?? plugin.identity(mapping)} ")`;
+  return `An event source mapping with ${source} and function (" ${mapping.functionName} ") already exists. Please update or delete the existing mapping with UUID ${existingUuid}`;
 }

@@ -31,6 +31,15 @@ export type {
 const NO_RECORDS = 'No records processed';
 
 /**
+ * A result as Lambda words `LastProcessingResult`: `No records processed`, `OK`, or
+ * `PROBLEM: <what went wrong>` (tools match on these forms, not on free text).
+ */
+export function lambdaProcessingResult(result: string): string {
+  if (result === 'OK' || result === NO_RECORDS || result.startsWith('PROBLEM:')) return result;
+  return `PROBLEM: ${result}`;
+}
+
+/**
  * Runs one event source mapping, and is its lifecycle: Lambda's states (mapping-state.ts), the
  * source's start with back-off, enable, disable, update, stop and delete. The work is done by
  * parts it wires together, along the lines of kafkajs's consumer:
@@ -95,7 +104,7 @@ export class MappingRunner {
       lanes,
       settlement,
       onJudged: (functionError) => this.#pool.batchJudged(functionError),
-      report: (result) => (this.#lastResult = result),
+      report: (result) => (this.#lastResult = lambdaProcessingResult(result)),
       metrics: options.metrics,
       logger: options.logger,
     });
@@ -245,7 +254,7 @@ export class MappingRunner {
       signal: this.#startAbort.signal,
       onFailedAttempt: ({ error, attemptNumber, retryDelay }) => {
         const health = this.#o.connector.health();
-        this.#lastResult = health.detail ?? (error as Error).message;
+        this.#lastResult = lambdaProcessingResult(health.detail ?? (error as Error).message);
         if (health.reason) this.#reason = health.reason;
         this.#o.logger.warn(
           {
@@ -299,7 +308,7 @@ export class MappingRunner {
       settlement,
       onPolled: () => this.#sourceHealth.polled(),
       scaling: this.#pool,
-      report: (result) => (this.#lastResult = result),
+      report: (result) => (this.#lastResult = lambdaProcessingResult(result)),
       mapping: this.name,
       metrics: o.metrics,
       logger: o.logger,

@@ -21,6 +21,34 @@ function mapping(...lines: string[]): string {
 }
 
 describe('config: mappings', () => {
+  it('two mappings of the same function and source are a config error naming both', () => {
+    const text = yaml(
+      ...HEAD,
+      '  - name: first',
+      '    function: resize',
+      `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+      '  - name: second',
+      '    function: resize',
+      `    source: { connection: sqs, queueUrl: ${QUEUE} }`,
+      '  - name: topic-a',
+      '    function: resize',
+      '    source: { connection: kafka, topic: a, consumerGroupId: g }',
+      '  - name: topic-a-again',
+      '    function: resize',
+      '    source: { connection: kafka, topic: a, consumerGroupId: g }',
+    );
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(2);
+    expect(problemAt(problems, 'mappings[1]')).toMatchObject({
+      line: 14,
+      message:
+        'mapping "second" reads the same source with the same function as mapping "first" (line 11): Lambda allows one event source mapping per function and source; remove one or merge them',
+    });
+    expect(problemAt(problems, 'mappings[3]').message).toContain(
+      'mapping "topic-a-again" reads the same source with the same function as mapping "topic-a" (line 17)',
+    );
+  });
+
   it('unknown function and connection references name the line of the reference', () => {
     const text = yaml(
       ...HEAD,

@@ -146,7 +146,7 @@ describe('MappingRunner: idle pollers hold no function concurrency', () => {
     h.source.push(bodies(3));
     await h.runner.start();
     await eventually(
-      () => h?.runner.status().lastProcessingResult.startsWith('throttled') === true,
+      () => h?.runner.status().lastProcessingResult.startsWith('PROBLEM: throttled') === true,
       'throttled',
     );
     expect(h.connector.calls.fetch).toBe(0);
