@@ -87,7 +87,12 @@ async function main(): Promise<number> {
   let text = '';
   let ticks = 0;
   for (;;) {
-    text = await fetch(`${base}/metrics`)
+    // config/demo.yaml takes its token from SLUICE_API_TOKEN when one is set in the environment.
+    const token = process.env.SLUICE_API_TOKEN;
+    text = await fetch(
+      `${base}/metrics`,
+      token ? { headers: { authorization: `Bearer ${token}` } } : {},
+    )
       .then((r) => r.text())
       .catch(() => text);
     const counts = SOURCES.map((s) => s.counts(text));
