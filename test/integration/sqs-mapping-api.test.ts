@@ -9,8 +9,7 @@ import {
   type EventSourceMappingConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine } from '../../src/app/sluice-app.ts';
 import {
   createQueue,
@@ -20,39 +19,26 @@ import {
   mappingYaml,
   queueDepth,
   sendMessages,
-  sqsClient,
-  startCollector,
-  type Collector,
   type TestQueue,
+  useSqsSuite,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { tempStorePath } from '../support/temp.ts';
 
-let sqs: SQSClient;
-let collector: Collector;
-
-beforeAll(async () => {
-  sqs = sqsClient();
-  collector = await startCollector();
-});
-
-afterAll(async () => {
-  await collector?.close();
-  sqs?.destroy();
-});
+const suite = useSqsSuite();
 
 async function queues(n: number): Promise<TestQueue[]> {
-  const created = await Promise.all(Array.from({ length: n }, () => createQueue(sqs)));
+  const created = await Promise.all(Array.from({ length: n }, () => createQueue(suite.sqs)));
   onTestFinished(async () => {
-    for (const q of created) await deleteQueue(sqs, q);
+    for (const q of created) await deleteQueue(suite.sqs, q);
   });
   return created;
 }
 
 async function engineOn(storagePath: string, mappings = ''): Promise<Engine> {
   const engine = await startTestEngine(
-    engineYaml({ collectorUrl: collector.url, storagePath, mappings }),
+    engineYaml({ collectorUrl: suite.collector.url, storagePath, mappings }),
   );
   onTestFinished(() => engine.stop(10_000).then(() => undefined));
   return engine;
@@ -62,11 +48,11 @@ async function stateOf(lambda: LambdaClient, uuid: string): Promise<string | und
   return (await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State;
 }
 
-const bodiesSeen = () => new Set(collector.deliveries().map((r) => r.body));
+const bodiesSeen = () => new Set(suite.collector.deliveries().map((r) => r.body));
 
 describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   it('disabling stops polling (messages stay in the queue) and enabling resumes', async () => {
-    collector.reset();
+    suite.collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
     const engine = await engineOn(tempStorePath().path, mappingYaml('yaml-mapped', queue.url));
@@ -78,7 +64,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       limitMs: 60_000,
     });
 
-    await sendMessages(sqs, queue.url, ['before-1', 'before-2']);
+    await sendMessages(suite.sqs, queue.url, ['before-1', 'before-2']);
     await eventually(
       () => bodiesSeen().has('before-2') && bodiesSeen().has('before-1'),
       'first batch',
@@ -93,11 +79,11 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       limitMs: 60_000,
     });
     const after = Array.from({ length: 15 }, (_, i) => `while-disabled-${i}`);
-    await sendMessages(sqs, queue.url, after);
+    await sendMessages(suite.sqs, queue.url, after);
     // Long enough for several polls if anything still polled; the assertion is on behaviour.
     // Kept sleep: only a window shows a disabled mapping does NOT deliver.
     await sleep(1500);
-    expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 15, inFlight: 0 });
+    expect(await queueDepth(suite.sqs, queue.url)).toEqual({ visible: 15, inFlight: 0 });
     expect(after.some((b) => bodiesSeen().has(b))).toBe(false);
 
     await lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
@@ -108,7 +94,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   });
 
   it('an update of FilterCriteria takes effect: the runner is replaced', async () => {
-    collector.reset();
+    suite.collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
     const engine = await engineOn(tempStorePath().path);
@@ -134,13 +120,13 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
       limitMs: 60_000,
     });
     const order = JSON.stringify({ type: 'order', n: 1 });
-    await sendMessages(sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
+    await sendMessages(suite.sqs, queue.url, [order, JSON.stringify({ type: 'refund', n: 2 })]);
     // Same queue: the connector carried over to the new runner, its long polls were not cut off
     // (had they been, ElasticMQ would hand these messages to a closed connection and hide them
     // for the 30 s visibility timeout).
     await eventually(
       async () => {
-        const d = await queueDepth(sqs, queue.url);
+        const d = await queueDepth(suite.sqs, queue.url);
         return d.visible === 0 && d.inFlight === 0;
       },
       'both handled (one invoked, one filtered out and deleted)',
@@ -152,12 +138,12 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   });
 
   it('an unreachable queue: the worker stays ready with the mapping degraded (503 when strict), the state says why, nothing crashes', async () => {
-    collector.reset();
+    suite.collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
     // The connection points at a closed port; the mapping retries in the background.
     const yaml = engineYaml({
-      collectorUrl: collector.url,
+      collectorUrl: suite.collector.url,
       storagePath: tempStorePath().path,
       mappings: mappingYaml('cut-off', 'http://127.0.0.1:1/000000000000/nowhere'),
     }).replace(/endpoint: .*/, 'endpoint: http://127.0.0.1:1');
@@ -212,7 +198,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   });
 
   it('creates, lists with paging, gets, updates, disables and deletes mappings', async () => {
-    collector.reset();
+    suite.collector.reset();
     const qs = await queues(3);
     const engine = await engineOn(tempStorePath().path);
     const lambda = lambdaClientFor(engine);
@@ -262,7 +248,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     await eventually(async () => (await stateOf(lambda, first)) === 'Enabled', 'Enabled', {
       limitMs: 60_000,
     });
-    await sendMessages(sqs, firstQueue.url, ['via-api']);
+    await sendMessages(suite.sqs, firstQueue.url, ['via-api']);
     await eventually(() => bodiesSeen().has('via-api'), 'API-created mapping delivers', {
       limitMs: 60_000,
     });
@@ -324,12 +310,12 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
   });
 
   it('an API-created mapping survives an engine restart on the same store', async () => {
-    collector.reset();
+    suite.collector.reset();
     const [queue] = await queues(1);
     if (!queue) throw new Error('no queue');
     const store = tempStorePath().path;
     const first = await startTestEngine(
-      engineYaml({ collectorUrl: collector.url, storagePath: store }),
+      engineYaml({ collectorUrl: suite.collector.url, storagePath: store }),
     );
     const created = await lambdaClientFor(first).send(
       new CreateEventSourceMappingCommand({
@@ -340,7 +326,7 @@ describe('SQS mappings through the Lambda API (@aws-sdk/client-lambda)', () => {
     );
     await first.stop(10_000);
 
-    await sendMessages(sqs, queue.url, ['after-restart']);
+    await sendMessages(suite.sqs, queue.url, ['after-restart']);
     const second = await engineOn(store);
     const lambda = lambdaClientFor(second);
     const listed = await lambda.send(new ListEventSourceMappingsCommand({}));

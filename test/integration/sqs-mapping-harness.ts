@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CreateQueueCommand,
@@ -270,4 +271,24 @@ export function lambdaClientFor(engine: Engine): LambdaClient {
     credentials: CREDENTIALS,
     maxAttempts: 1,
   });
+}
+
+/** The SQS client and function-call collector a suite shares. */
+export interface SqsSuite {
+  sqs: SQSClient;
+  collector: Collector;
+}
+
+/** Registers the suite's SQS client and collector: made before all its tests, closed after. */
+export function useSqsSuite(): SqsSuite {
+  const suite = {} as SqsSuite;
+  beforeAll(async () => {
+    suite.sqs = sqsClient();
+    suite.collector = await startCollector();
+  });
+  afterAll(async () => {
+    await suite.collector?.close();
+    suite.sqs?.destroy();
+  });
+  return suite;
 }

@@ -1,6 +1,6 @@
 import { ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda';
-import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Engine } from '../../src/app/sluice-app.ts';
 import {
   createQueue,
@@ -10,27 +10,14 @@ import {
   mappingYaml,
   queueDepth,
   sendMessages,
-  sqsClient,
-  startCollector,
-  type Collector,
   type TestQueue,
+  useSqsSuite,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { tempStorePath } from '../support/temp.ts';
 
-let sqs: SQSClient;
-let collector: Collector;
-
-beforeAll(async () => {
-  sqs = sqsClient();
-  collector = await startCollector();
-});
-
-afterAll(async () => {
-  await collector?.close();
-  sqs?.destroy();
-});
+const suite = useSqsSuite();
 
 /** A queue, and an engine running one mapping of `recorder` on it; both cleaned up after. */
 async function mapped(
@@ -39,11 +26,11 @@ async function mapped(
   engineOptions: { holdMs?: number } = {},
   sourceExtra?: string,
 ): Promise<{ queue: TestQueue; engine: Engine }> {
-  collector.reset();
-  const queue = await createQueue(sqs, queueOptions);
+  suite.collector.reset();
+  const queue = await createQueue(suite.sqs, queueOptions);
   const engine = await startTestEngine(
     engineYaml({
-      collectorUrl: collector.url,
+      collectorUrl: suite.collector.url,
       storagePath: tempStorePath().path,
       mappings: mappingYaml('m', queue.url, mappingLines, sourceExtra),
       ...engineOptions,
@@ -51,13 +38,13 @@ async function mapped(
   );
   onTestFinished(async () => {
     await engine.stop(10_000);
-    await deleteQueue(sqs, queue);
+    await deleteQueue(suite.sqs, queue);
   });
   return { queue, engine };
 }
 
 const drained = async (url: string) => {
-  const d = await queueDepth(sqs, url);
+  const d = await queueDepth(suite.sqs, url);
   return d.visible === 0 && d.inFlight === 0;
 };
 
@@ -69,19 +56,19 @@ describe('SQS event source mapping against ElasticMQ', () => {
       'scalingConfig: { maximumConcurrency: 10 }',
     ]);
     const bodies = Array.from({ length: 10_000 }, (_, i) => `msg-${i}`);
-    await sendMessages(sqs, queue.url, bodies);
-    await eventually(() => collector.deliveries().length >= 10_000, 'all 10,000 delivered', {
+    await sendMessages(suite.sqs, queue.url, bodies);
+    await eventually(() => suite.collector.deliveries().length >= 10_000, 'all 10,000 delivered', {
       limitMs: 120_000,
     });
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
-    const seen = collector.deliveries();
+    const seen = suite.collector.deliveries();
     const byBody = new Map<string, number>();
     for (const r of seen) byBody.set(r.body, (byBody.get(r.body) ?? 0) + 1);
     expect(bodies.filter((b) => !byBody.has(b))).toEqual([]); // none missing
     expect([...byBody].filter(([, n]) => n > 1)).toEqual([]); // no duplicate
     expect(seen).toHaveLength(10_000);
-    expect(collector.batches.every((b) => b.length <= 100)).toBe(true);
-    expect(collector.peak).toBeLessThanOrEqual(10);
+    expect(suite.collector.batches.every((b) => b.length <= 100)).toBe(true);
+    expect(suite.collector.peak).toBeLessThanOrEqual(10);
   });
 
   it('ReportBatchItemFailures redelivers only the failed ids', async () => {
@@ -92,13 +79,13 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const bodies = Array.from({ length: 30 }, (_, i) =>
       JSON.stringify({ n: i, ...(i % 10 === 3 ? { failUntil: 1 } : {}) }),
     );
-    await sendMessages(sqs, queue.url, bodies);
-    await eventually(() => collector.deliveries().length >= 33, 'failed ids redelivered', {
+    await sendMessages(suite.sqs, queue.url, bodies);
+    await eventually(() => suite.collector.deliveries().length >= 33, 'failed ids redelivered', {
       limitMs: 60_000,
     });
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     const counts = new Map<number, number>();
-    for (const r of collector.deliveries()) {
+    for (const r of suite.collector.deliveries()) {
       const n = (JSON.parse(r.body) as { n: number }).n;
       counts.set(n, (counts.get(n) ?? 0) + 1);
     }
@@ -114,15 +101,15 @@ describe('SQS event source mapping against ElasticMQ', () => {
       'batchSize: 10',
       'functionResponseTypes: [ReportBatchItemFailures]',
     ]);
-    await sendMessages(sqs, queue.url, [JSON.stringify({ poison: true })]);
+    await sendMessages(suite.sqs, queue.url, [JSON.stringify({ poison: true })]);
     const dlq = queue.dlqUrl as string;
     // When each delivery was first seen (sampled; a late sample only makes a gap look shorter).
     const seenAtMs: number[] = [];
     await eventually(
       async () => {
-        const delivered = collector.deliveries().length;
+        const delivered = suite.collector.deliveries().length;
         while (seenAtMs.length < delivered) seenAtMs.push(Date.now());
-        return (await queueDepth(sqs, dlq)).visible === 1;
+        return (await queueDepth(suite.sqs, dlq)).visible === 1;
       },
       'the poison message in the DLQ',
       { limitMs: 60_000 },
@@ -142,12 +129,12 @@ describe('SQS event source mapping against ElasticMQ', () => {
       {},
       'retryBackoff: { baseSeconds: 120 }',
     );
-    await sendMessages(sqs, queue.url, [JSON.stringify({ n: 1, failUntil: 1 }), '{"n":2}']);
-    await eventually(() => collector.deliveries().length >= 2, 'both delivered once', {
+    await sendMessages(suite.sqs, queue.url, [JSON.stringify({ n: 1, failUntil: 1 }), '{"n":2}']);
+    await eventually(() => suite.collector.deliveries().length >= 2, 'both delivered once', {
       limitMs: 60_000,
     });
     await eventually(
-      async () => (await queueDepth(sqs, queue.url)).inFlight === 1,
+      async () => (await queueDepth(suite.sqs, queue.url)).inFlight === 1,
       'the failed one held',
       { limitMs: 60_000 },
     );
@@ -155,9 +142,9 @@ describe('SQS event source mapping against ElasticMQ', () => {
     // visibility timeout passes); only a window on the broker's clock can show that.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Three receive-timeouts later: still held by the 120 s backoff, delivered once.
-    expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
+    expect(await queueDepth(suite.sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
     expect(
-      collector
+      suite.collector
         .deliveries()
         .map((r) => r.body)
         .sort(),
@@ -171,17 +158,21 @@ describe('SQS event source mapping against ElasticMQ', () => {
     ]);
     const good = Array.from({ length: 8 }, (_, i) => JSON.stringify({ good: i }));
     const poison = [0, 1].map((i) => JSON.stringify({ poison: true, i }));
-    await sendMessages(sqs, queue.url, [...good, ...poison]);
+    await sendMessages(suite.sqs, queue.url, [...good, ...poison]);
     const dlq = queue.dlqUrl as string;
-    await eventually(async () => (await queueDepth(sqs, dlq)).visible === 2, 'poison in the DLQ', {
-      limitMs: 60_000,
-    });
+    await eventually(
+      async () => (await queueDepth(suite.sqs, dlq)).visible === 2,
+      'poison in the DLQ',
+      {
+        limitMs: 60_000,
+      },
+    );
     await eventually(() => drained(queue.url), 'main queue empty', { limitMs: 60_000 });
-    const out = await sqs.send(
+    const out = await suite.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     expect((out.Messages ?? []).map((m) => m.Body).sort()).toEqual([...poison].sort());
-    const seen = collector.deliveries();
+    const seen = suite.collector.deliveries();
     for (const body of good) expect(seen.filter((r) => r.body === body)).toHaveLength(1);
     // Each poison message was tried exactly maxReceiveCount times before the redrive.
     for (const body of poison) expect(seen.filter((r) => r.body === body)).toHaveLength(2);
@@ -197,21 +188,25 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const messages = [];
     for (let seq = 0; seq < 20; seq++)
       for (const group of groups) messages.push({ group, body: JSON.stringify({ group, seq }) });
-    await sendMessages(sqs, queue.url, messages);
-    await eventually(() => collector.deliveries().length >= messages.length, 'all delivered', {
-      limitMs: 60_000,
-    });
+    await sendMessages(suite.sqs, queue.url, messages);
+    await eventually(
+      () => suite.collector.deliveries().length >= messages.length,
+      'all delivered',
+      {
+        limitMs: 60_000,
+      },
+    );
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     for (const group of groups) {
-      const seqs = collector
+      const seqs = suite.collector
         .deliveries()
         .filter((r) => r.group === group)
         .map((r) => (JSON.parse(r.body) as { seq: number }).seq);
       expect(seqs, `group ${group}`).toEqual(Array.from({ length: 20 }, (_, i) => i));
     }
-    expect(collector.groupOverlaps).toBe(0); // a group is never in two running batches
-    expect(collector.peak).toBeGreaterThan(1); // but different groups ran at the same time
-    expect(collector.peak).toBeLessThanOrEqual(5);
+    expect(suite.collector.groupOverlaps).toBe(0); // a group is never in two running batches
+    expect(suite.collector.peak).toBeGreaterThan(1); // but different groups ran at the same time
+    expect(suite.collector.peak).toBeLessThanOrEqual(5);
   });
 
   it('deletes filtered-out messages without invoking the function with them', async () => {
@@ -222,10 +217,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const orders = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: 'order', i }));
     const others = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: 'refund', i }));
     const plain = ['not json', 'order'];
-    await sendMessages(sqs, queue.url, [...orders, ...others, ...plain]);
+    await sendMessages(suite.sqs, queue.url, [...orders, ...others, ...plain]);
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     expect(
-      collector
+      suite.collector
         .deliveries()
         .map((r) => r.body)
         .sort(),
@@ -240,10 +235,10 @@ describe('SQS event source mapping against ElasticMQ', () => {
     ]);
     const order = JSON.stringify({ type: 'order' });
     const nonJson = ['plain order', 'not json', '{"type": "order"', '[1, 2', ' ', 'é€😀 {'];
-    await sendMessages(sqs, queue.url, [order, ...nonJson]);
+    await sendMessages(suite.sqs, queue.url, [order, ...nonJson]);
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
     expect(
-      collector
+      suite.collector
         .deliveries()
         .map((r) => r.body)
         .sort(),
@@ -261,12 +256,12 @@ describe('SQS event source mapping against ElasticMQ', () => {
     const bodies = Array.from({ length: 8 }, (_, i) => `${i}`.padEnd(1024 * 1024 - 64, 'x'));
     // One by one: a SendMessageBatch holds 1 MiB in all.
     for (const MessageBody of bodies)
-      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody }));
+      await suite.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody }));
     await eventually(() => drained(queue.url), 'queue empty', { limitMs: 60_000 });
-    const seen = collector.deliveries().map((r) => r.body.slice(0, 1));
+    const seen = suite.collector.deliveries().map((r) => r.body.slice(0, 1));
     expect(seen.sort()).toEqual(bodies.map((b) => b.slice(0, 1)).sort());
     const biggestBatchBytes = Math.max(
-      ...collector.batches.map((b) => b.reduce((sum, r) => sum + r.body.length, 0)),
+      ...suite.collector.batches.map((b) => b.reduce((sum, r) => sum + r.body.length, 0)),
     );
     expect(biggestBatchBytes).toBeLessThan(6 * 1024 * 1024);
   });
@@ -280,14 +275,14 @@ describe('SQS event source mapping against ElasticMQ', () => {
       },
     );
     await sendMessages(
-      sqs,
+      suite.sqs,
       queue.url,
       Array.from({ length: 100 }, (_, i) => `c-${i}`),
     );
-    await eventually(() => collector.deliveries().length >= 100, 'all delivered', {
+    await eventually(() => suite.collector.deliveries().length >= 100, 'all delivered', {
       limitMs: 60_000,
     });
-    expect(collector.peak).toBeLessThanOrEqual(2);
-    expect(collector.peak).toBe(2);
+    expect(suite.collector.peak).toBeLessThanOrEqual(2);
+    expect(suite.collector.peak).toBe(2);
   });
 });

@@ -9,9 +9,9 @@ import {
   GetEventSourceMappingCommand,
   ListEventSourceMappingsCommand,
 } from '@aws-sdk/client-lambda';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
 import { tempStorePath } from '../support/temp.ts';
@@ -30,33 +30,20 @@ import {
   mappingYaml,
   queueDepth,
   sendMessages,
-  sqsClient,
-  startCollector,
-  type Collector,
   type TestQueue,
+  useSqsSuite,
 } from './sqs-mapping-harness.ts';
 
 /** More than the SDK's default pool of 50 sockets per client. */
 const IDLE_POLLS = 60;
 const LONG_POLL_MS = 20_000;
 
-let sqs: SQSClient;
-let collector: Collector;
-
-beforeAll(async () => {
-  sqs = sqsClient();
-  collector = await startCollector();
-});
-
-afterAll(async () => {
-  await collector?.close();
-  sqs?.destroy();
-});
+const suite = useSqsSuite();
 
 async function queues(n: number): Promise<TestQueue[]> {
-  const created = await Promise.all(Array.from({ length: n }, () => createQueue(sqs)));
+  const created = await Promise.all(Array.from({ length: n }, () => createQueue(suite.sqs)));
   onTestFinished(async () => {
-    for (const q of created) await deleteQueue(sqs, q);
+    for (const q of created) await deleteQueue(suite.sqs, q);
   });
   return created;
 }
@@ -64,7 +51,7 @@ async function queues(n: number): Promise<TestQueue[]> {
 /** Connectors for `queueUrls`, built by the engine's connector factory on one connection. */
 async function connectorsOnOneConnection(queueUrls: string[]): Promise<SqsConnector[]> {
   const yaml = engineYaml({
-    collectorUrl: collector.url,
+    collectorUrl: suite.collector.url,
     storagePath: tempStorePath().path,
     mappings: queueUrls.map((url, i) => mappingYaml(`m${i}`, url)).join('\n'),
   });
@@ -92,7 +79,7 @@ describe('SQS: one connection, many long polls', () => {
     if (!busyQueue || !idleQueue) throw new Error('no queues');
     const [busy, idle] = await connectorsOnOneConnection([busyQueue.url, idleQueue.url]);
     if (!busy || !idle) throw new Error('no connectors');
-    await sendMessages(sqs, busyQueue.url, ['settle-me']);
+    await sendMessages(suite.sqs, busyQueue.url, ['settle-me']);
     const records = await busy.fetch({
       max: 10,
       waitMs: 5000,
@@ -114,7 +101,7 @@ describe('SQS: one connection, many long polls', () => {
     await busy.settle({ succeeded: records, failed: [], dropped: [] });
     // Deleted while every idle poll is still open: the delete did not wait for a socket.
     expect(pollsAnswered).toBe(0);
-    expect(await queueDepth(sqs, busyQueue.url)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await queueDepth(suite.sqs, busyQueue.url)).toEqual({ visible: 0, inFlight: 0 });
     giveUp.abort();
     await Promise.allSettled(polls);
   });
@@ -135,7 +122,7 @@ describe('SQS: one connection, many long polls', () => {
  * message is invoked while the idle mappings' 20 s long polls are all still open.
  */
 async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: number) {
-  collector.reset();
+  suite.collector.reset();
   const all = await queues(13);
   const idle = all.slice(0, 12);
   const last = all[12] as TestQueue;
@@ -143,7 +130,7 @@ async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: 
   // idle mappings' polls (5 each, 60 in all) open after it, so none returns before it does.
   const [referenceQueue] = await queues(1);
   let referenceAnswered = false;
-  const reference = sqs
+  const reference = suite.sqs
     .send(
       new ReceiveMessageCommand({
         QueueUrl: referenceQueue?.url,
@@ -160,7 +147,7 @@ async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: 
   const pollers = 'provisionedPollerConfig: { minimumPollers: 5, maximumPollers: 5 }';
   const engine = await startTestEngine(
     engineYaml({
-      collectorUrl: collector.url,
+      collectorUrl: suite.collector.url,
       storagePath: tempStorePath().path,
       concurrencyLimit,
       mappings: idle.map((q, i) => mappingYaml(`idle-${i}`, q.url, [pollers])).join('\n'),
@@ -192,9 +179,9 @@ async function thirteenthMappingDeliversWhileIdlePollsAreOpen(concurrencyLimit: 
     { limitMs: 60_000 },
   );
   expect(referenceAnswered).toBe(false);
-  await sendMessages(sqs, last.url, ['thirteenth']);
+  await sendMessages(suite.sqs, last.url, ['thirteenth']);
   await eventually(
-    () => collector.deliveries().some((r) => r.body === 'thirteenth'),
+    () => suite.collector.deliveries().some((r) => r.body === 'thirteenth'),
     'the 13th mapping delivers',
     { limitMs: 60_000 },
   );

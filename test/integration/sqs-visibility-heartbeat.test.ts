@@ -1,5 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   createQueue,
   deleteQueue,
@@ -7,10 +6,8 @@ import {
   mappingYaml,
   queueDepth,
   sendMessages,
-  sqsClient,
-  startCollector,
-  type Collector,
   type TestQueue,
+  useSqsSuite,
 } from './sqs-mapping-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { startTestEngine } from '../support/start-test-engine.ts';
@@ -23,25 +20,14 @@ import { tempStorePath } from '../support/temp.ts';
  * succeeds is dead-lettered. AWS advises a visibility timeout of at least the function timeout
  * plus the window; sluice does not need it.
  */
-let sqs: SQSClient;
-let collector: Collector;
-
-beforeAll(async () => {
-  sqs = sqsClient();
-  collector = await startCollector();
-});
-
-afterAll(async () => {
-  await collector?.close();
-  sqs?.destroy();
-});
+const suite = useSqsSuite();
 
 async function mapped(mappingLines: string[], holdMs = 0): Promise<TestQueue> {
-  collector.reset();
-  const queue = await createQueue(sqs, { visibilityTimeoutS: 1, maxReceiveCount: 2 });
+  suite.collector.reset();
+  const queue = await createQueue(suite.sqs, { visibilityTimeoutS: 1, maxReceiveCount: 2 });
   const engine = await startTestEngine(
     engineYaml({
-      collectorUrl: collector.url,
+      collectorUrl: suite.collector.url,
       storagePath: tempStorePath().path,
       mappings: mappingYaml('m', queue.url, mappingLines),
       holdMs,
@@ -49,7 +35,7 @@ async function mapped(mappingLines: string[], holdMs = 0): Promise<TestQueue> {
   );
   onTestFinished(async () => {
     await engine.stop(10_000);
-    await deleteQueue(sqs, queue);
+    await deleteQueue(suite.sqs, queue);
   });
   return queue;
 }
@@ -58,24 +44,24 @@ async function mapped(mappingLines: string[], holdMs = 0): Promise<TestQueue> {
 async function expectEachDeliveredOnce(queue: TestQueue, bodies: string[]): Promise<void> {
   await eventually(
     async () => {
-      const d = await queueDepth(sqs, queue.url);
+      const d = await queueDepth(suite.sqs, queue.url);
       return d.visible === 0 && d.inFlight === 0;
     },
     'queue empty',
     { limitMs: 60_000 },
   );
-  const seen = collector.deliveries();
+  const seen = suite.collector.deliveries();
   expect(seen.map((r) => r.body).sort()).toEqual([...bodies].sort());
   expect(seen.filter((r) => r.receiveCount !== 1)).toEqual([]);
-  expect(await queueDepth(sqs, queue.dlqUrl as string)).toEqual({ visible: 0, inFlight: 0 });
+  expect(await queueDepth(suite.sqs, queue.dlqUrl as string)).toEqual({ visible: 0, inFlight: 0 });
 }
 
 describe('SQS mapping: received messages stay invisible until settled (VisibilityTimeout 1 s)', () => {
   it('a 3 s batching window delivers each message once and dead-letters none', async () => {
     const queue = await mapped(['batchSize: 10', 'maximumBatchingWindowInSeconds: 3']);
     const bodies = Array.from({ length: 5 }, (_, i) => `w-${i}`);
-    await sendMessages(sqs, queue.url, bodies);
-    await eventually(() => collector.deliveries().length >= 5, 'all delivered', {
+    await sendMessages(suite.sqs, queue.url, bodies);
+    await eventually(() => suite.collector.deliveries().length >= 5, 'all delivered', {
       limitMs: 60_000,
     });
     await expectEachDeliveredOnce(queue, bodies);
@@ -85,8 +71,8 @@ describe('SQS mapping: received messages stay invisible until settled (Visibilit
     // Two invokes at a time, each held 2.5 s: the other batches wait at the invoke gate.
     const queue = await mapped(['batchSize: 2', 'scalingConfig: { maximumConcurrency: 2 }'], 2500);
     const bodies = Array.from({ length: 10 }, (_, i) => `g-${i}`);
-    await sendMessages(sqs, queue.url, bodies);
-    await eventually(() => collector.deliveries().length >= 10, 'all delivered', {
+    await sendMessages(suite.sqs, queue.url, bodies);
+    await eventually(() => suite.collector.deliveries().length >= 10, 'all delivered', {
       limitMs: 60_000,
     });
     await expectEachDeliveredOnce(queue, bodies);
