@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGoFunction } from '../../fixtures/build-go.ts';
 import { startEngine, type RunningEngine } from '../../integration/api-harness.ts';
-import { eventually } from '../../support/eventually.ts';
 import { tempDir, type TempDir } from '../../support/temp.ts';
 import {
   connectionsYaml,
   kafkaMappingYaml,
   kafkaTopic,
-  mappingOf,
+  handledAndCommitted,
   readJsonLines,
   type KafkaTopic,
 } from './runtime-harness.ts';
@@ -76,14 +75,11 @@ describe('aws-lambda-go events.KafkaEvent behind a real Kafka mapping', () => {
     ]);
     // The batch settled: the handler succeeded (LastProcessingResult OK) and the offset after
     // both records is committed. A failing decode shows here as the mapping's last error.
-    await eventually(
-      async () => {
-        const mapping = await mappingOf(running.endpoint, 'go-kafka');
-        expect({
-          lastProcessingResult: mapping?.LastProcessingResult,
-          committed: await topic.committedOffset(),
-        }).toEqual({ lastProcessingResult: 'OK', committed: 2 });
-      },
+    await handledAndCommitted(
+      running.endpoint,
+      'go-kafka',
+      topic,
+      2,
       'the batch handled by aws-lambda-go and its offset committed',
       { limitMs: 60_000, intervalMs: 250 },
     );

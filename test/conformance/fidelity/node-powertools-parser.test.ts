@@ -24,6 +24,7 @@ import {
   connectionsYaml,
   kafkaMappingYaml,
   kafkaTopic,
+  handledAndCommitted,
   mappingOf,
   readJsonLines,
   type KafkaTopic,
@@ -42,14 +43,11 @@ describe('Powertools (TypeScript) parser inside functions behind real mappings',
 
   /** The mapping of `fn` settled everything: its last result OK and `offset` committed. */
   async function committed(fn: string, topic: KafkaTopic, offset: number): Promise<void> {
-    await eventually(
-      async () => {
-        const mapping = await mappingOf(running.endpoint, fn);
-        expect({
-          lastProcessingResult: mapping?.LastProcessingResult,
-          committed: await topic.committedOffset(),
-        }).toEqual({ lastProcessingResult: 'OK', committed: offset });
-      },
+    await handledAndCommitted(
+      running.endpoint,
+      fn,
+      topic,
+      offset,
       `${fn}: the batch handled and offset ${offset} committed`,
       WAIT,
     );

@@ -24,7 +24,7 @@ import {
   connectionsYaml,
   kafkaMappingYaml,
   kafkaTopic,
-  mappingOf,
+  handledAndCommitted,
   readJsonLines,
   type KafkaTopic,
 } from './runtime-harness.ts';
@@ -132,14 +132,11 @@ describe('Powertools (Python) BatchProcessor behind real mappings', () => {
       { value: 'fail-once-1' },
       { value: 'ok-2' },
     ]);
-    await eventually(
-      async () => {
-        const mapping = await mappingOf(running.endpoint, 'py-kafka');
-        expect({
-          lastProcessingResult: mapping?.LastProcessingResult,
-          committed: await topic.committedOffset(),
-        }).toEqual({ lastProcessingResult: 'OK', committed: 3 });
-      },
+    await handledAndCommitted(
+      running.endpoint,
+      'py-kafka',
+      topic,
+      3,
       'the records handled by the BatchProcessor and committed',
       WAIT,
     );

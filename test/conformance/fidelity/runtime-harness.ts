@@ -10,7 +10,9 @@ import {
   type EventSourceMappingConfiguration,
 } from '@aws-sdk/client-lambda';
 import type { Admin, IHeaders, Producer } from 'kafkajs';
+import { expect } from 'vitest';
 import { broker, uniqueName } from '../../brokers/endpoints.ts';
+import { eventually, type EventuallyOptions } from '../../support/eventually.ts';
 import { lambdaClient } from '../../integration/api-harness.ts';
 import { kafkaClient } from '../../integration/kafka-harness.ts';
 import { sqsEndpoint } from '../../integration/sqs-mapping-harness.ts';
@@ -107,4 +109,29 @@ export async function mappingOf(
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * Waits until `fn`'s Kafka mapping reports `OK` and `topic`'s group has committed `offset`: the
+ * function handled the records (a failing decode or handler shows as LastProcessingResult).
+ */
+export async function handledAndCommitted(
+  endpoint: string,
+  fn: string,
+  topic: KafkaTopic,
+  offset: number,
+  what: string,
+  wait: EventuallyOptions,
+): Promise<void> {
+  await eventually(
+    async () => {
+      const mapping = await mappingOf(endpoint, fn);
+      expect({
+        lastProcessingResult: mapping?.LastProcessingResult,
+        committed: await topic.committedOffset(),
+      }).toEqual({ lastProcessingResult: 'OK', committed: offset });
+    },
+    what,
+    wait,
+  );
 }
