@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killLeftovers } from '../support/processes.ts';
 import { processTree } from '../../src/invoker/memory-watch.ts';
 import { API_HANDLERS } from './api-harness.ts';
 import { tempDir } from '../support/temp.ts';
@@ -32,20 +33,8 @@ interface Child {
 const children: ChildProcess[] = [];
 const strays = new Set<number>();
 
-afterEach(async () => {
-  for (const proc of children.splice(0)) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  }
-  // Environments of a killed engine are their own process groups: make sure none is left.
-  for (const pid of strays) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  strays.clear();
-});
+// Environments of a killed engine are process groups of their own: none may outlive the test.
+afterEach(() => killLeftovers(children, strays));
 
 /** Starts `sluice start --config <file>` and resolves once its API listens. */
 async function startCli(configPath: string): Promise<Child> {

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killLeftovers } from '../support/processes.ts';
 import { exitByMs } from '../../src/app/shutdown-plan.ts';
 import { processTree } from '../../src/invoker/memory-watch.ts';
 import { API_HANDLERS } from './api-harness.ts';
@@ -34,19 +35,8 @@ const OBSERVATION_SLACK_MS = 1500;
 const children: ChildProcess[] = [];
 const strays = new Set<number>();
 
-afterEach(() => {
-  for (const proc of children.splice(0)) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  }
-  for (const pid of strays) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  strays.clear();
-});
+// Environments of a killed engine are process groups of their own: none may outlive the test.
+afterEach(() => killLeftovers(children, strays));
 
 interface LogLine {
   level?: number;
